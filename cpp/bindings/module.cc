@@ -1,0 +1,45 @@
+// The extension module litetrain._core: registration only. Each bound class
+// has its own file; errors are translated here, once.
+#include <pybind11/pybind11.h>
+
+#include "bindings.h"
+#include "litetrain/errors.h"
+
+namespace py = pybind11;
+
+namespace {
+
+// The exception classes live in Python (litetrain/errors.py) so that they can
+// inherit from both litetrain.Error and the matching builtin.
+void RaiseAs(const char* class_name, const std::exception& e) {
+  py::object cls = py::module_::import("litetrain.errors").attr(class_name);
+  PyErr_SetString(cls.ptr(), e.what());
+}
+
+void TranslateErrors(std::exception_ptr pending) {
+  try {
+    if (pending) std::rethrow_exception(pending);
+  } catch (const litetrain::ModelFormatError& e) {
+    RaiseAs("ModelFormatError", e);
+  } catch (const litetrain::LibraryError& e) {
+    RaiseAs("LibraryError", e);
+  } catch (const litetrain::RuntimeFailure& e) {
+    RaiseAs("RuntimeFailure", e);
+  } catch (const litetrain::Error& e) {
+    RaiseAs("Error", e);
+  } catch (const litetrain::FileNotFound& e) {
+    PyErr_SetString(PyExc_FileNotFoundError, e.what());
+  }
+  // InvalidArgument (std::invalid_argument) and OutOfRange (std::out_of_range)
+  // fall through to pybind11's own ValueError and IndexError.
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "litetrain's native core (private: use the litetrain package).";
+  py::register_exception_translator(&TranslateErrors);
+  litetrain::bindings::BindRuntime(m);
+  litetrain::bindings::BindModel(m);
+  litetrain::bindings::BindSignatureRunner(m);
+}

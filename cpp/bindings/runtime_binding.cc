@@ -1,0 +1,48 @@
+#include "bindings.h"
+#include "litetrain/runtime.h"
+
+namespace py = pybind11;
+
+namespace litetrain::bindings {
+
+void BindRuntime(py::module_& m) {
+  m.def("set_default_library_path", &SetDefaultLibraryPath, py::arg("path"));
+  m.def("default_library_path", &DefaultLibraryPath);
+  m.def("set_log_level", [](const std::string& level) { SetLogLevel(ParseLogLevel(level)); },
+        py::arg("level"));
+  m.def("get_log_level", [] {
+    switch (GetLogLevel()) {
+      case LogLevel::kVerbose: return "verbose";
+      case LogLevel::kInfo: return "info";
+      case LogLevel::kWarning: return "warning";
+      case LogLevel::kError: return "error";
+      case LogLevel::kSilent: break;
+    }
+    return "silent";
+  });
+}
+
+DType ToDType(const py::dtype& dtype) {
+  if (dtype.kind() == 'b') return DType::kBool;
+  const auto size = dtype.itemsize();
+  switch (dtype.kind()) {
+    case 'f':
+      return size == 4 ? DType::kFloat32 : size == 8 ? DType::kFloat64
+                                         : size == 2 ? DType::kFloat16 : DType::kUnsupported;
+    case 'i':
+      return size == 1 ? DType::kInt8 : size == 2 ? DType::kInt16
+             : size == 4 ? DType::kInt32 : size == 8 ? DType::kInt64 : DType::kUnsupported;
+    case 'u':
+      return size == 1 ? DType::kUInt8 : size == 2 ? DType::kUInt16
+             : size == 4 ? DType::kUInt32 : size == 8 ? DType::kUInt64 : DType::kUnsupported;
+    default:
+      return DType::kUnsupported;
+  }
+}
+
+py::dtype ToNumpy(DType dtype) {
+  if (dtype == DType::kUnsupported) return py::dtype("O");
+  return py::dtype(std::string(DTypeName(dtype)));
+}
+
+}  // namespace litetrain::bindings

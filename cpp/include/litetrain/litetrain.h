@@ -1,0 +1,9 @@
+// Everything a C++ host needs from litetrain.
+#pragma once
+
+#include "litetrain/dtype.h"
+#include "litetrain/errors.h"
+#include "litetrain/model.h"
+#include "litetrain/runtime.h"
+#include "litetrain/signature_runner.h"
+#include "litetrain/tensor.h"

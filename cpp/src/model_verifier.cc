@@ -1,0 +1,281 @@
+#include "model_verifier.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "litetrain/errors.h"
+#include "tflite_generated.h"
+
+namespace litetrain {
+namespace {
+
+namespace fb = tflite_fb;
+
+// The only schema version TFLite has written since 2018.
+constexpr uint32_t kSchemaVersion = 3;
+
+[[noreturn]] void Fail(const std::string& what) { throw ModelFormatError(what); }
+
+// Size in bytes of one element, 0 where it is not a whole number of bytes or
+// varies (strings, int4, resources, variants).
+std::size_t ElementBytes(fb::TensorType type) {
+  switch (type) {
+    case fb::TensorType::FLOAT64:
+    case fb::TensorType::INT64:
+    case fb::TensorType::UINT64:
+    case fb::TensorType::COMPLEX64:
+      return 8;
+    case fb::TensorType::COMPLEX128:
+      return 16;
+    case fb::TensorType::FLOAT32:
+    case fb::TensorType::INT32:
+    case fb::TensorType::UINT32:
+      return 4;
+    case fb::TensorType::FLOAT16:
+    case fb::TensorType::BFLOAT16:
+    case fb::TensorType::INT16:
+    case fb::TensorType::UINT16:
+      return 2;
+    case fb::TensorType::INT8:
+    case fb::TensorType::UINT8:
+    case fb::TensorType::BOOL:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+class SemanticChecker {
+ public:
+  SemanticChecker(const fb::Model& model, std::size_t file_size)
+      : model_(model), file_size_(file_size) {}
+
+  void Check() {
+    if (model_.version() != kSchemaVersion) {
+      Fail("schema version " + std::to_string(model_.version()) + " (expected " +
+           std::to_string(kSchemaVersion) + ")");
+    }
+    num_buffers_ = model_.buffers() ? model_.buffers()->size() : 0;
+    num_opcodes_ = model_.operator_codes() ? model_.operator_codes()->size() : 0;
+    num_subgraphs_ = model_.subgraphs() ? model_.subgraphs()->size() : 0;
+    if (num_subgraphs_ == 0) Fail("no subgraphs");
+    CheckBuffers();
+    CheckOperatorCodes();
+    for (uint32_t s = 0; s < num_subgraphs_; ++s) CheckSubgraph(s, *model_.subgraphs()->Get(s));
+    CheckSignatures();
+    CheckMetadata();
+  }
+
+ private:
+  void CheckBuffers() {
+    for (uint32_t b = 0; b < num_buffers_; ++b) {
+      const fb::Buffer* buffer = model_.buffers()->Get(b);
+      // Buffers of models over 2 GB live after the flatbuffer: offset + size.
+      if (buffer->offset() > 1) {
+        const uint64_t end = buffer->offset() + buffer->size();
+        if (end < buffer->offset() || end > file_size_) {
+          Fail("buffer " + std::to_string(b) + " points past the end of the file");
+        }
+      }
+    }
+  }
+
+  void CheckOperatorCodes() {
+    for (uint32_t c = 0; c < num_opcodes_; ++c) {
+      const fb::OperatorCode* code = model_.operator_codes()->Get(c);
+      if (code->builtin_code() < 0 || code->deprecated_builtin_code() < 0) {
+        Fail("operator code " + std::to_string(c) + " has a negative builtin code");
+      }
+    }
+  }
+
+  // Bytes the tensor's data needs, or 0 when that cannot be known statically.
+  static uint64_t DataBytes(const fb::Tensor& tensor) {
+    const std::size_t item = ElementBytes(tensor.type());
+    if (item == 0 || tensor.sparsity() != nullptr || tensor.shape() == nullptr) return 0;
+    uint64_t count = 1;
+    for (int32_t dim : *tensor.shape()) {
+      if (dim < 0) return 0;
+      if (dim != 0 && count > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(dim)) {
+        return std::numeric_limits<uint64_t>::max();
+      }
+      count *= static_cast<uint64_t>(dim);
+    }
+    return count * item;
+  }
+
+  void CheckTensor(const std::string& where, const fb::Tensor& tensor) {
+    if (tensor.type() < fb::TensorType::MIN || tensor.type() > fb::TensorType::MAX) {
+      Fail(where + " has an unknown type " + std::to_string(static_cast<int>(tensor.type())));
+    }
+    if (tensor.buffer() >= num_buffers_) {
+      Fail(where + " refers to buffer " + std::to_string(tensor.buffer()) + " of " +
+           std::to_string(num_buffers_));
+    }
+    const int rank = tensor.shape() ? static_cast<int>(tensor.shape()->size()) : 0;
+    if (tensor.shape()) {
+      for (int32_t dim : *tensor.shape()) {
+        if (dim < 0) Fail(where + " has a negative dimension");
+      }
+    }
+    if (tensor.shape_signature()) {
+      if (static_cast<int>(tensor.shape_signature()->size()) != rank) {
+        Fail(where + " has a shape signature of another rank than its shape");
+      }
+      for (int32_t dim : *tensor.shape_signature()) {
+        if (dim < -1) Fail(where + " has an invalid dynamic dimension");
+      }
+    }
+    if (const fb::QuantizationParameters* q = tensor.quantization()) {
+      const uint32_t scales = q->scale() ? q->scale()->size() : 0;
+      const uint32_t zero_points = q->zero_point() ? q->zero_point()->size() : 0;
+      if (zero_points != 0 && zero_points != scales) {
+        Fail(where + " has " + std::to_string(scales) + " quantization scales but " +
+             std::to_string(zero_points) + " zero points");
+      }
+      if (scales > 1 && (q->quantized_dimension() < 0 || q->quantized_dimension() >= rank)) {
+        Fail(where + " is quantized along dimension " + std::to_string(q->quantized_dimension()) +
+             " of a rank-" + std::to_string(rank) + " tensor");
+      }
+    }
+    const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
+    const uint64_t stored = buffer->data() ? buffer->data()->size() : (buffer->offset() > 1 ? buffer->size() : 0);
+    if (stored != 0) {
+      const uint64_t needed = DataBytes(tensor);
+      if (needed != 0 && needed != stored) {
+        Fail(where + " needs " + std::to_string(needed) + " bytes of data but its buffer " +
+             std::to_string(tensor.buffer()) + " holds " + std::to_string(stored));
+      }
+    }
+  }
+
+  void CheckTensorIndex(const std::string& where, int32_t index, uint32_t num_tensors,
+                        bool optional) {
+    if (optional && index == -1) return;
+    if (index < 0 || static_cast<uint32_t>(index) >= num_tensors) {
+      Fail(where + " refers to tensor " + std::to_string(index) + " of " +
+           std::to_string(num_tensors));
+    }
+  }
+
+  void CheckTensorList(const std::string& where, const flatbuffers::Vector<int32_t>* list,
+                       uint32_t num_tensors, bool optional) {
+    if (list == nullptr) return;
+    for (int32_t index : *list) CheckTensorIndex(where, index, num_tensors, optional);
+  }
+
+  void CheckSubgraphIndex(const std::string& where, int32_t index) {
+    if (index < 0 || static_cast<uint32_t>(index) >= num_subgraphs_) {
+      Fail(where + " refers to subgraph " + std::to_string(index) + " of " +
+           std::to_string(num_subgraphs_));
+    }
+  }
+
+  // Options that name other subgraphs (control flow, variable initialisers).
+  void CheckOperatorOptions(const std::string& where, const fb::Operator& op) {
+    if (const auto* o = op.builtin_options_as_CallOnceOptions()) {
+      CheckSubgraphIndex(where, o->init_subgraph_index());
+    } else if (const auto* o = op.builtin_options_as_IfOptions()) {
+      CheckSubgraphIndex(where, o->then_subgraph_index());
+      CheckSubgraphIndex(where, o->else_subgraph_index());
+    } else if (const auto* o = op.builtin_options_as_WhileOptions()) {
+      CheckSubgraphIndex(where, o->cond_subgraph_index());
+      CheckSubgraphIndex(where, o->body_subgraph_index());
+    } else if (const auto* o = op.builtin_options_as_CallOptions()) {
+      CheckSubgraphIndex(where, static_cast<int32_t>(o->subgraph()));
+    }
+  }
+
+  void CheckSubgraph(uint32_t s, const fb::SubGraph& subgraph) {
+    const std::string where = "subgraph " + std::to_string(s);
+    const uint32_t num_tensors = subgraph.tensors() ? subgraph.tensors()->size() : 0;
+    for (uint32_t t = 0; t < num_tensors; ++t) {
+      CheckTensor(where + " tensor " + std::to_string(t), *subgraph.tensors()->Get(t));
+    }
+    CheckTensorList(where + " inputs", subgraph.inputs(), num_tensors, false);
+    CheckTensorList(where + " outputs", subgraph.outputs(), num_tensors, false);
+    if (subgraph.operators() == nullptr) return;
+    for (uint32_t o = 0; o < subgraph.operators()->size(); ++o) {
+      const fb::Operator& op = *subgraph.operators()->Get(o);
+      const std::string op_where = where + " operator " + std::to_string(o);
+      if (op.opcode_index() >= num_opcodes_) {
+        Fail(op_where + " uses operator code " + std::to_string(op.opcode_index()) + " of " +
+             std::to_string(num_opcodes_));
+      }
+      CheckTensorList(op_where + " inputs", op.inputs(), num_tensors, true);
+      CheckTensorList(op_where + " outputs", op.outputs(), num_tensors, false);
+      CheckTensorList(op_where + " intermediates", op.intermediates(), num_tensors, false);
+      if (op.large_custom_options_offset() > 1) {
+        const uint64_t end = op.large_custom_options_offset() + op.large_custom_options_size();
+        if (end < op.large_custom_options_offset() || end > file_size_) {
+          Fail(op_where + " has custom options past the end of the file");
+        }
+      }
+      CheckOperatorOptions(op_where, op);
+    }
+  }
+
+  void CheckTensorMaps(const std::string& where,
+                       const flatbuffers::Vector<flatbuffers::Offset<fb::TensorMap>>* maps,
+                       uint32_t num_tensors) {
+    if (maps == nullptr) return;
+    for (const fb::TensorMap* map : *maps) {
+      if (map->name() == nullptr) Fail(where + " has a tensor without a name");
+      CheckTensorIndex(where + " '" + map->name()->str() + "'",
+                       static_cast<int32_t>(map->tensor_index()), num_tensors, false);
+    }
+  }
+
+  void CheckSignatures() {
+    if (model_.signature_defs() == nullptr) return;
+    for (uint32_t i = 0; i < model_.signature_defs()->size(); ++i) {
+      const fb::SignatureDef& signature = *model_.signature_defs()->Get(i);
+      if (signature.signature_key() == nullptr) Fail("signature " + std::to_string(i) + " has no key");
+      const std::string where = "signature '" + signature.signature_key()->str() + "'";
+      CheckSubgraphIndex(where, static_cast<int32_t>(signature.subgraph_index()));
+      const fb::SubGraph& subgraph = *model_.subgraphs()->Get(signature.subgraph_index());
+      const uint32_t num_tensors = subgraph.tensors() ? subgraph.tensors()->size() : 0;
+      CheckTensorMaps(where + " input", signature.inputs(), num_tensors);
+      CheckTensorMaps(where + " output", signature.outputs(), num_tensors);
+    }
+  }
+
+  void CheckMetadata() {
+    if (model_.metadata() == nullptr) return;
+    for (const fb::Metadata* metadata : *model_.metadata()) {
+      if (metadata->buffer() >= num_buffers_) {
+        Fail("metadata refers to buffer " + std::to_string(metadata->buffer()) + " of " +
+             std::to_string(num_buffers_));
+      }
+    }
+  }
+
+  const fb::Model& model_;
+  std::size_t file_size_;
+  uint32_t num_buffers_ = 0;
+  uint32_t num_opcodes_ = 0;
+  uint32_t num_subgraphs_ = 0;
+};
+
+}  // namespace
+
+void VerifyModel(const uint8_t* data, std::size_t size) {
+  if (size < 8) Fail("it is " + std::to_string(size) + " bytes long, too short for a model");
+  if (!fb::ModelBufferHasIdentifier(data)) {
+    Fail("it lacks the TFLite file identifier 'TFL3' (not a .tflite file?)");
+  }
+  // Models over 2 GB keep buffers after the flatbuffer, which the verifier
+  // does not need to see; it refuses sizes it cannot address.
+  const std::size_t verified_size = std::min<std::size_t>(size, FLATBUFFERS_MAX_BUFFER_SIZE);
+  flatbuffers::Verifier::Options options;
+  options.max_tables = 100'000'000;  // large models have many tensors
+  flatbuffers::Verifier verifier(data, verified_size, options);
+  if (!fb::VerifyModelBuffer(verifier)) {
+    Fail("its structure is damaged (truncated or corrupt; the FlatBuffers verifier rejected it)");
+  }
+  SemanticChecker(*fb::GetModel(data), size).Check();
+}
+
+}  // namespace litetrain

@@ -1,0 +1,298 @@
+#include "litetrain/signature_runner.h"
+
+#include <cstring>
+#include <limits>
+#include <mutex>
+
+#include "aligned_buffer.h"
+#include "compiled_model.h"
+#include "litert/types.h"
+#include "litetrain/errors.h"
+
+namespace litetrain {
+namespace {
+
+// Owns one LiteRtTensorBuffer handle.
+class TensorBufferHandle {
+ public:
+  TensorBufferHandle() = default;
+  explicit TensorBufferHandle(const litert::Api* api) : api_(api) {}
+  TensorBufferHandle(TensorBufferHandle&& other) noexcept
+      : api_(other.api_), handle_(std::exchange(other.handle_, nullptr)) {}
+  TensorBufferHandle& operator=(TensorBufferHandle&& other) noexcept {
+    if (this != &other) {
+      reset();
+      api_ = other.api_;
+      handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+  }
+  ~TensorBufferHandle() { reset(); }
+
+  // Wraps `size` bytes at `memory` (64-byte aligned) as a tensor of `shape`.
+  void wrap(detail::CompiledModel& model, DType dtype, const Shape& shape, void* memory,
+            std::size_t size, const std::string& what) {
+    reset();
+    api_ = &model.api();
+    const LiteRtRankedTensorType type = litert::MakeTensorType(dtype, shape);
+    model.Check(api_->LiteRtCreateTensorBufferFromHostMemory(&type, memory, size, nullptr, &handle_),
+                "LiteRtCreateTensorBufferFromHostMemory", "for " + what);
+  }
+  void reset() noexcept {
+    if (handle_) api_->LiteRtDestroyTensorBuffer(handle_);
+    handle_ = nullptr;
+  }
+  LiteRtTensorBuffer get() const noexcept { return handle_; }
+
+ private:
+  const litert::Api* api_ = nullptr;
+  LiteRtTensorBuffer handle_ = nullptr;
+};
+
+// State of one input between runs.
+struct InputSlot {
+  Shape shape;                  // the shape the compiled model currently has
+  std::size_t required = 0;     // bytes LiteRT wants for a buffer of `shape`
+  AlignedBuffer staging;        // for caller memory that cannot be used in place
+  TensorBufferHandle staged;    // wraps `staging`
+  TensorBufferHandle borrowed;  // wraps caller memory at `borrowed_address`
+  const void* borrowed_address = nullptr;
+  std::size_t staged_bytes = 0;  // copied in the last run
+};
+
+struct OutputSlot {
+  Shape shape;
+  AlignedBuffer storage;
+  TensorBufferHandle buffer;
+};
+
+std::string Describe(const TensorSpec& spec) {
+  return std::string(DTypeName(spec.dtype)) + spec.shape.to_string();
+}
+
+std::string NameList(const std::vector<TensorSpec>& specs) {
+  std::string names;
+  for (const auto& spec : specs) names += (names.empty() ? "'" : ", '") + spec.name + "'";
+  return names.empty() ? "none" : names;
+}
+
+}  // namespace
+
+class SignatureRunner::Impl {
+ public:
+  Impl(std::shared_ptr<detail::CompiledModel> model, std::size_t signature)
+      : model_(std::move(model)), spec_(model_->signatures().at(signature)) {
+    inputs_.resize(spec_.inputs.size());
+    for (std::size_t i = 0; i < inputs_.size(); ++i) inputs_[i].shape = spec_.inputs[i].shape;
+    outputs_.resize(spec_.outputs.size());
+    output_views_.resize(spec_.outputs.size());
+    input_handles_.resize(spec_.inputs.size());
+    output_handles_.resize(spec_.outputs.size());
+  }
+
+  const SignatureSpec& spec() const { return spec_; }
+  const std::vector<ConstTensorView>& outputs() const { return output_views_; }
+  std::size_t staged_bytes(std::size_t i) const {
+    if (i >= inputs_.size()) {
+      throw OutOfRange("input index " + std::to_string(i) + " is out of range for signature '" +
+                       spec_.key + "' with " + std::to_string(inputs_.size()) + " inputs");
+    }
+    return inputs_[i].staged_bytes;
+  }
+
+  void Run(const ConstTensorView* views, std::size_t count) {
+    if (count != spec_.inputs.size()) {
+      throw InvalidArgument("signature '" + spec_.key + "' takes " +
+                            std::to_string(spec_.inputs.size()) + " inputs (" +
+                            NameList(spec_.inputs) + "), got " + std::to_string(count));
+    }
+    for (std::size_t i = 0; i < count; ++i) Validate(i, views[i]);
+
+    std::lock_guard<std::mutex> lock(model_->run_mutex());
+    uint64_t& generation = model_->resize_generation(spec_.index);
+    if (generation != seen_generation_) ForgetShapes();  // another runner resized
+    bool resized = false;
+    for (std::size_t i = 0; i < count; ++i) resized |= ResizeIfNeeded(i, views[i].shape);
+    if (resized) ++generation;
+    seen_generation_ = generation;
+    if (resized || !outputs_ready_) PrepareOutputs();
+    for (std::size_t i = 0; i < count; ++i) input_handles_[i] = Bind(i, views[i]);
+
+    model_->Check(model_->api().LiteRtRunCompiledModel(
+                      model_->handle(), spec_.index, input_handles_.size(), input_handles_.data(),
+                      output_handles_.size(), output_handles_.data()),
+                  "LiteRtRunCompiledModel", "while running signature '" + spec_.key + "'");
+  }
+
+ private:
+  void Validate(std::size_t i, const ConstTensorView& view) const {
+    const TensorSpec& spec = spec_.inputs[i];
+    const std::string where = "input '" + spec.name + "' of signature '" + spec_.key + "'";
+    if (spec.dtype == DType::kUnsupported) {
+      throw InvalidArgument(where + " has a type litetrain cannot feed");
+    }
+    if (view.dtype != spec.dtype) {
+      throw InvalidArgument(where + " must be " + std::string(DTypeName(spec.dtype)) + ", got " +
+                            std::string(DTypeName(view.dtype)));
+    }
+    if (view.shape.rank() != spec.shape.rank()) {
+      throw InvalidArgument(where + " must have rank " + std::to_string(spec.shape.rank()) + " " +
+                            Describe(spec) + ", got shape " + view.shape.to_string());
+    }
+    for (int d = 0; d < spec.shape.rank(); ++d) {
+      const int64_t want = spec.shape[d];
+      const int64_t got = view.shape[d];
+      const bool ok = want < 0 ? (got >= 1 && got <= std::numeric_limits<int32_t>::max())
+                               : got == want;
+      if (!ok) {
+        throw InvalidArgument(where + " must have shape " + spec.shape.to_string() +
+                              (want < 0 ? " (-1: any size >= 1)" : "") + ", got " +
+                              view.shape.to_string());
+      }
+    }
+    if (view.data == nullptr) throw InvalidArgument(where + " has no data (null pointer)");
+  }
+
+  // Makes the next Run resize every dynamic input and re-size the outputs.
+  void ForgetShapes() {
+    for (std::size_t i = 0; i < inputs_.size(); ++i) {
+      if (spec_.inputs[i].shape.has_dynamic_dims()) inputs_[i].shape = spec_.inputs[i].shape;
+    }
+    outputs_ready_ = false;
+  }
+
+  // Tells LiteRT about a new size of a dynamic dimension. Returns true if it did.
+  bool ResizeIfNeeded(std::size_t i, const Shape& shape) {
+    InputSlot& slot = inputs_[i];
+    if (slot.shape == shape) return false;
+    int dims[Shape::kMaxRank];
+    for (int d = 0; d < shape.rank(); ++d) dims[d] = static_cast<int>(shape[d]);
+    model_->Check(model_->api().LiteRtCompiledModelResizeInputTensor(
+                      model_->handle(), spec_.index, i, dims, static_cast<size_t>(shape.rank())),
+                  "LiteRtCompiledModelResizeInputTensor",
+                  "for input '" + spec_.inputs[i].name + "' to " + shape.to_string());
+    slot.shape = shape;
+    slot.required = 0;
+    slot.staged.reset();
+    slot.staging = AlignedBuffer();
+    slot.borrowed.reset();
+    slot.borrowed_address = nullptr;
+    return true;
+  }
+
+  // Sizes output buffers for the current input shapes.
+  void PrepareOutputs() {
+    detail::CompiledModel& model = *model_;
+    const std::string where = "of signature '" + spec_.key + "'";
+    std::vector<LiteRtLayout> layouts(outputs_.size());
+    if (!layouts.empty()) {
+      model.Check(model.api().LiteRtGetCompiledModelOutputTensorLayouts(
+                      model.handle(), spec_.index, layouts.size(), layouts.data(),
+                      /*update_allocation=*/true),
+                  "LiteRtGetCompiledModelOutputTensorLayouts", where);
+    }
+    for (std::size_t o = 0; o < outputs_.size(); ++o) {
+      const TensorSpec& spec = spec_.outputs[o];
+      if (spec.dtype == DType::kUnsupported) {
+        throw InvalidArgument("output '" + spec.name + "' " + where +
+                              " has a type litetrain cannot read");
+      }
+      int64_t dims[Shape::kMaxRank];
+      for (unsigned d = 0; d < layouts[o].rank; ++d) dims[d] = layouts[o].dimensions[d];
+      Shape shape(dims, static_cast<int>(layouts[o].rank));
+      if (shape.num_elements() < 0) {
+        throw InvalidArgument("output '" + spec.name + "' " + where + " has shape " +
+                              shape.to_string() +
+                              " that depends on the data; litetrain needs output shapes that "
+                              "follow from the input shapes");
+      }
+      OutputSlot& slot = outputs_[o];
+      LiteRtTensorBufferRequirements requirements = nullptr;
+      std::size_t required = 0;
+      model.Check(model.api().LiteRtGetCompiledModelOutputBufferRequirements(
+                      model.handle(), spec_.index, o, &requirements),
+                  "LiteRtGetCompiledModelOutputBufferRequirements", where);
+      model.Check(model.api().LiteRtGetTensorBufferRequirementsBufferSize(requirements, &required),
+                  "LiteRtGetTensorBufferRequirementsBufferSize", where);
+      const std::size_t bytes = static_cast<std::size_t>(shape.num_elements()) * ItemSize(spec.dtype);
+      required = std::max(required, bytes);
+      if (slot.shape != shape || slot.storage.size() < required || slot.buffer.get() == nullptr) {
+        slot.storage = AlignedBuffer(required);
+        slot.buffer.wrap(model, spec.dtype, shape, slot.storage.data(), required,
+                         "output '" + spec.name + "'");
+        slot.shape = shape;
+      }
+      output_handles_[o] = slot.buffer.get();
+      output_views_[o] = ConstTensorView{spec.dtype, shape, slot.storage.data()};
+    }
+    outputs_ready_ = true;
+  }
+
+  // Returns a tensor buffer holding the input: the caller's memory itself when
+  // LiteRT can take it, else a copy in aligned staging.
+  LiteRtTensorBuffer Bind(std::size_t i, const ConstTensorView& view) {
+    detail::CompiledModel& model = *model_;
+    InputSlot& slot = inputs_[i];
+    const TensorSpec& spec = spec_.inputs[i];
+    const std::size_t bytes = view.byte_size();
+    if (slot.required == 0) {
+      LiteRtTensorBufferRequirements requirements = nullptr;
+      model.Check(model.api().LiteRtGetCompiledModelInputBufferRequirements(
+                      model.handle(), spec_.index, i, &requirements),
+                  "LiteRtGetCompiledModelInputBufferRequirements", "for input '" + spec.name + "'");
+      model.Check(model.api().LiteRtGetTensorBufferRequirementsBufferSize(requirements,
+                                                                          &slot.required),
+                  "LiteRtGetTensorBufferRequirementsBufferSize", "for input '" + spec.name + "'");
+      slot.required = std::max(slot.required, bytes);
+    }
+    // In place only when LiteRT asks for no padding beyond the tensor: we
+    // cannot know whether the caller's allocation extends past its end.
+    if (IsAligned(view.data) && slot.required == bytes) {
+      slot.staged_bytes = 0;
+      if (slot.borrowed.get() == nullptr || slot.borrowed_address != view.data) {
+        // LiteRT takes a non-const pointer but only reads input buffers.
+        slot.borrowed.wrap(model, spec.dtype, view.shape, const_cast<void*>(view.data), bytes,
+                           "input '" + spec.name + "'");
+        slot.borrowed_address = view.data;
+      }
+      return slot.borrowed.get();
+    }
+    if (slot.staged.get() == nullptr) {
+      slot.staging = AlignedBuffer(slot.required);
+      std::memset(slot.staging.data(), 0, slot.staging.size());
+      slot.staged.wrap(model, spec.dtype, view.shape, slot.staging.data(), slot.required,
+                       "input '" + spec.name + "'");
+    }
+    std::memcpy(slot.staging.data(), view.data, bytes);
+    slot.staged_bytes = bytes;
+    return slot.staged.get();
+  }
+
+  std::shared_ptr<detail::CompiledModel> model_;
+  const SignatureSpec& spec_;
+  std::vector<InputSlot> inputs_;
+  std::vector<OutputSlot> outputs_;
+  std::vector<ConstTensorView> output_views_;
+  std::vector<LiteRtTensorBuffer> input_handles_;
+  std::vector<LiteRtTensorBuffer> output_handles_;
+  bool outputs_ready_ = false;
+  uint64_t seen_generation_ = 0;
+};
+
+SignatureRunner::SignatureRunner(std::shared_ptr<detail::CompiledModel> model,
+                                 std::size_t signature)
+    : impl_(std::make_unique<Impl>(std::move(model), signature)) {}
+SignatureRunner::SignatureRunner(SignatureRunner&&) noexcept = default;
+SignatureRunner& SignatureRunner::operator=(SignatureRunner&&) noexcept = default;
+SignatureRunner::~SignatureRunner() = default;
+
+const SignatureSpec& SignatureRunner::spec() const { return impl_->spec(); }
+void SignatureRunner::Run(const ConstTensorView* inputs, std::size_t count) {
+  impl_->Run(inputs, count);
+}
+const std::vector<ConstTensorView>& SignatureRunner::outputs() const { return impl_->outputs(); }
+std::size_t SignatureRunner::staged_bytes(std::size_t index) const {
+  return impl_->staged_bytes(index);
+}
+
+}  // namespace litetrain

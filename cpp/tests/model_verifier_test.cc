@@ -1,0 +1,148 @@
+// The checks that stand between untrusted bytes and LiteRT's loader, which
+// crashes on damaged files. tests/test_corrupt_models.py adds the end-to-end
+// version (hundreds of damaged files, each loaded in its own process).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "aligned_buffer.h"
+#include "litetrain/errors.h"
+#include "model_verifier.h"
+#include "test_models.h"
+#include "tflite_generated.h"
+
+namespace litetrain {
+namespace {
+
+namespace fb = tflite_fb;
+
+class ModelVerifier : public ::testing::Test {
+ protected:
+  void SetUp() override { original_ = testing::ReadBytes(testing::ModelPath("mlp_fixed.tflite")); }
+
+  // Verifies a copy in aligned memory, as Model does.
+  static void Verify(const std::vector<uint8_t>& bytes, std::size_t size) {
+    AlignedBuffer copy(size);
+    std::memcpy(copy.data(), bytes.data(), size);
+    VerifyModel(static_cast<const uint8_t*>(copy.data()), size);
+  }
+
+  // Applies `mutate` to a copy of the model and returns the verifier's message.
+  std::string ErrorAfter(const std::function<void(fb::Model&)>& mutate) {
+    std::vector<uint8_t> bytes = original_;
+    mutate(*fb::GetMutableModel(bytes.data()));
+    try {
+      Verify(bytes, bytes.size());
+    } catch (const ModelFormatError& e) {
+      return e.what();
+    }
+    return "accepted";
+  }
+
+  std::vector<uint8_t> original_;
+};
+
+TEST_F(ModelVerifier, AcceptsAConvertedModel) { EXPECT_NO_THROW(Verify(original_, original_.size())); }
+
+TEST_F(ModelVerifier, RejectsEveryTruncation) {
+  int rejected = 0, tried = 0;
+  for (std::size_t size = 0; size < original_.size(); size += 1 + original_.size() / 500) {
+    ++tried;
+    try {
+      Verify(original_, size);
+    } catch (const ModelFormatError&) {
+      ++rejected;
+    }
+  }
+  EXPECT_EQ(rejected, tried);
+}
+
+TEST_F(ModelVerifier, RejectsAWrongIdentifier) {
+  std::vector<uint8_t> bytes = original_;
+  std::memcpy(bytes.data() + 4, "XXXX", 4);
+  EXPECT_THROW(Verify(bytes, bytes.size()), ModelFormatError);
+}
+
+TEST_F(ModelVerifier, RejectsATensorWithAnOutOfRangeBuffer) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    m.mutable_subgraphs()->GetMutableObject(0)->mutable_tensors()->GetMutableObject(0)->mutate_buffer(60000);
+  });
+  EXPECT_NE(message.find("buffer 60000"), std::string::npos) << message;
+}
+
+// Mutation only rewrites fields that are stored, so these helpers look for
+// an object whose field is present (not left at its default).
+fb::Operator* OperatorWith(fb::Model& m, const std::function<bool(const fb::Operator&)>& wanted) {
+  for (auto* subgraph : *m.mutable_subgraphs()) {
+    if (!subgraph->operators()) continue;
+    for (auto* op : *subgraph->mutable_operators()) {
+      if (wanted(*op)) return op;
+    }
+  }
+  ADD_FAILURE() << "no operator fits";
+  return nullptr;
+}
+
+TEST_F(ModelVerifier, RejectsAnOperatorWithAnOutOfRangeOpcode) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    auto* op = OperatorWith(m, [](const fb::Operator& o) { return o.opcode_index() != 0; });
+    ASSERT_TRUE(op->mutate_opcode_index(999));
+  });
+  EXPECT_NE(message.find("operator code 999"), std::string::npos) << message;
+}
+
+TEST_F(ModelVerifier, RejectsAnOperatorInputPastTheTensors) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    auto* op = OperatorWith(m, [](const fb::Operator& o) { return o.inputs() && o.inputs()->size() > 0; });
+    op->mutable_inputs()->Mutate(0, 12345);
+  });
+  EXPECT_NE(message.find("tensor 12345"), std::string::npos) << message;
+}
+
+TEST_F(ModelVerifier, RejectsASignatureOfAMissingSubgraph) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    for (auto* signature : *m.mutable_signature_defs()) {
+      if (signature->subgraph_index() != 0) {
+        ASSERT_TRUE(signature->mutate_subgraph_index(77));
+        return;
+      }
+    }
+    ADD_FAILURE() << "every signature uses subgraph 0";
+  });
+  EXPECT_NE(message.find("subgraph 77"), std::string::npos) << message;
+}
+
+TEST_F(ModelVerifier, RejectsASignatureTensorPastTheTensors) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    auto* signature = m.mutable_signature_defs()->GetMutableObject(0);
+    signature->mutable_outputs()->GetMutableObject(0)->mutate_tensor_index(54321);
+  });
+  EXPECT_NE(message.find("tensor 54321"), std::string::npos) << message;
+}
+
+TEST_F(ModelVerifier, RejectsAShapeThatDisagreesWithItsData) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    // Find a tensor with constant data and double its first dimension.
+    for (auto* subgraph : *m.mutable_subgraphs()) {
+      for (auto* tensor : *subgraph->mutable_tensors()) {
+        const auto* buffer = m.buffers()->Get(tensor->buffer());
+        if (buffer->data() && buffer->data()->size() > 0 && tensor->shape() && tensor->shape()->size() > 0 &&
+            tensor->shape()->Get(0) > 0) {
+          tensor->mutable_shape()->Mutate(0, tensor->shape()->Get(0) * 2);
+          return;
+        }
+      }
+    }
+  });
+  EXPECT_NE(message.find("bytes of data"), std::string::npos) << message;
+}
+
+TEST_F(ModelVerifier, RejectsAnUnknownSchemaVersion) {
+  EXPECT_NE(ErrorAfter([](fb::Model& m) { m.mutate_version(99); }).find("version 99"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace litetrain

@@ -1,0 +1,152 @@
+"""Small training models written directly in TensorFlow, for tests and the demo.
+
+Each model is a ``tf.Module`` of plain ``tf.Variable``s (Keras 3 layers inside
+a module lose their weights on conversion) with four signatures, converted to
+a ``.tflite`` of TFLite builtin ops only, so that the stock LiteRT runtime runs
+it without the Flex delegate:
+
+- ``train(x, y) -> {"loss"}``: one SGD step on the mean softmax cross-entropy;
+- ``infer(x) -> {"logits"}``;
+- ``save() -> {"w0", "b0", "w1", ...}``: every variable by a stable name;
+- ``restore(w0=..., b0=..., ...) -> {"ok"}``: assigns them.
+
+The general model builder (``litetrain.build``) supersedes this for users.
+TensorFlow is imported lazily: training never needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Sequence
+
+import numpy as np
+
+
+def mlp_initial_weights(layer_sizes: Sequence[int] = (32, 16, 4), seed: int = 0) -> dict[str, np.ndarray]:
+    """The initial weights of :func:`mlp_training_model`, by variable name.
+
+    Glorot-uniform kernels and small non-zero biases (so that tests see them),
+    drawn from ``numpy.random.default_rng(seed)``.
+    """
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for i, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        weights[f"w{i}"] = rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
+        weights[f"b{i}"] = np.full(fan_out, 0.01, np.float32)
+    return weights
+
+
+def _import_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import tensorflow as tf
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("building models needs TensorFlow: pip install 'litetrain[build]'") from e
+    return tf
+
+
+def mlp_training_model(
+    layer_sizes: Sequence[int] = (32, 16, 4),
+    *,
+    batch_size: int | None = 8,
+    learning_rate: float = 0.1,
+    seed: int = 0,
+) -> bytes:
+    """Builds a trainable MLP (ReLU hidden layers, logits out, SGD) as ``.tflite`` bytes.
+
+    Args:
+        layer_sizes: Input width, hidden widths, number of classes.
+        batch_size: The batch dimension of every signature; None makes it dynamic.
+        learning_rate: The SGD step size, fixed in the graph.
+        seed: Seed of the initial weights (see :func:`mlp_initial_weights`).
+
+    Returns:
+        The model file's bytes.
+    """
+    if len(layer_sizes) < 2:
+        raise ValueError(f"an MLP needs at least an input and an output size, got {tuple(layer_sizes)}")
+    tf = _import_tensorflow()
+    initial = mlp_initial_weights(layer_sizes, seed)
+    names = list(initial)
+
+    @tf.custom_gradient
+    def relu(x):
+        # tf.nn.relu's gradient is ReluGrad, which needs Flex; this one is builtin.
+        def grad(dy):
+            return tf.where(x > 0, dy, tf.zeros_like(dy))
+
+        return tf.maximum(x, 0.0), grad
+
+    class MLP(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.vars = {name: tf.Variable(value, name=name) for name, value in initial.items()}
+
+        def logits(self, x):
+            layers = len(layer_sizes) - 1
+            for i in range(layers):
+                x = tf.matmul(x, self.vars[f"w{i}"]) + self.vars[f"b{i}"]
+                if i < layers - 1:
+                    x = relu(x)
+            return x
+
+    module = MLP()
+    x_spec = tf.TensorSpec([batch_size, layer_sizes[0]], tf.float32, name="x")
+    y_spec = tf.TensorSpec([batch_size, layer_sizes[-1]], tf.float32, name="y")
+
+    @tf.function(input_signature=[x_spec, y_spec])
+    def train(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=module.logits(x)))
+        variables = [module.vars[n] for n in names]
+        for var, grad in zip(variables, tape.gradient(loss, variables)):
+            var.assign_sub(learning_rate * grad)
+        return {"loss": loss}
+
+    @tf.function(input_signature=[x_spec])
+    def infer(x):
+        return {"logits": module.logits(x)}
+
+    @tf.function(input_signature=[])
+    def save():
+        return {name: tf.identity(module.vars[name]) for name in names}
+
+    restore_specs = [tf.TensorSpec(v.shape, tf.float32, name=n) for n, v in initial.items()]
+
+    @tf.function(input_signature=restore_specs)
+    def restore(*values):
+        for name, value in zip(names, values):
+            module.vars[name].assign(value)
+        # A signature without outputs is dropped by the converter.
+        return {"ok": tf.constant(True)}
+
+    signatures = {"train": train, "infer": infer, "save": save, "restore": restore}
+    with tempfile.TemporaryDirectory(prefix="litetrain-model-") as saved_model:
+        tf.saved_model.save(module, saved_model, signatures=signatures)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.experimental_enable_resource_variables = True
+        return converter.convert()
+
+
+def digits_dataset(
+    seed: int = 0, test_fraction: float = 0.25
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``sklearn.datasets.load_digits`` (ships with scikit-learn: no download).
+
+    Returns:
+        ``(x_train, y_train, x_test, y_test)``: float32 features scaled to
+        [0, 1] (64 per image) and one-hot float32 labels (10 classes), split by
+        a seeded shuffle.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.data / 16.0).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[digits.target]
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_test = int(round(len(x) * test_fraction))
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]

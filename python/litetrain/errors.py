@@ -1,0 +1,23 @@
+"""Exceptions raised by litetrain.
+
+Bad arguments raise the builtin that fits (``ValueError``, ``IndexError``,
+``FileNotFoundError``); everything else is a :class:`Error`.
+"""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+    """Base class of litetrain's own failures."""
+
+
+class ModelFormatError(Error, ValueError):
+    """The bytes are not a usable TFLite model (truncated, corrupt, inconsistent)."""
+
+
+class LibraryError(Error, ImportError):
+    """``libLiteRt.so`` is missing, cannot be loaded, or is an unsupported version."""
+
+
+class RuntimeFailure(Error, RuntimeError):
+    """The LiteRT runtime failed a call; the message carries its reason."""

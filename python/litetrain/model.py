@@ -1,0 +1,157 @@
+"""Loading a model and running its signatures through the native core."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from litetrain import _core
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One input or output of a signature.
+
+    Attributes:
+        name: The name to bind it by.
+        dtype: Its numpy dtype.
+        shape: Its shape; -1 marks a dynamic dimension.
+    """
+
+    name: str
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """One signature of a model (``train``, ``infer``, ``save``, ...).
+
+    Attributes:
+        key: The signature's name.
+        inputs: Its inputs by name, in the runtime's order.
+        outputs: Its outputs by name, in the runtime's order.
+        num_ops: Operators in its subgraph (what the runtime dispatches per run).
+    """
+
+    key: str
+    inputs: dict[str, TensorInfo]
+    outputs: dict[str, TensorInfo]
+    num_ops: int
+
+
+def _tensor_infos(specs: Mapping[str, tuple[np.dtype, tuple[int, ...]]]) -> dict[str, TensorInfo]:
+    return {name: TensorInfo(name, np.dtype(dtype), tuple(shape)) for name, (dtype, shape) in specs.items()}
+
+
+class Model:
+    """A ``.tflite`` model, verified and compiled for the CPU by LiteRT.
+
+    Args:
+        model: A path to a ``.tflite`` file, or the model's bytes.
+        threads: CPU threads LiteRT may use; None keeps the runtime's default.
+        library: Path of ``libLiteRt.so``; None uses ``$LITETRAIN_LITERT_LIB``
+            or the copy in the installed ``ai_edge_litert`` package.
+
+    Raises:
+        FileNotFoundError: The path does not exist.
+        litetrain.ModelFormatError: The file is truncated, corrupt or not a model.
+        litetrain.LibraryError: ``libLiteRt.so`` is missing or unsupported.
+        ValueError: ``threads`` is not a positive integer.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | bytes | bytearray | memoryview,
+        *,
+        threads: int | None = None,
+        library: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        library_path = os.fspath(library) if library is not None else ""
+        if isinstance(model, (bytes, bytearray, memoryview)):
+            self._native = _core.Model.from_bytes(model, threads or 0, library_path)
+            self._source = "<bytes>"
+        elif isinstance(model, (str, os.PathLike)):
+            self._source = os.fspath(model)
+            self._native = _core.Model.from_file(self._source, threads or 0, library_path)
+        else:
+            raise TypeError(f"model must be a path or bytes, got {type(model).__name__}")
+        self._signatures = {
+            spec.key: SignatureInfo(spec.key, _tensor_infos(spec.inputs), _tensor_infos(spec.outputs), spec.num_ops)
+            for spec in self._native.signatures
+        }
+
+    @property
+    def signatures(self) -> dict[str, SignatureInfo]:
+        """The model's signatures by name."""
+        return self._signatures
+
+    @property
+    def threads(self) -> int | None:
+        """The thread count given at load time (None: the runtime's default)."""
+        return self._native.threads or None
+
+    @property
+    def library_path(self) -> str:
+        """The ``libLiteRt.so`` this model runs on."""
+        return self._native.library_path
+
+    def runner(self, name: str) -> SignatureRunner:
+        """Returns a callable that runs the signature ``name``.
+
+        Raises:
+            ValueError: The model has no such signature (the message lists them).
+        """
+        if name not in self._signatures:
+            known = ", ".join(repr(k) for k in self._signatures) or "none"
+            raise ValueError(f"the model has no signature {name!r}; its signatures are: {known}")
+        return SignatureRunner(self._native.runner(name), self._signatures[name])
+
+    def __repr__(self) -> str:
+        return f"Model({self._source!r}, signatures={list(self._signatures)})"
+
+
+class SignatureRunner:
+    """Runs one signature: keyword numpy arrays in, a dict of numpy arrays out.
+
+    The same contract as ``ai_edge_litert``'s ``Interpreter.get_signature_runner``.
+    Inputs are bound by name, never by position. Arrays must have the declared
+    dtype (no silent casts); C-contiguous arrays are read in place, others are
+    copied once. The GIL is released while the runtime works. Outputs are new
+    arrays owned by the caller.
+    """
+
+    def __init__(self, native: Any, info: SignatureInfo) -> None:
+        self._native = native
+        self.info = info
+        self._input_names = tuple(info.inputs)
+
+    def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
+        if len(inputs) != len(self._input_names) or not inputs.keys() == set(self._input_names):
+            self._raise_for_names(inputs)
+        arrays = []
+        for name in self._input_names:
+            value = inputs[name]
+            array = value if type(value) is np.ndarray else np.asarray(value)
+            if not array.flags.c_contiguous:
+                array = np.ascontiguousarray(array)
+            arrays.append(array)
+        return self._native.run(arrays)
+
+    def _raise_for_names(self, inputs: Mapping[str, Any]) -> None:
+        expected = ", ".join(repr(n) for n in self._input_names) or "none"
+        unknown = [n for n in inputs if n not in self.info.inputs]
+        if unknown:
+            raise ValueError(
+                f"signature {self.info.key!r} has no input {', '.join(map(repr, unknown))}; its inputs are: {expected}"
+            )
+        missing = [n for n in self._input_names if n not in inputs]
+        raise ValueError(f"signature {self.info.key!r} is missing input {', '.join(map(repr, missing))}")
+
+    def __repr__(self) -> str:
+        return f"SignatureRunner({self.info.key!r}, inputs={list(self._input_names)})"

@@ -1,0 +1,56 @@
+"""Shared fixtures: each test model is built once per session, with TensorFlow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from litetrain._reference_models import mlp_initial_weights, mlp_training_model
+
+# Lines the tests want a reader of the run to see (counts, timings).
+REPORT: list[str] = []
+
+MLP_SIZES = (32, 16, 4)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if REPORT:
+        terminalreporter.section("litetrain report")
+        for line in REPORT:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def mlp_fixed_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 32-16-4 training MLP with a fixed batch of 8."""
+    path = tmp_path_factory.mktemp("models") / "mlp_fixed.tflite"
+    path.write_bytes(mlp_training_model(MLP_SIZES, batch_size=8))
+    return path
+
+
+@pytest.fixture(scope="session")
+def mlp_dynamic_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same MLP with a dynamic batch dimension."""
+    path = tmp_path_factory.mktemp("models") / "mlp_dynamic.tflite"
+    path.write_bytes(mlp_training_model(MLP_SIZES, batch_size=None))
+    return path
+
+
+@pytest.fixture(scope="session")
+def mlp_weights() -> dict[str, np.ndarray]:
+    """The initial weights both MLP models embed."""
+    return mlp_initial_weights(MLP_SIZES)
+
+
+def training_batches(steps: int, batch: int, seed: int = 0, distinct: int = 4) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`steps` batches (x, one-hot y) for the 32-16-4 MLP, cycling through
+    `distinct` random ones so that the loss can fall."""
+    rng = np.random.default_rng(seed)
+    pool = []
+    for _ in range(distinct):
+        x = rng.standard_normal((batch, MLP_SIZES[0]), dtype=np.float32)
+        y = np.eye(MLP_SIZES[-1], dtype=np.float32)[rng.integers(0, MLP_SIZES[-1], batch)]
+        pool.append((x, y))
+    return [pool[i % distinct] for i in range(steps)]

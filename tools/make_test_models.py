@@ -1,0 +1,35 @@
+"""Writes the .tflite models the C++ tests run (TensorFlow builds them).
+
+Usage: python tools/make_test_models.py OUT_DIR
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from litetrain._reference_models import mlp_training_model
+
+MODELS = {
+    "mlp_fixed.tflite": dict(layer_sizes=(32, 16, 4), batch_size=8),
+    "mlp_dynamic.tflite": dict(layer_sizes=(32, 16, 4), batch_size=None),
+}
+
+
+def main(out_dir: str) -> None:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, kwargs in MODELS.items():
+        path = out / name
+        if path.exists():
+            continue  # built in an earlier run of the same checkout
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(mlp_training_model(**kwargs))
+        tmp.replace(path)
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])

@@ -1,3 +1,5 @@
+#include <vector>
+
 #include "bindings.h"
 #include "litetrain/runtime.h"
 
@@ -23,6 +25,7 @@ void BindRuntime(py::module_& m) {
 }
 
 DType ToDType(const py::dtype& dtype) {
+  // Reads the descriptor's fields directly: no Python calls per input.
   if (dtype.kind() == 'b') return DType::kBool;
   const auto size = dtype.itemsize();
   switch (dtype.kind()) {
@@ -41,8 +44,19 @@ DType ToDType(const py::dtype& dtype) {
 }
 
 py::dtype ToNumpy(DType dtype) {
-  if (dtype == DType::kUnsupported) return py::dtype("O");
-  return py::dtype(std::string(DTypeName(dtype)));
+  // Built once: py::dtype("float32") parses the name in Python on every call.
+  // Leaked on purpose, so that no Python object outlives the interpreter's
+  // finalisation in a static destructor.
+  static const auto* cache = [] {
+    auto* table = new std::vector<py::dtype>();
+    for (int i = 0; i <= static_cast<int>(DType::kUnsupported); ++i) {
+      const auto d = static_cast<DType>(i);
+      table->push_back(d == DType::kUnsupported ? py::dtype("O")
+                                                : py::dtype(std::string(DTypeName(d))));
+    }
+    return table;
+  }();
+  return (*cache)[static_cast<std::size_t>(dtype)];
 }
 
 }  // namespace litetrain::bindings

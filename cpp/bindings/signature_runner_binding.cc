@@ -1,4 +1,6 @@
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include <pybind11/stl.h>
 
@@ -11,13 +13,44 @@ namespace py = pybind11;
 namespace litetrain::bindings {
 namespace {
 
-// A view of a numpy array, refused unless it is C-contiguous and of a type we
-// know; the Python layer makes strided arrays contiguous (one explicit copy).
+std::string Quoted(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
+  return out.empty() ? "none" : out;
+}
+
+// Names the inputs that do not match the signature; only called on a mismatch.
+[[noreturn]] void ThrowNameMismatch(const SignatureSpec& spec, const py::dict& inputs) {
+  std::vector<std::string> expected, unknown, missing;
+  for (const auto& in : spec.inputs) expected.push_back(in.name);
+  for (const auto& item : inputs) {
+    const std::string name = py::str(item.first);
+    bool known = false;
+    for (const auto& in : spec.inputs) known |= in.name == name;
+    if (!known) unknown.push_back(name);
+  }
+  if (!unknown.empty()) {
+    throw InvalidArgument("signature '" + spec.key + "' has no input " + Quoted(unknown) +
+                          "; its inputs are: " + Quoted(expected));
+  }
+  for (const auto& in : spec.inputs) {
+    if (!inputs.contains(in.name)) missing.push_back(in.name);
+  }
+  throw InvalidArgument("signature '" + spec.key + "' is missing input " + Quoted(missing));
+}
+
+// A C-contiguous numpy array for `value`: the array itself when it already is
+// one, else one explicit copy (lists, scalars, strided views). No dtype cast.
+py::array AsContiguousArray(py::handle value) {
+  if (py::isinstance<py::array>(value)) {
+    auto array = py::reinterpret_borrow<py::array>(value);
+    if (array.flags() & py::array::c_style) return array;
+  }
+  return py::array::ensure(value, py::array::c_style);
+}
+
 ConstTensorView ViewOf(const py::array& array, const TensorSpec& spec) {
   const std::string where = "input '" + spec.name + "'";
-  if (!(array.flags() & py::array::c_style)) {
-    throw InvalidArgument(where + " must be C-contiguous (use numpy.ascontiguousarray)");
-  }
   const DType dtype = ToDType(array.dtype());
   if (dtype != spec.dtype) {
     throw InvalidArgument(where + " must be " + std::string(DTypeName(spec.dtype)) + ", got " +
@@ -28,28 +61,29 @@ ConstTensorView ViewOf(const py::array& array, const TensorSpec& spec) {
     throw InvalidArgument(where + " has " + std::to_string(array.ndim()) + " dimensions; at most " +
                           std::to_string(Shape::kMaxRank) + " are supported");
   }
-  ConstTensorView view;
-  view.dtype = dtype;
   int64_t dims[Shape::kMaxRank];
   for (py::ssize_t d = 0; d < array.ndim(); ++d) dims[d] = array.shape(d);
-  view.shape = Shape(dims, static_cast<int>(array.ndim()));
-  view.data = array.data();
-  return view;
+  return ConstTensorView{dtype, Shape(dims, static_cast<int>(array.ndim())), array.data()};
 }
 
-py::dict Run(SignatureRunner& runner, const std::vector<py::array>& arrays) {
+// Runs with inputs bound by name; returns a dict of new arrays.
+py::dict Run(SignatureRunner& runner, const py::dict& inputs) {
   const SignatureSpec& spec = runner.spec();
-  if (arrays.size() != spec.inputs.size()) {
-    throw InvalidArgument("signature '" + spec.key + "' takes " +
-                          std::to_string(spec.inputs.size()) + " inputs, got " +
-                          std::to_string(arrays.size()));
-  }
+  const std::size_t n = spec.inputs.size();
+  if (inputs.size() != n) ThrowNameMismatch(spec, inputs);
+  std::vector<py::array> arrays;  // keeps converted inputs alive during the run
   std::vector<ConstTensorView> views;
-  views.reserve(arrays.size());
-  for (std::size_t i = 0; i < arrays.size(); ++i) views.push_back(ViewOf(arrays[i], spec.inputs[i]));
+  arrays.reserve(n);
+  views.reserve(n);
+  for (const TensorSpec& in : spec.inputs) {
+    PyObject* value = PyDict_GetItemString(inputs.ptr(), in.name.c_str());  // borrowed
+    if (value == nullptr) ThrowNameMismatch(spec, inputs);
+    arrays.push_back(AsContiguousArray(value));
+    views.push_back(ViewOf(arrays.back(), in));
+  }
   {
-    // Safe: `arrays` keeps every input alive, and the runner's outputs are
-    // only read back below, with the GIL held again.
+    // Safe: `arrays` holds a reference to every input for the whole run, and
+    // the runner's outputs are read back below with the GIL held again.
     py::gil_scoped_release release;
     runner.Run(views);
   }
@@ -68,9 +102,10 @@ py::dict Run(SignatureRunner& runner, const std::vector<py::array>& arrays) {
 
 void BindSignatureRunner(py::module_& m) {
   py::class_<SignatureRunner>(m, "SignatureRunner")
-      .def_property_readonly("spec", &SignatureRunner::spec, py::return_value_policy::reference_internal)
+      .def_property_readonly("spec", &SignatureRunner::spec,
+                             py::return_value_policy::reference_internal)
       .def("run", &Run, py::arg("inputs"),
-           "Runs with one array per input, in spec.inputs order; returns a dict of copies.")
+           "Runs with a dict of arrays by input name; returns a dict of new arrays.")
       .def("staged_bytes", &SignatureRunner::staged_bytes, py::arg("index"));
 }
 

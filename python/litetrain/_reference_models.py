@@ -10,7 +10,12 @@ it without the Flex delegate:
 - ``save() -> {"w0", "b0", "w1", ...}``: every variable by a stable name;
 - ``restore(w0=..., b0=..., ...) -> {"ok"}``: assigns them.
 
-The general model builder (``litetrain.build``) supersedes this for users.
+Pass inputs by name: their order depends on who lists them. The file's
+signature defs sort them by name (``train``: x, y), which the Interpreter
+shows; the subgraphs hold them in reverse (``train``: y, x; ``restore``:
+w1, b1, w0, b0), which the LiteRT C API and ``CompiledModel`` show.
+
+A general model builder is planned; this module only serves tests and the demo.
 TensorFlow is imported lazily: training never needs it.
 """
 
@@ -28,6 +33,13 @@ def mlp_initial_weights(layer_sizes: Sequence[int] = (32, 16, 4), seed: int = 0)
 
     Glorot-uniform kernels and small non-zero biases (so that tests see them),
     drawn from ``numpy.random.default_rng(seed)``.
+
+    Args:
+        layer_sizes: Input width, hidden widths, number of classes.
+        seed: Seed of the random generator.
+
+    Returns:
+        ``{"w0": [in, h0], "b0": [h0], "w1": ..., ...}``, float32 arrays.
     """
     rng = np.random.default_rng(seed)
     weights = {}
@@ -39,6 +51,7 @@ def mlp_initial_weights(layer_sizes: Sequence[int] = (32, 16, 4), seed: int = 0)
 
 
 def _import_tensorflow():
+    """Imports TensorFlow quietly (TF_CPP_MIN_LOG_LEVEL is read at import)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         import tensorflow as tf
@@ -119,7 +132,9 @@ def mlp_training_model(
     def restore(*values):
         for name, value in zip(names, values):
             module.vars[name].assign(value)
-        # A signature without outputs is dropped by the converter.
+        # With no outputs the converter keeps the signature but prunes the
+        # assignments as dead code (0 ops: restore silently does nothing), so
+        # return a constant; the assignments are then kept.
         return {"ok": tf.constant(True)}
 
     signatures = {"train": train, "infer": infer, "save": save, "restore": restore}
@@ -135,6 +150,10 @@ def digits_dataset(
     seed: int = 0, test_fraction: float = 0.25
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``sklearn.datasets.load_digits`` (ships with scikit-learn: no download).
+
+    Args:
+        seed: Seed of the shuffle before the split.
+        test_fraction: Fraction of the 1797 images held out for testing.
 
     Returns:
         ``(x_train, y_train, x_test, y_test)``: float32 features scaled to

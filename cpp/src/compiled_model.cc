@@ -73,6 +73,26 @@ TensorSpec ReadTensorSpec(const litert::Api& api, const char* name, LiteRtTensor
   return spec;
 }
 
+// The inputs or the outputs of a signature, through the matching trio of
+// LiteRT getters (count, name, tensor).
+template <typename CountFn, typename NameFn, typename TensorFn>
+std::vector<TensorSpec> ReadTensorSpecs(const litert::Api& api, LiteRtSignature signature,
+                                        const std::string& where, CountFn count_fn,
+                                        NameFn name_fn, TensorFn tensor_fn) {
+  LiteRtParamIndex n = 0;
+  litert::Check(count_fn(signature, &n), "LiteRtGetNumSignature{Inputs,Outputs}", where);
+  std::vector<TensorSpec> specs;
+  for (LiteRtParamIndex i = 0; i < n; ++i) {
+    const char* name = nullptr;
+    LiteRtTensor tensor = nullptr;
+    litert::Check(name_fn(signature, i, &name), "LiteRtGetSignature{Input,Output}Name", where);
+    litert::Check(tensor_fn(signature, i, &tensor), "LiteRtGetSignature{Input,Output}TensorByIndex",
+                  where);
+    specs.push_back(ReadTensorSpec(api, name, tensor, where));
+  }
+  return specs;
+}
+
 // TFLite prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to
 // stderr when the first compiled model of a process creates its CPU delegate,
 // through a logger that libLiteRt.so neither exports nor ties to LiteRT's
@@ -193,29 +213,12 @@ void CompiledModel::ReadSignatures() {
     litert::Check(api.LiteRtGetNumSubgraphOps(subgraph, &num_ops), "LiteRtGetNumSubgraphOps", where);
     spec.num_ops = num_ops;
 
-    LiteRtParamIndex n = 0;
-    litert::Check(api.LiteRtGetNumSignatureInputs(signature, &n), "LiteRtGetNumSignatureInputs",
-                  where);
-    for (LiteRtParamIndex i = 0; i < n; ++i) {
-      const char* name = nullptr;
-      LiteRtTensor tensor = nullptr;
-      litert::Check(api.LiteRtGetSignatureInputName(signature, i, &name),
-                    "LiteRtGetSignatureInputName", where);
-      litert::Check(api.LiteRtGetSignatureInputTensorByIndex(signature, i, &tensor),
-                    "LiteRtGetSignatureInputTensorByIndex", where);
-      spec.inputs.push_back(ReadTensorSpec(api, name, tensor, where));
-    }
-    litert::Check(api.LiteRtGetNumSignatureOutputs(signature, &n), "LiteRtGetNumSignatureOutputs",
-                  where);
-    for (LiteRtParamIndex i = 0; i < n; ++i) {
-      const char* name = nullptr;
-      LiteRtTensor tensor = nullptr;
-      litert::Check(api.LiteRtGetSignatureOutputName(signature, i, &name),
-                    "LiteRtGetSignatureOutputName", where);
-      litert::Check(api.LiteRtGetSignatureOutputTensorByIndex(signature, i, &tensor),
-                    "LiteRtGetSignatureOutputTensorByIndex", where);
-      spec.outputs.push_back(ReadTensorSpec(api, name, tensor, where));
-    }
+    spec.inputs = ReadTensorSpecs(api, signature, where, api.LiteRtGetNumSignatureInputs,
+                                  api.LiteRtGetSignatureInputName,
+                                  api.LiteRtGetSignatureInputTensorByIndex);
+    spec.outputs = ReadTensorSpecs(api, signature, where, api.LiteRtGetNumSignatureOutputs,
+                                   api.LiteRtGetSignatureOutputName,
+                                   api.LiteRtGetSignatureOutputTensorByIndex);
     signatures_.push_back(std::move(spec));
   }
 }

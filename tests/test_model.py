@@ -12,7 +12,7 @@ from conftest import training_batches
 
 def test_signatures_list_inputs_outputs_dtypes_and_shapes(mlp_fixed_path):
     model = litetrain.Model(mlp_fixed_path)
-    assert set(model.signatures) == {"train", "infer", "save", "restore"}
+    assert set(model.signatures) == {"train", "eval", "infer", "save", "restore"}
     train = model.signatures["train"]
     assert train.inputs["x"].dtype == np.float32
     assert train.inputs["x"].shape == (8, 32)

@@ -4,6 +4,7 @@
 
 #include "bindings.h"
 #include "litetrain/errors.h"
+#include "litetrain/trainer.h"
 
 namespace py = pybind11;
 
@@ -23,6 +24,8 @@ void TranslateErrors(std::exception_ptr pending) {
     RaiseAs("ModelFormatError", e);
   } catch (const litetrain::LibraryError& e) {
     RaiseAs("LibraryError", e);
+  } catch (const litetrain::NonFiniteLoss& e) {
+    RaiseAs("NonFiniteLoss", e);
   } catch (const litetrain::RuntimeFailure& e) {
     RaiseAs("RuntimeFailure", e);
   } catch (const litetrain::Error& e) {
@@ -42,4 +45,5 @@ PYBIND11_MODULE(_core, m) {
   litetrain::bindings::BindRuntime(m);
   litetrain::bindings::BindModel(m);
   litetrain::bindings::BindSignatureRunner(m);
+  litetrain::bindings::BindTrainer(m);
 }

@@ -55,8 +55,15 @@ struct InputSlot {
   std::size_t required = 0;     // bytes LiteRT wants for a buffer of `shape`
   AlignedBuffer staging;        // for caller memory that cannot be used in place
   TensorBufferHandle staged;    // wraps `staging`
-  TensorBufferHandle borrowed;  // wraps caller memory at `borrowed_address`
-  const void* borrowed_address = nullptr;
+  // Caller memory wrapped for in-place use, by address. Two entries, so that
+  // a caller alternating between two buffers (double-buffered feeding)
+  // never re-wraps.
+  struct Borrowed {
+    const void* address = nullptr;
+    TensorBufferHandle buffer;
+  };
+  Borrowed borrowed[2];
+  int next_borrowed = 0;         // the entry to replace next
   std::size_t staged_bytes = 0;  // copied in the last run
 };
 
@@ -175,8 +182,10 @@ class SignatureRunner::Impl {
     slot.required = 0;
     slot.staged.reset();
     slot.staging = AlignedBuffer();
-    slot.borrowed.reset();
-    slot.borrowed_address = nullptr;
+    for (auto& entry : slot.borrowed) {
+      entry.buffer.reset();
+      entry.address = nullptr;
+    }
     return true;
   }
 
@@ -249,13 +258,16 @@ class SignatureRunner::Impl {
     // cannot know whether the caller's allocation extends past its end.
     if (IsAligned(view.data) && slot.required == bytes) {
       slot.staged_bytes = 0;
-      if (slot.borrowed.get() == nullptr || slot.borrowed_address != view.data) {
-        // LiteRT takes a non-const pointer but only reads input buffers.
-        slot.borrowed.wrap(model, spec.dtype, view.shape, const_cast<void*>(view.data), bytes,
-                           "input '" + spec.name + "'");
-        slot.borrowed_address = view.data;
+      for (auto& entry : slot.borrowed) {
+        if (entry.address == view.data && entry.buffer.get() != nullptr) return entry.buffer.get();
       }
-      return slot.borrowed.get();
+      auto& entry = slot.borrowed[slot.next_borrowed];
+      slot.next_borrowed ^= 1;
+      // LiteRT takes a non-const pointer but only reads input buffers.
+      entry.buffer.wrap(model, spec.dtype, view.shape, const_cast<void*>(view.data), bytes,
+                        "input '" + spec.name + "'");
+      entry.address = view.data;
+      return entry.buffer.get();
     }
     if (slot.staged.get() == nullptr) {
       slot.staging = AlignedBuffer(slot.required);

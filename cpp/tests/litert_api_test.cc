@@ -53,7 +53,7 @@ TEST_F(LiteRtApi, EveryDeclarationWorksOnARealModel) {
   // Signatures, subgraphs, tensors.
   LiteRtParamIndex num_signatures = 0;
   ASSERT_OK(api.LiteRtGetNumModelSignatures(model, &num_signatures));
-  ASSERT_EQ(num_signatures, 4u);
+  ASSERT_EQ(num_signatures, 5u);
   LiteRtParamIndex infer_index = num_signatures;
   LiteRtSignature infer = nullptr;
   for (LiteRtParamIndex s = 0; s < num_signatures; ++s) {

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from litetrain import _core, _runtime
-from litetrain.errors import Error, LibraryError, ModelFormatError, RuntimeFailure
+from litetrain.checkpoint import CheckpointError
+from litetrain.errors import Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
 from litetrain.model import Model, SignatureRunner
+from litetrain.trainer import History, Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckpointError",
     "Error",
+    "History",
     "LibraryError",
     "Model",
     "ModelFormatError",
+    "NonFiniteLoss",
     "RuntimeFailure",
     "SignatureRunner",
+    "Trainer",
+    "epoch_order",
     "get_log_level",
     "set_log_level",
 ]
@@ -40,3 +47,14 @@ def set_log_level(level: str) -> None:
 def get_log_level() -> str:
     """Returns the current LiteRT log level (see :func:`set_log_level`)."""
     return _core.get_log_level()
+
+
+def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True):
+    """The order in which :meth:`Trainer.fit` visits `n` samples in `epoch`.
+
+    A Fisher-Yates shuffle driven by SplitMix64 seeded with
+    ``seed + 0x9E3779B97F4A7C15 * (epoch + 1)`` (mod 2**64); 0..n-1 without shuffle.
+    """
+    import numpy as np
+
+    return np.asarray(_core.epoch_order(n, seed, epoch, shuffle), dtype=np.int64)

@@ -6,6 +6,7 @@ a ``.tflite`` of TFLite builtin ops only, so that the stock LiteRT runtime runs
 it without the Flex delegate:
 
 - ``train(x, y) -> {"loss"}``: one SGD step on the mean softmax cross-entropy;
+- ``eval(x, y) -> {"loss", "accuracy"}``: the same loss, no update;
 - ``infer(x) -> {"logits"}``;
 - ``save() -> {"w0", "b0", "w1", ...}``: every variable by a stable name;
 - ``restore(w0=..., b0=..., ...) -> {"ok"}``: assigns them.
@@ -118,6 +119,13 @@ def mlp_training_model(
             var.assign_sub(learning_rate * grad)
         return {"loss": loss}
 
+    @tf.function(input_signature=[x_spec, y_spec])
+    def evaluate(x, y):
+        logits = module.logits(x)
+        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        hits = tf.cast(tf.equal(tf.argmax(logits, axis=1), tf.argmax(y, axis=1)), tf.float32)
+        return {"loss": loss, "accuracy": tf.reduce_mean(hits)}
+
     @tf.function(input_signature=[x_spec])
     def infer(x):
         return {"logits": module.logits(x)}
@@ -137,7 +145,7 @@ def mlp_training_model(
         # return a constant; the assignments are then kept.
         return {"ok": tf.constant(True)}
 
-    signatures = {"train": train, "infer": infer, "save": save, "restore": restore}
+    signatures = {"train": train, "eval": evaluate, "infer": infer, "save": save, "restore": restore}
     with tempfile.TemporaryDirectory(prefix="litetrain-model-") as saved_model:
         tf.saved_model.save(module, saved_model, signatures=signatures)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))

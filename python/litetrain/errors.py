@@ -21,3 +21,7 @@ class LibraryError(Error, ImportError):
 
 class RuntimeFailure(Error, RuntimeError):
     """The LiteRT runtime failed a call; the message carries its reason."""
+
+
+class NonFiniteLoss(Error, ArithmeticError):
+    """Training produced a NaN or infinite loss (``on_nonfinite="raise"``)."""

@@ -1,0 +1,133 @@
+// The native training loop: a whole run of a model's `train` signature with
+// no caller code per step, plus weight snapshots through `save` / `restore`.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "litetrain/dataset.h"
+#include "litetrain/errors.h"
+#include "litetrain/export.h"
+#include "litetrain/model.h"
+#include "litetrain/tensor.h"
+
+namespace litetrain {
+
+// The loss came out NaN or infinite (FitOptions::on_nonfinite == kRaise).
+class LITETRAIN_API NonFiniteLoss : public Error {
+ public:
+  using Error::Error;
+};
+
+// A copy of one variable.
+struct NamedTensor {
+  std::string name;
+  DType dtype = DType::kUnsupported;
+  Shape shape;
+  std::vector<uint8_t> bytes;
+};
+
+// Every variable the `save` signature returns (weights and optimizer state),
+// in its output order.
+using Snapshot = std::vector<NamedTensor>;
+
+enum class OnNonFinite {
+  kRaise,     // throw NonFiniteLoss (the weights are those after the bad step)
+  kStop,      // stop, keep the weights after the bad step, report it
+  kRollback,  // stop and restore the weights from the start of that epoch
+};
+
+struct FitProgress {
+  int64_t step = 0;   // steps done in this fit
+  int64_t epoch = 0;  // current epoch (counting from initial_epoch)
+  float loss = 0.0f;  // of the last step
+};
+
+struct FitOptions {
+  int64_t batch_size = 32;
+  int64_t epochs = 1;
+  // First epoch number: the shuffle order of epoch e depends on (seed, e), so
+  // a run resumed from a snapshot with initial_epoch=k sees the same batches.
+  int64_t initial_epoch = 0;
+  bool shuffle = true;
+  uint64_t seed = 0;
+  // Without it, a last partial batch is trained (the model is resized).
+  bool drop_remainder = false;
+  OnNonFinite on_nonfinite = OnNonFinite::kRaise;
+  // Called every `callback_every` steps and after each epoch; return false to
+  // stop. Runs on the thread that called Fit.
+  int64_t callback_every = 0;
+  std::function<bool(const FitProgress&)> callback;
+  // Checked before every step; set it (e.g. from a signal handler) to stop
+  // after the current step, leaving the model usable.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct FitResult {
+  std::vector<float> losses;        // every step, in order
+  std::vector<double> epoch_losses; // mean loss of each completed epoch
+  int64_t steps = 0;
+  int64_t epochs_completed = 0;
+  double seconds = 0.0;             // wall time of the loop
+  bool stopped = false;             // by callback, stop flag or a non-finite loss
+  std::string stop_reason;          // "", "callback", "stop flag", "non-finite loss ..."
+};
+
+struct TrainerOptions {
+  std::string train_signature = "train";
+  std::string save_signature = "save";
+  std::string restore_signature = "restore";
+  std::string loss_output = "loss";
+};
+
+class LITETRAIN_API Trainer {
+ public:
+  // Throws InvalidArgument if the model lacks the signatures or the loss
+  // output named in `options`.
+  explicit Trainer(const Model& model, const TrainerOptions& options = {});
+  Trainer(Trainer&&) noexcept;
+  Trainer& operator=(Trainer&&) noexcept;
+  ~Trainer();
+
+  // Trains on `data`, whose columns are matched to the train signature's
+  // inputs by name. Each column's per-sample shape must fit the input's
+  // shape after its first (batch) dimension. Batches are gathered from the
+  // caller's memory into 64-byte aligned buffers; for large batches the next
+  // one is gathered on a second thread while the current step runs.
+  // Throws InvalidArgument for mismatched data or options, NonFiniteLoss,
+  // RuntimeFailure.
+  FitResult Fit(const Dataset& data, const FitOptions& options);
+
+  // Runs `signature` (e.g. "infer") over `data` in order, `batch_size`
+  // samples at a time, and concatenates each output along its first (batch)
+  // dimension. A fixed-batch signature gets its last batch padded with the
+  // previous samples, whose outputs are dropped.
+  std::vector<NamedTensor> Predict(const Dataset& data, int64_t batch_size,
+                                   const std::string& signature = "infer");
+  // Runs `signature` (e.g. "eval": loss and metrics, no update) over `data`
+  // in order and returns the mean of every scalar output over all samples
+  // (each batch weighted by its size). A fixed-batch signature needs the
+  // sample count to be a multiple of its batch.
+  std::vector<std::pair<std::string, double>> Evaluate(const Dataset& data, int64_t batch_size,
+                                                       const std::string& signature = "eval");
+
+  // Runs `save` and copies every output.
+  Snapshot TakeSnapshot();
+  // Checks names, dtypes and shapes against `restore`'s inputs first, so that
+  // a snapshot of another model is refused with the trainer unchanged.
+  void Restore(const Snapshot& snapshot);
+
+  const Model& model() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace litetrain

@@ -1,0 +1,361 @@
+#include "litetrain/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "batch_feeder.h"
+#include "litetrain/signature_runner.h"
+
+namespace litetrain {
+namespace {
+
+// Which dataset column feeds each input of `spec`, after checking that every
+// column fits its input. The first dimension of every input is the batch.
+std::vector<std::size_t> MatchColumns(const Dataset& data, const SignatureSpec& spec) {
+  std::vector<std::size_t> columns(spec.inputs.size(), data.columns().size());
+  for (std::size_t c = 0; c < data.columns().size(); ++c) {
+    const Dataset::Column& column = data.columns()[c];
+    const std::size_t i = spec.input_index(column.name);  // throws for an unknown name
+    columns[i] = c;
+    const TensorSpec& input = spec.inputs[i];
+    const std::string where = "training array '" + column.name + "'";
+    if (column.data.dtype != input.dtype) {
+      throw InvalidArgument(where + " must be " + std::string(DTypeName(input.dtype)) + ", got " +
+                            std::string(DTypeName(column.data.dtype)));
+    }
+    bool fits = input.shape.rank() >= 1 && column.data.shape.rank() == input.shape.rank();
+    for (int d = 1; fits && d < input.shape.rank(); ++d) {
+      fits = input.shape[d] < 0 || input.shape[d] == column.data.shape[d];
+    }
+    if (!fits) {
+      Shape sample_spec = input.shape;
+      sample_spec[0] = -1;
+      throw InvalidArgument(where + " has shape " + column.data.shape.to_string() +
+                            "; input '" + input.name + "' of signature '" + spec.key +
+                            "' takes batches of shape " + input.shape.to_string() +
+                            ", so the array must have shape " + sample_spec.to_string() +
+                            " with any number of samples first");
+    }
+  }
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] == data.columns().size()) {
+      throw InvalidArgument("no training array for input '" + spec.inputs[i].name +
+                            "' of signature '" + spec.key + "'");
+    }
+  }
+  return columns;
+}
+
+// The batch size the signature fixes (its inputs' first dimension), or -1.
+int64_t FixedBatch(const SignatureSpec& spec) {
+  for (const TensorSpec& input : spec.inputs) {
+    if (input.shape.rank() >= 1 && input.shape[0] >= 0) return input.shape[0];
+  }
+  return -1;
+}
+
+void CheckOptions(const FitOptions& o) {
+  if (o.batch_size < 1) throw InvalidArgument("batch_size must be >= 1, got " + std::to_string(o.batch_size));
+  if (o.epochs < 0) throw InvalidArgument("epochs must be >= 0, got " + std::to_string(o.epochs));
+  if (o.initial_epoch < 0) {
+    throw InvalidArgument("initial_epoch must be >= 0, got " + std::to_string(o.initial_epoch));
+  }
+  if (o.callback_every < 0) {
+    throw InvalidArgument("callback_every must be >= 0, got " + std::to_string(o.callback_every));
+  }
+}
+
+}  // namespace
+
+class Trainer::Impl {
+ public:
+  Impl(const Model& model, const TrainerOptions& options)
+      : model_(model),
+        train_(model.runner(options.train_signature)),
+        save_(model.runner(options.save_signature)),
+        restore_(model.runner(options.restore_signature)),
+        loss_index_(train_.spec().output_index(options.loss_output)) {
+    const TensorSpec& loss = train_.spec().outputs[loss_index_];
+    if (loss.dtype != DType::kFloat32 || loss.shape.num_elements() != 1) {
+      throw InvalidArgument("output '" + loss.name + "' of signature '" + train_.spec().key +
+                            "' must be a float32 scalar to serve as the loss, it is " +
+                            std::string(DTypeName(loss.dtype)) + loss.shape.to_string());
+    }
+  }
+
+  const Model& model() const { return model_; }
+
+  FitResult Fit(const Dataset& data, const FitOptions& options) {
+    CheckOptions(options);
+    const SignatureSpec& spec = train_.spec();
+    std::vector<std::size_t> columns = MatchColumns(data, spec);
+    const int64_t n = data.size();
+    const int64_t batch = options.batch_size;
+    const int64_t fixed = FixedBatch(spec);
+    if (fixed >= 0 && fixed != batch) {
+      throw InvalidArgument("signature '" + spec.key + "' has a fixed batch of " +
+                            std::to_string(fixed) + "; fit needs batch_size=" + std::to_string(fixed));
+    }
+    const int64_t remainder = n % batch;
+    if (fixed >= 0 && remainder != 0 && !options.drop_remainder) {
+      throw InvalidArgument(std::to_string(n) + " samples leave a last batch of " +
+                            std::to_string(remainder) + ", which signature '" + spec.key +
+                            "' (fixed batch " + std::to_string(fixed) +
+                            ") cannot take: pass drop_remainder=true or use a model with a "
+                            "dynamic batch dimension");
+    }
+    const int64_t steps_per_epoch = options.drop_remainder ? n / batch : (n + batch - 1) / batch;
+    if (steps_per_epoch == 0 && options.epochs > 0) {
+      throw InvalidArgument(std::to_string(n) + " samples make no batch of " + std::to_string(batch) +
+                            (options.drop_remainder ? " (drop_remainder is set)" : ""));
+    }
+
+    FitResult result;
+    result.losses.reserve(static_cast<std::size_t>(steps_per_epoch * options.epochs));
+    BatchFeeder feeder(data, std::move(columns), batch);
+    const auto started = std::chrono::steady_clock::now();
+    for (int64_t e = 0; e < options.epochs && !result.stopped; ++e) {
+      const int64_t epoch = options.initial_epoch + e;
+      const std::vector<int64_t> order = EpochOrder(n, options.seed, epoch, options.shuffle);
+      Snapshot epoch_start;
+      if (options.on_nonfinite == OnNonFinite::kRollback) epoch_start = TakeSnapshot();
+      const std::size_t epoch_first = result.losses.size();
+      RunEpoch(feeder, order, steps_per_epoch, batch, epoch, options, epoch_start, result);
+      const std::size_t epoch_steps = result.losses.size() - epoch_first;
+      if (!result.stopped || epoch_steps == static_cast<std::size_t>(steps_per_epoch)) {
+        double sum = 0.0;
+        for (std::size_t s = epoch_first; s < result.losses.size(); ++s) sum += result.losses[s];
+        result.epoch_losses.push_back(epoch_steps ? sum / static_cast<double>(epoch_steps) : 0.0);
+        ++result.epochs_completed;
+        if (!result.stopped && options.callback &&
+            !options.callback(FitProgress{result.steps, epoch, result.losses.back()})) {
+          Stop(result, "callback");
+        }
+      }
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return result;
+  }
+
+  std::vector<NamedTensor> Predict(const Dataset& data, int64_t batch, const std::string& key) {
+    SignatureRunner runner = model_.runner(key);
+    std::vector<NamedTensor> results;
+    ForEachBatch(runner, data, batch, /*pad=*/true, [&](int64_t first, int64_t count) {
+      const auto& outputs = runner.outputs();
+      if (results.empty()) {
+        for (std::size_t o = 0; o < outputs.size(); ++o) {
+          if (outputs[o].shape.rank() == 0) {
+            throw InvalidArgument("output '" + runner.spec().outputs[o].name + "' of signature '" + key +
+                                  "' is a scalar; predict concatenates per-sample outputs");
+          }
+          Shape shape = outputs[o].shape;
+          shape[0] = data.size();
+          results.push_back(NamedTensor{runner.spec().outputs[o].name, outputs[o].dtype, shape,
+                                        std::vector<uint8_t>(static_cast<std::size_t>(shape.num_elements()) *
+                                                             ItemSize(outputs[o].dtype))});
+        }
+      }
+      for (std::size_t o = 0; o < outputs.size(); ++o) {
+        const std::size_t row = results[o].bytes.size() / static_cast<std::size_t>(data.size());
+        std::memcpy(results[o].bytes.data() + static_cast<std::size_t>(first) * row, outputs[o].data,
+                    static_cast<std::size_t>(count) * row);
+      }
+    });
+    return results;
+  }
+
+  std::vector<std::pair<std::string, double>> Evaluate(const Dataset& data, int64_t batch,
+                                                       const std::string& key) {
+    SignatureRunner runner = model_.runner(key);
+    std::vector<std::pair<std::string, double>> sums;
+    for (const TensorSpec& out : runner.spec().outputs) {
+      if (out.shape.num_elements() == 1 && out.dtype == DType::kFloat32) sums.emplace_back(out.name, 0.0);
+    }
+    if (sums.empty()) {
+      throw InvalidArgument("signature '" + key + "' has no float32 scalar output to average");
+    }
+    ForEachBatch(runner, data, batch, /*pad=*/false, [&](int64_t, int64_t count) {
+      for (auto& [name, sum] : sums) {
+        const auto& view = runner.outputs()[runner.spec().output_index(name)];
+        sum += static_cast<double>(*static_cast<const float*>(view.data)) * static_cast<double>(count);
+      }
+    });
+    for (auto& entry : sums) entry.second /= static_cast<double>(data.size());
+    return sums;
+  }
+
+  Snapshot TakeSnapshot() {
+    save_.Run(nullptr, 0);
+    Snapshot snapshot;
+    const auto& outputs = save_.outputs();
+    for (std::size_t o = 0; o < outputs.size(); ++o) {
+      const auto* bytes = static_cast<const uint8_t*>(outputs[o].data);
+      snapshot.push_back(NamedTensor{save_.spec().outputs[o].name, outputs[o].dtype, outputs[o].shape,
+                                     std::vector<uint8_t>(bytes, bytes + outputs[o].byte_size())});
+    }
+    return snapshot;
+  }
+
+  void Restore(const Snapshot& snapshot) {
+    const SignatureSpec& spec = restore_.spec();
+    std::vector<ConstTensorView> views(spec.inputs.size());
+    std::vector<bool> seen(spec.inputs.size(), false);
+    for (const NamedTensor& tensor : snapshot) {
+      std::size_t i;
+      try {
+        i = spec.input_index(tensor.name);
+      } catch (const InvalidArgument&) {
+        throw InvalidArgument("the snapshot holds '" + tensor.name +
+                              "', which this model does not have (a snapshot of another model?)");
+      }
+      const TensorSpec& input = spec.inputs[i];
+      if (tensor.dtype != input.dtype || tensor.shape != input.shape ||
+          tensor.bytes.size() != static_cast<std::size_t>(input.shape.num_elements()) * ItemSize(input.dtype)) {
+        throw InvalidArgument("variable '" + tensor.name + "' in the snapshot is " +
+                              std::string(DTypeName(tensor.dtype)) + tensor.shape.to_string() +
+                              ", the model's is " + std::string(DTypeName(input.dtype)) +
+                              input.shape.to_string());
+      }
+      views[i] = ConstTensorView{tensor.dtype, tensor.shape, tensor.bytes.data()};
+      seen[i] = true;
+    }
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+      if (!seen[i]) throw InvalidArgument("the snapshot lacks variable '" + spec.inputs[i].name + "'");
+    }
+    restore_.Run(views);
+  }
+
+ private:
+  // Runs `runner` over `data` in order and calls visit(first_sample, count)
+  // after each batch. With `pad`, a fixed-batch signature's short last batch
+  // is filled up with earlier samples (visit still gets the real count).
+  template <typename Visit>
+  void ForEachBatch(SignatureRunner& runner, const Dataset& data, int64_t batch, bool pad, Visit visit) {
+    const SignatureSpec& spec = runner.spec();
+    if (batch < 1) throw InvalidArgument("batch_size must be >= 1, got " + std::to_string(batch));
+    const int64_t n = data.size();
+    if (n == 0) throw InvalidArgument("no samples");
+    const int64_t fixed = FixedBatch(spec);
+    if (fixed >= 0 && fixed != batch) {
+      throw InvalidArgument("signature '" + spec.key + "' has a fixed batch of " + std::to_string(fixed) +
+                            "; pass batch_size=" + std::to_string(fixed));
+    }
+    if (fixed >= 0 && !pad && n % fixed != 0) {
+      throw InvalidArgument(std::to_string(n) + " samples are not a whole number of batches of " +
+                            std::to_string(fixed) + ", the fixed batch of signature '" + spec.key + "'");
+    }
+    BatchFeeder feeder(data, MatchColumns(data, spec), batch);
+    const std::vector<int64_t> order = EpochOrder(n, 0, 0, /*shuffle=*/false);
+    std::vector<int64_t> padded;
+    for (int64_t first = 0; first < n; first += batch) {
+      const int64_t count = std::min(batch, n - first);
+      const int64_t* rows = order.data() + first;
+      int64_t fed = count;
+      if (fixed >= 0 && count < fixed) {
+        padded.assign(order.begin() + (n - fixed), order.end());  // the last `fixed` samples
+        rows = padded.data();
+        fed = fixed;
+      }
+      feeder.Start(0, rows, fed);
+      feeder.Wait();
+      runner.Run(feeder.Views(0, fed));
+      if (fed != count) {
+        // Padded at the front with earlier samples: shift so that outputs
+        // line up with `first`.
+        visit(first - (fed - count), fed);
+      } else {
+        visit(first, count);
+      }
+    }
+  }
+
+  static void Stop(FitResult& result, std::string reason) {
+    result.stopped = true;
+    result.stop_reason = std::move(reason);
+  }
+
+  void RunEpoch(BatchFeeder& feeder, const std::vector<int64_t>& order, int64_t steps,
+                int64_t batch, int64_t epoch, const FitOptions& options, const Snapshot& epoch_start,
+                FitResult& result) {
+    const int64_t n = static_cast<int64_t>(order.size());
+    auto count_of = [&](int64_t step) { return std::min(batch, n - step * batch); };
+    feeder.Start(0, order.data(), count_of(0));
+    for (int64_t step = 0; step < steps; ++step) {
+      feeder.Wait();
+      if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
+        Stop(result, "stop flag");
+        return;
+      }
+      const int slot = static_cast<int>(step % 2);
+      const int64_t count = count_of(step);
+      const std::vector<ConstTensorView>& views = feeder.Views(slot, count);
+      // Gather the next batch into the other slot while this one trains.
+      if (step + 1 < steps) feeder.Start(slot ^ 1, order.data() + (step + 1) * batch, count_of(step + 1));
+      try {
+        train_.Run(views);
+      } catch (...) {
+        feeder.Wait();  // the helper thread must not outlive `order`
+        throw;
+      }
+      const float loss = *static_cast<const float*>(train_.outputs()[loss_index_].data);
+      result.losses.push_back(loss);
+      ++result.steps;
+      if (!std::isfinite(loss)) {
+        feeder.Wait();
+        HandleNonFinite(loss, epoch, step, options, epoch_start, result);
+        return;
+      }
+      if (options.callback && options.callback_every > 0 && result.steps % options.callback_every == 0) {
+        feeder.Wait();  // the callback may throw; nothing may be left running
+        if (!options.callback(FitProgress{result.steps, epoch, loss})) {
+          Stop(result, "callback");
+          return;
+        }
+      }
+    }
+  }
+
+  void HandleNonFinite(float loss, int64_t epoch, int64_t step, const FitOptions& options,
+                       const Snapshot& epoch_start, FitResult& result) {
+    const std::string what = "non-finite loss (" + std::to_string(loss) + ") at step " +
+                             std::to_string(step) + " of epoch " + std::to_string(epoch);
+    switch (options.on_nonfinite) {
+      case OnNonFinite::kRaise:
+        throw NonFiniteLoss(what + "; the weights are those after that step");
+      case OnNonFinite::kStop:
+        Stop(result, what);
+        return;
+      case OnNonFinite::kRollback:
+        Restore(epoch_start);
+        Stop(result, what + "; weights rolled back to the start of the epoch");
+        return;
+    }
+  }
+
+  Model model_;
+  SignatureRunner train_;
+  SignatureRunner save_;
+  SignatureRunner restore_;
+  std::size_t loss_index_;
+};
+
+Trainer::Trainer(const Model& model, const TrainerOptions& options)
+    : impl_(std::make_unique<Impl>(model, options)) {}
+Trainer::Trainer(Trainer&&) noexcept = default;
+Trainer& Trainer::operator=(Trainer&&) noexcept = default;
+Trainer::~Trainer() = default;
+
+FitResult Trainer::Fit(const Dataset& data, const FitOptions& options) { return impl_->Fit(data, options); }
+std::vector<NamedTensor> Trainer::Predict(const Dataset& data, int64_t batch_size, const std::string& signature) {
+  return impl_->Predict(data, batch_size, signature);
+}
+std::vector<std::pair<std::string, double>> Trainer::Evaluate(const Dataset& data, int64_t batch_size,
+                                                              const std::string& signature) {
+  return impl_->Evaluate(data, batch_size, signature);
+}
+Snapshot Trainer::TakeSnapshot() { return impl_->TakeSnapshot(); }
+void Trainer::Restore(const Snapshot& snapshot) { impl_->Restore(snapshot); }
+const Model& Trainer::model() const { return impl_->model(); }
+
+}  // namespace litetrain

@@ -1,0 +1,267 @@
+"""Training a model through the native loop: fit, evaluate, predict, weights."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from litetrain import _core
+from litetrain.checkpoint import check_matches, read_checkpoint, write_checkpoint
+from litetrain.model import Model
+
+# Input names taken for labels when fit gets `y` as one array.
+LABEL_NAMES = ("y", "labels", "label", "targets")
+
+Arrays = np.ndarray | Mapping[str, np.ndarray]
+
+
+@dataclass
+class History:
+    """What a call to :meth:`Trainer.fit` did.
+
+    Attributes:
+        losses: The loss of every step, in order.
+        epoch_losses: Mean training loss of each completed epoch.
+        validation: Per completed epoch, the ``eval`` outputs on the
+            validation data (empty without validation data).
+        steps: Steps trained.
+        seconds: Wall time of the native loop (validation excluded).
+        stopped: True if a callback, Ctrl-C or a non-finite loss ended it early.
+        stop_reason: Why it stopped early ("" otherwise).
+    """
+
+    losses: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    epoch_losses: list[float] = field(default_factory=list)
+    validation: list[dict[str, float]] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    stopped: bool = False
+    stop_reason: str = ""
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else 0.0
+
+
+class Trainer:
+    """Trains a ``.tflite`` training model with its ``train`` / ``save`` / ``restore`` signatures.
+
+    Args:
+        model: A :class:`litetrain.Model`, a path to a ``.tflite`` file, or its bytes.
+        threads: CPU threads for LiteRT when `model` is not already a Model.
+        train, save, restore: The signature names to use.
+        loss: The ``train`` output that holds the loss (a float32 scalar).
+
+    Raises:
+        ValueError: the model lacks one of the signatures or the loss output.
+    """
+
+    def __init__(
+        self,
+        model: Model | str | os.PathLike[str] | bytes,
+        *,
+        threads: int | None = None,
+        train: str = "train",
+        save: str = "save",
+        restore: str = "restore",
+        loss: str = "loss",
+    ) -> None:
+        self.model = model if isinstance(model, Model) else Model(model, threads=threads)
+        self._train_signature = train
+        self._native = _core.Trainer(self.model._native, train, save, restore, loss)
+
+    # --- training --------------------------------------------------------------
+
+    def fit(
+        self,
+        x: Arrays,
+        y: Arrays | None = None,
+        *,
+        batch_size: int = 32,
+        epochs: int = 1,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_remainder: bool = False,
+        initial_epoch: int = 0,
+        validation_data: tuple[Arrays, Arrays | None] | None = None,
+        progress: bool | None = None,
+        callback: Callable[[int, int, float], bool | None] | None = None,
+        callback_every: int = 100,
+        on_nonfinite: str = "raise",
+    ) -> History:
+        """Trains for `epochs` epochs in the native loop, with the GIL released.
+
+        Args:
+            x: The model inputs: an array (for a model with one non-label
+                input) or a dict of arrays by ``train`` input name. Read in
+                place: C-contiguous, the input's dtype, samples first;
+                ``np.load(..., mmap_mode="r")`` arrays work, so data larger
+                than memory works.
+            y: The labels: an array for the input named y / labels / label /
+                targets, or a dict; None if `x` is a dict with everything.
+            batch_size: Samples per step. A last partial batch is trained
+                (the model is resized) unless `drop_remainder`.
+            epochs: Epochs to train in this call.
+            shuffle: Visit samples in a seeded random order. The order of
+                epoch e is ``litetrain.epoch_order(n, seed, e)``.
+            seed: Seed of the shuffle.
+            drop_remainder: Skip the last partial batch of each epoch.
+            initial_epoch: Number of the first epoch, so that a run resumed
+                from a snapshot sees the same order as an unbroken one.
+            validation_data: ``(x, y)`` evaluated after each epoch with the
+                ``eval`` signature.
+            progress: Show a progress bar (tqdm); default: when stderr is a terminal.
+            callback: ``callback(step, epoch, loss)`` every `callback_every`
+                steps and after each epoch; returning False stops training.
+            callback_every: Steps between callback calls.
+            on_nonfinite: On a NaN or infinite loss: "raise"
+                (:class:`litetrain.NonFiniteLoss`), "stop", or "rollback"
+                (restore the weights of the start of that epoch, and stop).
+
+        Returns:
+            A :class:`History`. Ctrl-C stops after the current step and raises
+            KeyboardInterrupt, leaving the model usable.
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if isinstance(callback_every, bool) or not isinstance(callback_every, int) or callback_every < 1:
+            raise ValueError(f"callback_every must be a positive integer, got {callback_every!r}")
+        arrays = self._arrays(x, y, self._train_signature)
+        validation = None
+        if validation_data is not None:
+            validation = self._arrays(*validation_data, "eval")
+        samples = len(next(iter(arrays.values())))
+        steps_per_epoch = samples // batch_size if drop_remainder else -(-samples // max(batch_size, 1))
+        bar = _progress_bar(progress, epochs * steps_per_epoch)
+        history = History()
+        losses: list[np.ndarray] = []
+        main_thread = threading.current_thread() is threading.main_thread()
+        try:
+            for epoch in range(initial_epoch, initial_epoch + epochs):
+                native_callback, every = _combine(callback, callback_every, bar, history.steps)
+                result = self._native.fit(
+                    arrays, batch_size, 1, epoch, shuffle, seed, drop_remainder, on_nonfinite,
+                    every, native_callback, main_thread,
+                )
+                losses.append(result["losses"])
+                history.steps += result["steps"]
+                history.seconds += result["seconds"]
+                history.epoch_losses += result["epoch_losses"]
+                if bar is not None:
+                    bar.update(history.steps - bar.n)
+                    if result["epoch_losses"]:
+                        bar.set_postfix(loss=f"{result['epoch_losses'][-1]:.4f}")
+                if result["epochs_completed"] and validation is not None:
+                    history.validation.append(self._native_evaluate(validation, batch_size))
+                if result["stopped"]:
+                    history.stopped, history.stop_reason = True, result["stop_reason"]
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+            history.losses = np.concatenate(losses) if losses else np.zeros(0, np.float32)
+        return history
+
+    def evaluate(self, x: Arrays, y: Arrays | None = None, *, batch_size: int = 32, signature: str = "eval") -> dict[str, float]:
+        """Mean of every scalar output of the `signature` ("eval": loss, metrics) over the data."""
+        return self._native_evaluate(self._arrays(x, y, signature), batch_size, signature)
+
+    def predict(self, x: Arrays, *, batch_size: int = 32, signature: str = "infer") -> dict[str, np.ndarray]:
+        """Outputs of `signature` ("infer") for every sample, by output name."""
+        return self._native.predict(self._arrays(x, None, signature), batch_size, signature)
+
+    # --- weights -----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """An in-memory copy of every variable (weights and optimizer state)."""
+        return self._native.snapshot()
+
+    def restore(self, snapshot: Mapping[str, np.ndarray]) -> None:
+        """Puts back a :meth:`snapshot`; one of another model is refused, the trainer unchanged."""
+        self._native.restore(dict(snapshot))
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Every variable by name, as numpy arrays (the same as :meth:`snapshot`)."""
+        return self.snapshot()
+
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        """Sets every variable; the names, dtypes and shapes must be the model's."""
+        self.restore(weights)
+
+    def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Writes every variable to `path` (see :mod:`litetrain.checkpoint`), atomically."""
+        write_checkpoint(path, self.snapshot())
+
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Restores a checkpoint. A damaged one, or one of another model, raises
+        :class:`litetrain.CheckpointError` and leaves the trainer as it was."""
+        variables = read_checkpoint(path)
+        check_matches(path, variables, self.snapshot())
+        self.restore(variables)
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _native_evaluate(self, arrays: dict[str, np.ndarray], batch_size: int, signature: str = "eval") -> dict[str, float]:
+        return dict(self._native.evaluate(arrays, batch_size, signature))
+
+    def _arrays(self, x: Arrays, y: Arrays | None, signature: str) -> dict[str, np.ndarray]:
+        """Training arrays by input name of `signature`."""
+        info = self.model.signatures.get(signature)
+        if info is None:
+            known = ", ".join(repr(k) for k in self.model.signatures)
+            raise ValueError(f"the model has no signature {signature!r}; its signatures are: {known}")
+        names = list(info.inputs)
+        arrays: dict[str, Any] = {}
+        for part, role in ((x, "inputs"), (y, "labels")):
+            if part is None:
+                continue
+            if isinstance(part, Mapping):
+                arrays.update(part)
+                continue
+            labels = [n for n in names if n in LABEL_NAMES]
+            candidates = labels if role == "labels" else [n for n in names if n not in LABEL_NAMES]
+            if len(candidates) != 1:
+                raise ValueError(
+                    f"cannot tell which input of signature {signature!r} takes the {role} "
+                    f"(its inputs are {names}): pass a dict of arrays by input name"
+                )
+            arrays[candidates[0]] = part
+        return arrays
+
+
+def _progress_bar(progress: bool | None, total: int):
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    return tqdm(total=total, unit="step", leave=True)
+
+
+def _combine(callback, every: int, bar, steps_before: int):
+    """One native callback serving the user's callback and the progress bar.
+
+    Returns (callback or None, period in steps). Steps are counted across the
+    whole fit: the native loop counts from 0 in each epoch's call.
+    """
+    if callback is None and bar is None:
+        return None, 0
+    period = every if callback is not None else 256  # the bar needs no more
+
+    def native(step: int, epoch: int, loss: float) -> bool:
+        done = steps_before + step
+        if bar is not None:
+            bar.update(done - bar.n)
+        if callback is not None:
+            return callback(done, epoch, loss) is not False
+        return True
+
+    return native, period

@@ -125,15 +125,29 @@ class SignatureRunner::Impl {
     if (resized || !outputs_ready_) PrepareOutputs();
     for (std::size_t i = 0; i < count; ++i) input_handles_[i] = Bind(i, views[i]);
 
-    model_->Check(model_->api().LiteRtRunCompiledModel(
-                      model_->handle(), spec_.index, input_handles_.size(), input_handles_.data(),
-                      output_handles_.size(), output_handles_.data()),
-                  "LiteRtRunCompiledModel", "while running signature '" + spec_.key + "'");
+    const LiteRtStatus status = model_->api().LiteRtRunCompiledModel(
+        model_->handle(), spec_.index, input_handles_.size(), input_handles_.data(),
+        output_handles_.size(), output_handles_.data());
+    if (status != kLiteRtStatusOk) {
+      model_->Check(status, "LiteRtRunCompiledModel", "while running signature '" + spec_.key + "'");
+    }
   }
 
  private:
+  // Cheap checks on the hot path; the message is only built on failure.
   void Validate(std::size_t i, const ConstTensorView& view) const {
     const TensorSpec& spec = spec_.inputs[i];
+    bool ok = spec.dtype != DType::kUnsupported && view.dtype == spec.dtype &&
+              view.shape.rank() == spec.shape.rank() && view.data != nullptr;
+    for (int d = 0; ok && d < spec.shape.rank(); ++d) {
+      const int64_t want = spec.shape[d];
+      const int64_t got = view.shape[d];
+      ok = want < 0 ? (got >= 1 && got <= std::numeric_limits<int32_t>::max()) : got == want;
+    }
+    if (!ok) ThrowInvalid(spec, view);
+  }
+
+  [[noreturn]] void ThrowInvalid(const TensorSpec& spec, const ConstTensorView& view) const {
     const std::string where = "input '" + spec.name + "' of signature '" + spec_.key + "'";
     if (spec.dtype == DType::kUnsupported) {
       throw InvalidArgument(where + " has a type litetrain cannot feed");
@@ -146,18 +160,10 @@ class SignatureRunner::Impl {
       throw InvalidArgument(where + " must have rank " + std::to_string(spec.shape.rank()) + " " +
                             Describe(spec) + ", got shape " + view.shape.to_string());
     }
-    for (int d = 0; d < spec.shape.rank(); ++d) {
-      const int64_t want = spec.shape[d];
-      const int64_t got = view.shape[d];
-      const bool ok = want < 0 ? (got >= 1 && got <= std::numeric_limits<int32_t>::max())
-                               : got == want;
-      if (!ok) {
-        throw InvalidArgument(where + " must have shape " + spec.shape.to_string() +
-                              (want < 0 ? " (-1: any size >= 1)" : "") + ", got " +
-                              view.shape.to_string());
-      }
-    }
     if (view.data == nullptr) throw InvalidArgument(where + " has no data (null pointer)");
+    const bool dynamic = spec.shape.has_dynamic_dims();
+    throw InvalidArgument(where + " must have shape " + spec.shape.to_string() +
+                          (dynamic ? " (-1: any size >= 1)" : "") + ", got " + view.shape.to_string());
   }
 
   // Makes the next Run resize every dynamic input and re-size the outputs.

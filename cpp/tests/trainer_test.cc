@@ -1,0 +1,155 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "litetrain/errors.h"
+#include "litetrain/trainer.h"
+#include "test_models.h"
+
+namespace litetrain {
+namespace {
+
+using testing::ModelPath;
+
+// 40 samples for the 32-16-4 MLP: random inputs, one-hot labels.
+struct Data {
+  explicit Data(int64_t n = 40) : n(n), x(static_cast<std::size_t>(n) * 32), y(static_cast<std::size_t>(n) * 4, 0.0f) {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal;
+    for (auto& v : x) v = normal(rng);
+    for (int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i * 4 + rng() % 4)] = 1.0f;
+  }
+  Dataset dataset() const {
+    return Dataset({{"x", {DType::kFloat32, Shape{n, 32}, x.data()}},
+                    {"y", {DType::kFloat32, Shape{n, 4}, y.data()}}});
+  }
+  int64_t n;
+  std::vector<float> x, y;
+};
+
+TEST(EpochOrder, IsAPermutationThatDependsOnSeedAndEpoch) {
+  const auto a = EpochOrder(100, 1, 0, true);
+  EXPECT_EQ(std::set<int64_t>(a.begin(), a.end()).size(), 100u);
+  EXPECT_EQ(a, EpochOrder(100, 1, 0, true));
+  EXPECT_NE(a, EpochOrder(100, 1, 1, true));
+  EXPECT_NE(a, EpochOrder(100, 2, 0, true));
+  const auto plain = EpochOrder(5, 1, 0, false);
+  EXPECT_EQ(plain, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+}
+
+TEST(Trainer, FitLowersTheLossAndCountsSteps) {
+  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Data data;
+  FitOptions options;
+  options.batch_size = 8;
+  options.epochs = 30;
+  const FitResult result = trainer.Fit(data.dataset(), options);
+  EXPECT_EQ(result.steps, 150);
+  EXPECT_EQ(result.epochs_completed, 30);
+  ASSERT_EQ(result.epoch_losses.size(), 30u);
+  EXPECT_LT(result.epoch_losses.back(), 0.5 * result.epoch_losses.front());
+  EXPECT_FALSE(result.stopped);
+}
+
+TEST(Trainer, PartialLastBatchIsTrainedUnlessDropped) {
+  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Data data(21);
+  FitOptions options;
+  options.batch_size = 8;
+  EXPECT_EQ(trainer.Fit(data.dataset(), options).steps, 3);
+  options.drop_remainder = true;
+  EXPECT_EQ(trainer.Fit(data.dataset(), options).steps, 2);
+}
+
+TEST(Trainer, SnapshotRestoreReplaysTheSameLosses) {
+  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Data data;
+  FitOptions options;
+  options.batch_size = 8;
+  options.epochs = 2;
+  const Snapshot start = trainer.TakeSnapshot();
+  const auto first = trainer.Fit(data.dataset(), options).losses;
+  trainer.Restore(start);
+  const auto second = trainer.Fit(data.dataset(), options).losses;
+  EXPECT_EQ(first, second);
+}
+
+TEST(Trainer, StopFlagAndCallbackStopTraining) {
+  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Data data;
+  FitOptions options;
+  options.batch_size = 8;
+  options.epochs = 10;
+  options.callback_every = 3;
+  options.callback = [](const FitProgress& p) { return p.step < 6; };
+  FitResult result = trainer.Fit(data.dataset(), options);
+  EXPECT_TRUE(result.stopped);
+  EXPECT_EQ(result.steps, 6);
+  EXPECT_EQ(result.stop_reason, "callback");
+
+  std::atomic<bool> stop{true};
+  options.callback = nullptr;
+  options.stop = &stop;
+  result = trainer.Fit(data.dataset(), options);
+  EXPECT_EQ(result.steps, 0);
+  EXPECT_EQ(result.stop_reason, "stop flag");
+}
+
+TEST(Trainer, NonFiniteLossPolicies) {
+  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Data data;
+  data.x[5 * 32] = std::nanf("");
+  FitOptions options;
+  options.batch_size = 8;
+  options.shuffle = false;
+  EXPECT_THROW(trainer.Fit(data.dataset(), options), NonFiniteLoss);
+
+  Trainer fresh(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  const Snapshot before = fresh.TakeSnapshot();
+  options.on_nonfinite = OnNonFinite::kRollback;
+  const FitResult result = fresh.Fit(data.dataset(), options);
+  EXPECT_TRUE(result.stopped);
+  EXPECT_EQ(result.steps, 1);
+  const Snapshot after = fresh.TakeSnapshot();
+  for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(before[i].bytes, after[i].bytes) << before[i].name;
+}
+
+TEST(Trainer, RefusesDataThatDoesNotFit) {
+  Trainer trainer(Model::FromFile(ModelPath("mlp_fixed.tflite")));
+  Data data(21);
+  FitOptions options;
+  options.batch_size = 8;
+  EXPECT_THROW(trainer.Fit(data.dataset(), options), InvalidArgument);  // remainder, fixed batch
+  options.batch_size = 4;
+  EXPECT_THROW(trainer.Fit(data.dataset(), options), InvalidArgument);  // not the fixed batch
+  std::vector<float> wide(21 * 33);
+  Dataset bad({{"x", {DType::kFloat32, Shape{21, 33}, wide.data()}},
+               {"y", {DType::kFloat32, Shape{21, 4}, data.y.data()}}});
+  options.batch_size = 8;
+  options.drop_remainder = true;
+  EXPECT_THROW(trainer.Fit(bad, options), InvalidArgument);
+  EXPECT_THROW(Dataset({{"x", {DType::kFloat32, Shape{21, 32}, data.x.data()}},
+                        {"y", {DType::kFloat32, Shape{20, 4}, data.y.data()}}}),
+               InvalidArgument);
+}
+
+TEST(Trainer, PredictAndEvaluateCoverEverySample) {
+  Trainer trainer(Model::FromFile(ModelPath("mlp_fixed.tflite")));
+  Data data(21);
+  const Dataset inputs({{"x", {DType::kFloat32, Shape{21, 32}, data.x.data()}}});
+  const auto outputs = trainer.Predict(inputs, 8);  // padded last batch
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(outputs[0].shape, (Shape{21, 4}));
+  Data even(24);
+  const auto metrics = trainer.Evaluate(even.dataset(), 8);
+  ASSERT_EQ(metrics.size(), 2u);
+  for (const auto& [name, value] : metrics) EXPECT_TRUE(std::isfinite(value)) << name;
+  EXPECT_THROW(trainer.Evaluate(data.dataset(), 8), InvalidArgument);  // 21 % 8 != 0
+}
+
+}  // namespace
+}  // namespace litetrain

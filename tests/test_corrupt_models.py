@@ -17,7 +17,7 @@ import pytest
 from conftest import REPORT
 
 TRUNCATIONS = 100
-BIT_FLIPS = 150
+BIT_FLIPS = 250
 
 # Exit codes of the probe: 0 loaded and ran, 3 rejected with a litetrain or
 # builtin error; anything else (a signal, a traceback of another kind) fails.
@@ -37,8 +37,8 @@ sys.exit(0)
 """
 
 
-def variants(data: bytes) -> list[tuple[str, bytes]]:
-    rng = np.random.default_rng(1234)
+def variants(data: bytes, seed: int) -> list[tuple[str, bytes]]:
+    rng = np.random.default_rng(seed)
     out = []
     for size in np.linspace(0, len(data) - 1, TRUNCATIONS).astype(int):
         out.append((f"truncated to {size}", data[:size]))
@@ -55,8 +55,9 @@ def probe(variant: bytes) -> int:
 
 
 @pytest.mark.slow
-def test_damaged_models_never_crash(mlp_fixed_path):
-    cases = variants(mlp_fixed_path.read_bytes())
+@pytest.mark.parametrize("model_fixture, seed", [("mlp_fixed_path", 1234), ("mlp_dynamic_path", 99)])
+def test_damaged_models_never_crash(request, model_fixture, seed):
+    cases = variants(request.getfixturevalue(model_fixture).read_bytes(), seed)
     with ThreadPoolExecutor(max_workers=2) as pool:
         codes = list(pool.map(probe, (v for _, v in cases)))
     crashed = [(name, code) for (name, _), code in zip(cases, codes) if code not in (0, 3)]
@@ -64,7 +65,7 @@ def test_damaged_models_never_crash(mlp_fixed_path):
     loaded = sum(code == 0 for code in codes)
     truncations_rejected = sum(code == 3 for code in codes[:TRUNCATIONS])
     REPORT.append(
-        f"damaged models: {len(cases)} variants ({TRUNCATIONS} truncations, {BIT_FLIPS} bit flips): "
+        f"damaged {model_fixture[:-5]}: {len(cases)} variants ({TRUNCATIONS} truncations, {BIT_FLIPS} bit flips): "
         f"{rejected} rejected cleanly ({truncations_rejected}/{TRUNCATIONS} truncations), "
         f"{loaded} loaded and ran, {len(crashed)} crashed"
     )

@@ -57,6 +57,7 @@ def test_fit_matches_a_python_runner_loop_on_digits(digits, digits_model):
     assert ours == theirs and ours > 0.9
     assert history.steps == 20 * 43 and len(history.epoch_losses) == 20
     assert history.epoch_losses[-1] < history.epoch_losses[0]
+    assert history.epoch_metrics[-1]["accuracy"] > history.epoch_metrics[0]["accuracy"]
 
 
 def test_snapshot_restore_reproduces_later_epochs_bit_for_bit(digits, digits_model):

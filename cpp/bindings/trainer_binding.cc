@@ -148,6 +148,13 @@ py::dict Fit(Trainer& trainer, const py::dict& arrays, int64_t batch_size, int64
   py::dict out;
   out["losses"] = py::array_t<float>(static_cast<py::ssize_t>(result.losses.size()), result.losses.data());
   out["epoch_losses"] = result.epoch_losses;
+  py::list epoch_metrics;
+  for (const auto& means : result.epoch_metrics) {
+    py::dict metrics;
+    for (std::size_t m = 0; m < means.size(); ++m) metrics[py::str(result.metric_names[m])] = means[m];
+    epoch_metrics.append(metrics);
+  }
+  out["epoch_metrics"] = epoch_metrics;
   out["steps"] = result.steps;
   out["epochs_completed"] = result.epochs_completed;
   out["seconds"] = result.seconds;

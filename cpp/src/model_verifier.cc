@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "litetrain/errors.h"
 #include "tflite_generated.h"
@@ -214,6 +215,61 @@ class SemanticChecker {
         }
       }
       CheckOperatorOptions(op_where, op);
+    }
+    CheckDataflow(where, subgraph, num_tensors);
+  }
+
+  // A tensor that has data before any operator runs: a constant, a variable,
+  // or an empty tensor.
+  bool HasInitialValue(const fb::Tensor& tensor) const {
+    if (tensor.is_variable()) return true;
+    const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
+    if ((buffer->data() && buffer->data()->size() > 0) || buffer->offset() > 1) return true;
+    if (tensor.shape() == nullptr) return false;
+    for (int32_t dim : *tensor.shape()) {
+      if (dim == 0) return true;
+    }
+    return false;
+  }
+
+  // Converted graphs are in single-assignment form, in execution order: every
+  // tensor an operator reads is an input, has an initial value or was written
+  // by an earlier operator, and no tensor is written twice. A flipped tensor
+  // index that stays in range breaks this, and LiteRT would then run kernels
+  // on tensors of the wrong type (seen: SIGSEGV in `infer`).
+  void CheckDataflow(const std::string& where, const fb::SubGraph& subgraph, uint32_t num_tensors) {
+    std::vector<uint8_t> defined(num_tensors, 0);  // 1: has a value, 2: written by an operator
+    for (uint32_t t = 0; t < num_tensors; ++t) {
+      if (HasInitialValue(*subgraph.tensors()->Get(t))) defined[t] = 1;
+    }
+    if (subgraph.inputs()) {
+      for (int32_t t : *subgraph.inputs()) defined[static_cast<uint32_t>(t)] = 1;
+    }
+    for (uint32_t o = 0; o < subgraph.operators()->size(); ++o) {
+      const fb::Operator& op = *subgraph.operators()->Get(o);
+      const std::string op_where = where + " operator " + std::to_string(o);
+      if (op.inputs()) {
+        for (int32_t t : *op.inputs()) {
+          if (t >= 0 && !defined[static_cast<uint32_t>(t)]) {
+            Fail(op_where + " reads tensor " + std::to_string(t) + " before anything writes it");
+          }
+        }
+      }
+      if (op.outputs()) {
+        for (int32_t t : *op.outputs()) {
+          if (defined[static_cast<uint32_t>(t)] == 2) {
+            Fail(op_where + " writes tensor " + std::to_string(t) + ", which an earlier operator wrote");
+          }
+          defined[static_cast<uint32_t>(t)] = 2;
+        }
+      }
+    }
+    if (subgraph.outputs()) {
+      for (int32_t t : *subgraph.outputs()) {
+        if (!defined[static_cast<uint32_t>(t)]) {
+          Fail(where + " output tensor " + std::to_string(t) + " is never written");
+        }
+      }
     }
   }
 

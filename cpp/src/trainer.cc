@@ -76,6 +76,12 @@ class Trainer::Impl {
         save_(model.runner(options.save_signature)),
         restore_(model.runner(options.restore_signature)),
         loss_index_(train_.spec().output_index(options.loss_output)) {
+    const auto& outputs = train_.spec().outputs;
+    for (std::size_t o = 0; o < outputs.size(); ++o) {
+      if (o != loss_index_ && outputs[o].dtype == DType::kFloat32 && outputs[o].shape.num_elements() == 1) {
+        metric_indices_.push_back(o);
+      }
+    }
     const TensorSpec& loss = train_.spec().outputs[loss_index_];
     if (loss.dtype != DType::kFloat32 || loss.shape.num_elements() != 1) {
       throw InvalidArgument("output '" + loss.name + "' of signature '" + train_.spec().key +
@@ -113,6 +119,7 @@ class Trainer::Impl {
 
     FitResult result;
     result.losses.reserve(static_cast<std::size_t>(steps_per_epoch * options.epochs));
+    for (std::size_t m : metric_indices_) result.metric_names.push_back(spec.outputs[m].name);
     BatchFeeder feeder(data, std::move(columns), batch);
     const auto started = std::chrono::steady_clock::now();
     for (int64_t e = 0; e < options.epochs && !result.stopped; ++e) {
@@ -121,12 +128,15 @@ class Trainer::Impl {
       Snapshot epoch_start;
       if (options.on_nonfinite == OnNonFinite::kRollback) epoch_start = TakeSnapshot();
       const std::size_t epoch_first = result.losses.size();
-      RunEpoch(feeder, order, steps_per_epoch, batch, epoch, options, epoch_start, result);
+      EpochTotals totals(metric_indices_.size());
+      RunEpoch(feeder, order, steps_per_epoch, batch, epoch, options, epoch_start, totals, result);
       const std::size_t epoch_steps = result.losses.size() - epoch_first;
       if (!result.stopped || epoch_steps == static_cast<std::size_t>(steps_per_epoch)) {
-        double sum = 0.0;
-        for (std::size_t s = epoch_first; s < result.losses.size(); ++s) sum += result.losses[s];
-        result.epoch_losses.push_back(epoch_steps ? sum / static_cast<double>(epoch_steps) : 0.0);
+        const double samples = static_cast<double>(std::max<int64_t>(totals.samples, 1));
+        result.epoch_losses.push_back(totals.loss / samples);
+        std::vector<double> means;
+        for (double sum : totals.metrics) means.push_back(sum / samples);
+        result.epoch_metrics.push_back(std::move(means));
         ++result.epochs_completed;
         if (!result.stopped && options.callback &&
             !options.callback(FitProgress{result.steps, epoch, result.losses.back()})) {
@@ -270,6 +280,14 @@ class Trainer::Impl {
     }
   }
 
+  // Sample-weighted sums over one epoch.
+  struct EpochTotals {
+    explicit EpochTotals(std::size_t num_metrics) : metrics(num_metrics, 0.0) {}
+    int64_t samples = 0;
+    double loss = 0.0;
+    std::vector<double> metrics;
+  };
+
   static void Stop(FitResult& result, std::string reason) {
     result.stopped = true;
     result.stop_reason = std::move(reason);
@@ -277,7 +295,7 @@ class Trainer::Impl {
 
   void RunEpoch(BatchFeeder& feeder, const std::vector<int64_t>& order, int64_t steps,
                 int64_t batch, int64_t epoch, const FitOptions& options, const Snapshot& epoch_start,
-                FitResult& result) {
+                EpochTotals& totals, FitResult& result) {
     const int64_t n = static_cast<int64_t>(order.size());
     auto count_of = [&](int64_t step) { return std::min(batch, n - step * batch); };
     auto rows_of = [&](int64_t step) { return order.data() + step * batch; };
@@ -303,9 +321,16 @@ class Trainer::Impl {
         feeder.Wait();  // the helper thread must not outlive `order`
         throw;
       }
-      const float loss = *static_cast<const float*>(train_.outputs()[loss_index_].data);
+      const auto& outputs = train_.outputs();
+      const float loss = *static_cast<const float*>(outputs[loss_index_].data);
       result.losses.push_back(loss);
       ++result.steps;
+      totals.samples += count;
+      totals.loss += static_cast<double>(loss) * static_cast<double>(count);
+      for (std::size_t m = 0; m < metric_indices_.size(); ++m) {
+        totals.metrics[m] += static_cast<double>(*static_cast<const float*>(outputs[metric_indices_[m]].data)) *
+                             static_cast<double>(count);
+      }
       if (!std::isfinite(loss)) {
         feeder.Wait();
         HandleNonFinite(loss, epoch, step, options, epoch_start, result);
@@ -343,6 +368,7 @@ class Trainer::Impl {
   SignatureRunner save_;
   SignatureRunner restore_;
   std::size_t loss_index_;
+  std::vector<std::size_t> metric_indices_;  // float32 scalar outputs besides the loss
 };
 
 Trainer::Trainer(const Model& model, const TrainerOptions& options)

@@ -140,6 +140,43 @@ TEST_F(ModelVerifier, RejectsAShapeThatDisagreesWithItsData) {
   EXPECT_NE(message.find("bytes of data"), std::string::npos) << message;
 }
 
+TEST_F(ModelVerifier, RejectsATensorWrittenTwice) {
+  // Found by the corruption suite: one flipped bit turned VAR_HANDLE's output
+  // into another operator's output tensor, and running `infer` crashed.
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    for (auto* subgraph : *m.mutable_subgraphs()) {
+      int32_t first_output = -1;
+      for (auto* op : *subgraph->mutable_operators()) {
+        if (!op->outputs() || op->outputs()->size() == 0) continue;
+        if (first_output < 0) {
+          first_output = op->outputs()->Get(0);
+        } else {
+          op->mutable_outputs()->Mutate(0, first_output);
+          return;
+        }
+      }
+    }
+  });
+  EXPECT_NE(message.find("which an earlier operator wrote"), std::string::npos) << message;
+}
+
+TEST_F(ModelVerifier, RejectsAReadBeforeAnyWrite) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    // Make the first operator that reads an operator's output read the last
+    // operator's output instead: not written yet when it runs.
+    auto* subgraph = m.mutable_subgraphs()->GetMutableObject(0);
+    auto* ops = subgraph->mutable_operators();
+    const int32_t late = ops->Get(ops->size() - 1)->outputs()->Get(0);
+    for (auto* op : *ops) {
+      if (op->inputs() && op->inputs()->size() > 0 && op != ops->Get(ops->size() - 1)) {
+        op->mutable_inputs()->Mutate(0, late);
+        return;
+      }
+    }
+  });
+  EXPECT_NE(message.find("before anything writes it"), std::string::npos) << message;
+}
+
 TEST_F(ModelVerifier, RejectsAnUnknownSchemaVersion) {
   EXPECT_NE(ErrorAfter([](fb::Model& m) { m.mutate_version(99); }).find("version 99"), std::string::npos);
 }

@@ -57,7 +57,7 @@ TEST(SignatureRunner, TrainingLowersTheLoss) {
   std::vector<float> losses;
   for (int step = 0; step < 50; ++step) {
     train.Run(Bind(train.spec(), x.data(), y.data(), 8));
-    losses.push_back(Scalar(train.outputs()[0]));
+    losses.push_back(Scalar(train.outputs()[train.spec().output_index("loss")]));
   }
   EXPECT_TRUE(std::isfinite(losses.front()));
   EXPECT_LT(losses.back(), 0.5f * losses.front());

@@ -53,6 +53,9 @@ TEST(Trainer, FitLowersTheLossAndCountsSteps) {
   ASSERT_EQ(result.epoch_losses.size(), 30u);
   EXPECT_LT(result.epoch_losses.back(), 0.5 * result.epoch_losses.front());
   EXPECT_FALSE(result.stopped);
+  ASSERT_EQ(result.metric_names, std::vector<std::string>{"accuracy"});
+  ASSERT_EQ(result.epoch_metrics.size(), 30u);
+  EXPECT_GT(result.epoch_metrics.back()[0], result.epoch_metrics.front()[0]);
 }
 
 TEST(Trainer, PartialLastBatchIsTrainedUnlessDropped) {

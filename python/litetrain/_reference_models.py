@@ -5,7 +5,8 @@ a module lose their weights on conversion) with four signatures, converted to
 a ``.tflite`` of TFLite builtin ops only, so that the stock LiteRT runtime runs
 it without the Flex delegate:
 
-- ``train(x, y) -> {"loss"}``: one SGD step on the mean softmax cross-entropy;
+- ``train(x, y) -> {"loss", "accuracy"}``: one SGD step on the mean softmax
+  cross-entropy, and the batch's accuracy before the step;
 - ``eval(x, y) -> {"loss", "accuracy"}``: the same loss, no update;
 - ``infer(x) -> {"logits"}``;
 - ``save() -> {"w0", "b0", "w1", ...}``: every variable by a stable name;
@@ -85,6 +86,10 @@ def mlp_training_model(
     initial = mlp_initial_weights(layer_sizes, seed)
     names = list(initial)
 
+    def _accuracy(logits, y):
+        hits = tf.cast(tf.equal(tf.argmax(logits, axis=1), tf.argmax(y, axis=1)), tf.float32)
+        return tf.reduce_mean(hits)
+
     @tf.custom_gradient
     def relu(x):
         # tf.nn.relu's gradient is ReluGrad, which needs Flex; this one is builtin.
@@ -113,18 +118,18 @@ def mlp_training_model(
     @tf.function(input_signature=[x_spec, y_spec])
     def train(x, y):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=module.logits(x)))
+            logits = module.logits(x)
+            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
         variables = [module.vars[n] for n in names]
         for var, grad in zip(variables, tape.gradient(loss, variables)):
             var.assign_sub(learning_rate * grad)
-        return {"loss": loss}
+        return {"loss": loss, "accuracy": _accuracy(logits, y)}
 
     @tf.function(input_signature=[x_spec, y_spec])
     def evaluate(x, y):
         logits = module.logits(x)
         loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
-        hits = tf.cast(tf.equal(tf.argmax(logits, axis=1), tf.argmax(y, axis=1)), tf.float32)
-        return {"loss": loss, "accuracy": tf.reduce_mean(hits)}
+        return {"loss": loss, "accuracy": _accuracy(logits, y)}
 
     @tf.function(input_signature=[x_spec])
     def infer(x):

@@ -26,7 +26,9 @@ class History:
 
     Attributes:
         losses: The loss of every step, in order.
-        epoch_losses: Mean training loss of each completed epoch.
+        epoch_losses: Mean training loss of each completed epoch (over its samples).
+        epoch_metrics: Per completed epoch, the means of the ``train``
+            signature's other scalar outputs (e.g. accuracy).
         validation: Per completed epoch, the ``eval`` outputs on the
             validation data (empty without validation data).
         steps: Steps trained.
@@ -37,6 +39,7 @@ class History:
 
     losses: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     epoch_losses: list[float] = field(default_factory=list)
+    epoch_metrics: list[dict[str, float]] = field(default_factory=list)
     validation: list[dict[str, float]] = field(default_factory=list)
     steps: int = 0
     seconds: float = 0.0
@@ -152,6 +155,7 @@ class Trainer:
                 history.steps += result["steps"]
                 history.seconds += result["seconds"]
                 history.epoch_losses += result["epoch_losses"]
+                history.epoch_metrics += result["epoch_metrics"]
                 if bar is not None:
                     bar.update(history.steps - bar.n)
                     if result["epoch_losses"]:

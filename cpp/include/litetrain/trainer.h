@@ -71,7 +71,11 @@ struct FitOptions {
 
 struct FitResult {
   std::vector<float> losses;        // every step, in order
-  std::vector<double> epoch_losses; // mean loss of each completed epoch
+  std::vector<double> epoch_losses; // of each completed epoch, the mean loss over its samples
+  // The other float32 scalar outputs of the train signature (e.g. accuracy),
+  // and for each completed epoch their means over its samples.
+  std::vector<std::string> metric_names;
+  std::vector<std::vector<double>> epoch_metrics;  // [epoch][metric]
   int64_t steps = 0;
   int64_t epochs_completed = 0;
   double seconds = 0.0;             // wall time of the loop

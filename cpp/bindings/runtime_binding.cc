@@ -26,6 +26,11 @@ void BindRuntime(py::module_& m) {
 
 DType ToDType(const py::dtype& dtype) {
   // Reads the descriptor's fields directly: no Python calls per input.
+  // Data in the other byte order would be read as garbage: refuse it.
+  const char order = pybind11::detail::array_descriptor_proxy(dtype.ptr())->byteorder;
+  const bool native = order == '=' || order == '|' ||
+                      order == (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? '<' : '>');
+  if (!native) return DType::kUnsupported;
   if (dtype.kind() == 'b') return DType::kBool;
   const auto size = dtype.itemsize();
   switch (dtype.kind()) {

@@ -81,19 +81,21 @@ py::dict Run(SignatureRunner& runner, const py::dict& inputs) {
     arrays.push_back(AsContiguousArray(value));
     views.push_back(ViewOf(arrays.back(), in));
   }
-  {
-    // Safe: `arrays` holds a reference to every input for the whole run, and
-    // the runner's outputs are read back below with the GIL held again.
-    py::gil_scoped_release release;
-    runner.Run(views);
-  }
   py::dict result;
-  const auto& outputs = runner.outputs();
-  for (std::size_t o = 0; o < outputs.size(); ++o) {
-    const ConstTensorView& out = outputs[o];
-    py::array array(ToNumpy(out.dtype), out.shape.to_vector());
-    std::memcpy(array.mutable_data(), out.data, out.byte_size());
-    result[py::str(spec.outputs[o].name)] = std::move(array);
+  {
+    // Safe: `arrays` holds a reference to every input for the whole run. The
+    // outputs are copied in the reader, which runs before any other thread
+    // can run this runner again, with the GIL taken back.
+    py::gil_scoped_release release;
+    runner.Run(views.data(), views.size(), [&](const std::vector<ConstTensorView>& outputs) {
+      py::gil_scoped_acquire gil;
+      for (std::size_t o = 0; o < outputs.size(); ++o) {
+        const ConstTensorView& out = outputs[o];
+        py::array array(ToNumpy(out.dtype), out.shape.to_vector());
+        std::memcpy(array.mutable_data(), out.data, out.byte_size());
+        result[py::str(spec.outputs[o].name)] = std::move(array);
+      }
+    });
   }
   return result;
 }

@@ -86,33 +86,42 @@ OnNonFinite ParseOnNonFinite(const std::string& policy) {
 
 // Ctrl-C during fit: Python's own handler only sets a flag that Python code
 // would look at between bytecodes, and none runs while the GIL is released.
-// So while a fit runs on the main thread, SIGINT sets our flag instead, the
-// loop stops after the current step, and KeyboardInterrupt is raised here.
-std::atomic<bool> g_interrupted{false};
-extern "C" void OnSigint(int) { g_interrupted.store(true); }
+// So while a fit runs on the main thread (and SIGINT has Python's default
+// handler), SIGINT sets that fit's own stop flag instead, the loop stops
+// after the current step, and KeyboardInterrupt is raised here.
+std::atomic<std::atomic<bool>*> g_sigint_target{nullptr};
+extern "C" void OnSigint(int) {
+  if (std::atomic<bool>* flag = g_sigint_target.load()) flag->store(true);
+}
 
 class SigintGuard {
  public:
   explicit SigintGuard(bool active) : active_(active) {
     if (!active_) return;
-    g_interrupted.store(false);
+    g_sigint_target.store(&flag_);
     struct sigaction ours {};
     ours.sa_handler = OnSigint;
     sigemptyset(&ours.sa_mask);
     active_ = sigaction(SIGINT, &ours, &previous_) == 0;
+    if (!active_) g_sigint_target.store(nullptr);
   }
   ~SigintGuard() {
-    if (active_) sigaction(SIGINT, &previous_, nullptr);
+    if (!active_) return;
+    sigaction(SIGINT, &previous_, nullptr);
+    g_sigint_target.store(nullptr);
   }
-  bool interrupted() const { return active_ && g_interrupted.load(); }
+  // The flag for FitOptions::stop, or null when Ctrl-C is not ours to handle.
+  const std::atomic<bool>* stop_flag() const { return active_ ? &flag_ : nullptr; }
+  bool interrupted() const { return active_ && flag_.load(); }
 
  private:
   bool active_;
+  std::atomic<bool> flag_{false};
   struct sigaction previous_ {};
 };
 
 py::dict Fit(Trainer& trainer, const py::dict& arrays, int64_t batch_size, int64_t epochs,
-             int64_t initial_epoch, bool shuffle, uint64_t seed, bool drop_remainder,
+             int64_t initial_epoch, int64_t initial_step, bool shuffle, uint64_t seed, bool drop_remainder,
              const std::string& on_nonfinite, int64_t callback_every, const py::object& callback,
              bool handle_sigint) {
   std::vector<py::array> keep;
@@ -121,6 +130,7 @@ py::dict Fit(Trainer& trainer, const py::dict& arrays, int64_t batch_size, int64
   options.batch_size = batch_size;
   options.epochs = epochs;
   options.initial_epoch = initial_epoch;
+  options.initial_step = initial_step;
   options.shuffle = shuffle;
   options.seed = seed;
   options.drop_remainder = drop_remainder;
@@ -133,7 +143,7 @@ py::dict Fit(Trainer& trainer, const py::dict& arrays, int64_t batch_size, int64
     };
   }
   SigintGuard sigint(handle_sigint);
-  options.stop = &g_interrupted;
+  options.stop = sigint.stop_flag();
   FitResult result;
   {
     // Safe: `keep` holds every training array, and the callback takes the
@@ -174,7 +184,7 @@ void BindTrainer(py::module_& m) {
            py::arg("model"), py::arg("train") = "train", py::arg("save") = "save",
            py::arg("restore") = "restore", py::arg("loss") = "loss")
       .def("fit", &Fit, py::arg("arrays"), py::arg("batch_size"), py::arg("epochs"),
-           py::arg("initial_epoch"), py::arg("shuffle"), py::arg("seed"), py::arg("drop_remainder"),
+           py::arg("initial_epoch"), py::arg("initial_step"), py::arg("shuffle"), py::arg("seed"), py::arg("drop_remainder"),
            py::arg("on_nonfinite"), py::arg("callback_every"), py::arg("callback"),
            py::arg("handle_sigint"))
       .def(

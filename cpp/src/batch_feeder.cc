@@ -1,19 +1,27 @@
 #include "batch_feeder.h"
 
 #include <cstring>
+#include <string>
+
+#include "litetrain/errors.h"
 
 namespace litetrain {
 
-BatchFeeder::BatchFeeder(const Dataset& data, std::vector<std::size_t> columns, int64_t batch_size)
+BatchFeeder::BatchFeeder(const Dataset& data, std::vector<std::size_t> columns, int64_t capacity)
     : data_(data), columns_(std::move(columns)) {
   std::size_t batch_bytes = 0;
   for (std::size_t column : columns_) {
     const ConstTensorView& array = data_.columns()[column].data;
-    const auto per_sample = static_cast<std::size_t>(
-        array.shape[0] == 0 ? 0 : array.byte_size() / static_cast<std::size_t>(array.shape[0]));
+    std::size_t per_sample = ItemSize(array.dtype);
+    for (int d = 1; d < array.shape.rank(); ++d) per_sample *= static_cast<std::size_t>(array.shape[d]);
+    std::size_t bytes = 0;
+    if (capacity < 0 || __builtin_mul_overflow(per_sample, static_cast<std::size_t>(capacity), &bytes) ||
+        __builtin_add_overflow(batch_bytes, bytes, &batch_bytes)) {
+      throw InvalidArgument("a batch of " + std::to_string(capacity) + " samples of '" +
+                            data_.columns()[column].name + "' is too large to allocate");
+    }
     sample_bytes_.push_back(per_sample);
-    batch_bytes += per_sample * static_cast<std::size_t>(batch_size);
-    for (auto& slot : buffers_) slot.emplace_back(per_sample * static_cast<std::size_t>(batch_size));
+    for (auto& slot : buffers_) slot.emplace_back(bytes);
   }
   views_.resize(columns_.size());
   if (batch_bytes >= kPrefetchBytes) worker_ = std::thread([this] { WorkerLoop(); });

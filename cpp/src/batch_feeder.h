@@ -21,8 +21,10 @@ class BatchFeeder {
   // Bytes per batch from which gathering moves to the helper thread.
   static constexpr std::size_t kPrefetchBytes = 64 * 1024;
 
-  // `columns[i]` is the dataset column that feeds signature input i.
-  BatchFeeder(const Dataset& data, std::vector<std::size_t> columns, int64_t batch_size);
+  // `columns[i]` is the dataset column that feeds signature input i; each
+  // slot holds up to `capacity` samples. Throws InvalidArgument if a batch
+  // of that many samples would not fit in memory's address space.
+  BatchFeeder(const Dataset& data, std::vector<std::size_t> columns, int64_t capacity);
   ~BatchFeeder();
   BatchFeeder(const BatchFeeder&) = delete;
   BatchFeeder& operator=(const BatchFeeder&) = delete;

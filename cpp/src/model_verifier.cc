@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,7 @@ class SemanticChecker {
     for (uint32_t s = 0; s < num_subgraphs_; ++s) CheckSubgraph(s, *model_.subgraphs()->Get(s));
     CheckSignatures();
     CheckMetadata();
+    CheckResourceVariables();
   }
 
  private:
@@ -295,6 +297,87 @@ class SemanticChecker {
       const uint32_t num_tensors = subgraph.tensors() ? subgraph.tensors()->size() : 0;
       CheckTensorMaps(where + " input", signature.inputs(), num_tensors);
       CheckTensorMaps(where + " output", signature.outputs(), num_tensors);
+    }
+  }
+
+  // Builtin operator codes of the resource-variable ops.
+  static constexpr int32_t kVarHandle = 142;
+  static constexpr int32_t kReadVariable = 143;
+  static constexpr int32_t kAssignVariable = 144;
+
+  int32_t BuiltinCode(const fb::Operator& op) const {
+    const fb::OperatorCode* code = model_.operator_codes()->Get(op.opcode_index());
+    return std::max<int32_t>(code->builtin_code(), code->deprecated_builtin_code());
+  }
+
+  static bool StaticShape(const fb::Tensor& tensor, std::vector<int32_t>& shape) {
+    shape.clear();
+    if (tensor.shape_signature()) {
+      for (int32_t dim : *tensor.shape_signature()) {
+        if (dim < 0) return false;
+      }
+    }
+    if (tensor.shape()) shape.assign(tensor.shape()->begin(), tensor.shape()->end());
+    return true;
+  }
+
+  static std::string ShapeText(const std::vector<int32_t>& shape) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+  }
+
+  // Training graphs keep their weights in resource variables: VAR_HANDLE
+  // names one, ASSIGN_VARIABLE stores a value, READ_VARIABLE copies it out.
+  // LiteRT's kernels trust the shapes on both sides, so a damaged shape there
+  // reads past the variable's memory (seen: SIGSEGV in `save`). Every value
+  // stored in one variable must have one shape, and every read must declare it.
+  void CheckResourceVariables() {
+    // Variable names of the handle tensors, per subgraph.
+    std::vector<std::vector<std::string>> handles(num_subgraphs_);
+    std::map<std::string, std::vector<int32_t>> shapes;
+    for (uint32_t s = 0; s < num_subgraphs_; ++s) {
+      const fb::SubGraph& subgraph = *model_.subgraphs()->Get(s);
+      if (subgraph.operators() == nullptr) continue;
+      handles[s].assign(subgraph.tensors() ? subgraph.tensors()->size() : 0, std::string());
+      for (const fb::Operator* op : *subgraph.operators()) {
+        if (BuiltinCode(*op) != kVarHandle || !op->outputs() || op->outputs()->size() != 1) continue;
+        const auto* options = op->builtin_options_as_VarHandleOptions();
+        std::string name = "/";
+        if (options) {
+          name = (options->container() ? options->container()->str() : "") + "/" +
+                 (options->shared_name() ? options->shared_name()->str() : "");
+        }
+        handles[s][static_cast<uint32_t>(op->outputs()->Get(0))] = name;
+      }
+    }
+    std::vector<int32_t> shape;
+    for (int pass = 0; pass < 2; ++pass) {  // all stores first, then the reads
+      for (uint32_t s = 0; s < num_subgraphs_; ++s) {
+        const fb::SubGraph& subgraph = *model_.subgraphs()->Get(s);
+        if (subgraph.operators() == nullptr) continue;
+        for (uint32_t o = 0; o < subgraph.operators()->size(); ++o) {
+          const fb::Operator& op = *subgraph.operators()->Get(o);
+          const int32_t code = BuiltinCode(op);
+          const bool store = pass == 0 && code == kAssignVariable && op.inputs() && op.inputs()->size() == 2;
+          const bool read = pass == 1 && code == kReadVariable && op.inputs() && op.inputs()->size() == 1 &&
+                            op.outputs() && op.outputs()->size() == 1;
+          if (!store && !read) continue;
+          const int32_t handle = op.inputs()->Get(0);
+          if (handle < 0 || handles[s][static_cast<uint32_t>(handle)].empty()) continue;
+          const std::string& name = handles[s][static_cast<uint32_t>(handle)];
+          const int32_t value = store ? op.inputs()->Get(1) : op.outputs()->Get(0);
+          if (value < 0 || !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(value)), shape)) continue;
+          auto known = shapes.find(name);
+          if (known == shapes.end()) {
+            if (store) shapes.emplace(name, shape);
+          } else if (known->second != shape) {
+            Fail("subgraph " + std::to_string(s) + " operator " + std::to_string(o) +
+                 (store ? " stores " : " reads ") + ShapeText(shape) + " in variable '" + name +
+                 "', which holds " + ShapeText(known->second));
+          }
+        }
+      }
     }
   }
 

@@ -107,7 +107,11 @@ class SignatureRunner::Impl {
     return inputs_[i].staged_bytes;
   }
 
-  void Run(const ConstTensorView* views, std::size_t count) {
+  void Run(const ConstTensorView* views, std::size_t count, const OutputReader* read) {
+    // The runner's lock first, then the model's: runs of one runner are
+    // serialised with the reading of their outputs, runs of one model with
+    // each other.
+    std::lock_guard<std::mutex> runner_lock(mutex_);
     if (count != spec_.inputs.size()) {
       throw InvalidArgument("signature '" + spec_.key + "' takes " +
                             std::to_string(spec_.inputs.size()) + " inputs (" +
@@ -115,14 +119,32 @@ class SignatureRunner::Impl {
     }
     for (std::size_t i = 0; i < count; ++i) Validate(i, views[i]);
 
-    std::lock_guard<std::mutex> lock(model_->run_mutex());
+    {
+      std::lock_guard<std::mutex> model_lock(model_->run_mutex());
+      RunLocked(views, count);
+    }
+    if (read != nullptr) (*read)(output_views_);
+  }
+
+ private:
+  void RunLocked(const ConstTensorView* views, std::size_t count) {
     uint64_t& generation = model_->resize_generation(spec_.index);
     if (generation != seen_generation_) ForgetShapes();  // another runner resized
-    bool resized = false;
-    for (std::size_t i = 0; i < count; ++i) resized |= ResizeIfNeeded(i, views[i].shape);
-    if (resized) ++generation;
-    seen_generation_ = generation;
-    if (resized || !outputs_ready_) PrepareOutputs();
+    try {
+      bool resized = false;
+      for (std::size_t i = 0; i < count; ++i) {
+        if (inputs_[i].shape != views[i].shape) outputs_ready_ = false;
+        resized |= ResizeIfNeeded(i, views[i].shape);
+      }
+      if (resized) ++generation;
+      seen_generation_ = generation;
+      if (!outputs_ready_) PrepareOutputs();
+    } catch (...) {
+      // A half-done resize: make the next Run start from scratch.
+      ForgetShapes();
+      ++generation;
+      throw;
+    }
     for (std::size_t i = 0; i < count; ++i) input_handles_[i] = Bind(i, views[i]);
 
     const LiteRtStatus status = model_->api().LiteRtRunCompiledModel(
@@ -133,7 +155,6 @@ class SignatureRunner::Impl {
     }
   }
 
- private:
   // Cheap checks on the hot path; the message is only built on failure.
   void Validate(std::size_t i, const ConstTensorView& view) const {
     const TensorSpec& spec = spec_.inputs[i];
@@ -295,6 +316,7 @@ class SignatureRunner::Impl {
   std::vector<LiteRtTensorBuffer> output_handles_;
   bool outputs_ready_ = false;
   uint64_t seen_generation_ = 0;
+  std::mutex mutex_;  // one Run (and its reader) at a time
 };
 
 SignatureRunner::SignatureRunner(std::shared_ptr<detail::CompiledModel> model,
@@ -306,7 +328,10 @@ SignatureRunner::~SignatureRunner() = default;
 
 const SignatureSpec& SignatureRunner::spec() const { return impl_->spec(); }
 void SignatureRunner::Run(const ConstTensorView* inputs, std::size_t count) {
-  impl_->Run(inputs, count);
+  impl_->Run(inputs, count, nullptr);
+}
+void SignatureRunner::Run(const ConstTensorView* inputs, std::size_t count, const OutputReader& read) {
+  impl_->Run(inputs, count, &read);
 }
 const std::vector<ConstTensorView>& SignatureRunner::outputs() const { return impl_->outputs(); }
 std::size_t SignatureRunner::staged_bytes(std::size_t index) const {

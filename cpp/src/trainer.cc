@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "batch_feeder.h"
 #include "litetrain/signature_runner.h"
@@ -91,6 +92,7 @@ class Trainer::Impl {
   }
 
   const Model& model() const { return model_; }
+  std::mutex& mutex() { return mutex_; }
 
   FitResult Fit(const Dataset& data, const FitOptions& options) {
     CheckOptions(options);
@@ -118,9 +120,10 @@ class Trainer::Impl {
     }
 
     FitResult result;
+    nonfinite_stop_ = false;
     result.losses.reserve(static_cast<std::size_t>(steps_per_epoch * options.epochs));
     for (std::size_t m : metric_indices_) result.metric_names.push_back(spec.outputs[m].name);
-    BatchFeeder feeder(data, std::move(columns), batch);
+    BatchFeeder feeder(data, std::move(columns), std::min(batch, n));
     const auto started = std::chrono::steady_clock::now();
     for (int64_t e = 0; e < options.epochs && !result.stopped; ++e) {
       const int64_t epoch = options.initial_epoch + e;
@@ -131,15 +134,20 @@ class Trainer::Impl {
       EpochTotals totals(metric_indices_.size());
       RunEpoch(feeder, order, steps_per_epoch, batch, epoch, options, epoch_start, totals, result);
       const std::size_t epoch_steps = result.losses.size() - epoch_first;
-      if (!result.stopped || epoch_steps == static_cast<std::size_t>(steps_per_epoch)) {
+      // An epoch counts when all its steps ran, unless a non-finite loss
+      // ended it (its weights are bad, or rolled back to its start).
+      if (!result.stopped || (epoch_steps == static_cast<std::size_t>(steps_per_epoch) && !nonfinite_stop_)) {
         const double samples = static_cast<double>(std::max<int64_t>(totals.samples, 1));
         result.epoch_losses.push_back(totals.loss / samples);
         std::vector<double> means;
         for (double sum : totals.metrics) means.push_back(sum / samples);
         result.epoch_metrics.push_back(std::move(means));
         ++result.epochs_completed;
-        if (!result.stopped && options.callback &&
-            !options.callback(FitProgress{result.steps, epoch, result.losses.back()})) {
+        // After each epoch, unless the periodic call just came at its last step.
+        const int64_t run_step = options.initial_step + result.steps;
+        const bool just_called = options.callback_every > 0 && run_step % options.callback_every == 0;
+        if (!result.stopped && options.callback && !just_called &&
+            !options.callback(FitProgress{run_step, epoch, result.losses.back()})) {
           Stop(result, "callback");
         }
       }
@@ -151,14 +159,17 @@ class Trainer::Impl {
   std::vector<NamedTensor> Predict(const Dataset& data, int64_t batch, const std::string& key) {
     SignatureRunner runner = model_.runner(key);
     std::vector<NamedTensor> results;
-    ForEachBatch(runner, data, batch, /*pad=*/true, [&](int64_t first, int64_t count) {
+    ForEachBatch(runner, data, batch, /*pad=*/true, [&](int64_t first, int64_t count, int64_t fed) {
       const auto& outputs = runner.outputs();
+      for (std::size_t o = 0; o < outputs.size(); ++o) {
+        if (outputs[o].shape.rank() == 0 || outputs[o].shape[0] != fed) {
+          throw InvalidArgument("output '" + runner.spec().outputs[o].name + "' of signature '" + key +
+                                "' has shape " + outputs[o].shape.to_string() +
+                                ", not the batch first; predict concatenates per-sample outputs");
+        }
+      }
       if (results.empty()) {
         for (std::size_t o = 0; o < outputs.size(); ++o) {
-          if (outputs[o].shape.rank() == 0) {
-            throw InvalidArgument("output '" + runner.spec().outputs[o].name + "' of signature '" + key +
-                                  "' is a scalar; predict concatenates per-sample outputs");
-          }
           Shape shape = outputs[o].shape;
           shape[0] = data.size();
           results.push_back(NamedTensor{runner.spec().outputs[o].name, outputs[o].dtype, shape,
@@ -168,6 +179,11 @@ class Trainer::Impl {
       }
       for (std::size_t o = 0; o < outputs.size(); ++o) {
         const std::size_t row = results[o].bytes.size() / static_cast<std::size_t>(data.size());
+        if (outputs[o].byte_size() != row * static_cast<std::size_t>(fed)) {
+          throw InvalidArgument("output '" + runner.spec().outputs[o].name + "' of signature '" + key +
+                                "' changed its per-sample shape between batches");
+        }
+        // The real samples come first in a padded batch.
         std::memcpy(results[o].bytes.data() + static_cast<std::size_t>(first) * row, outputs[o].data,
                     static_cast<std::size_t>(count) * row);
       }
@@ -185,7 +201,7 @@ class Trainer::Impl {
     if (sums.empty()) {
       throw InvalidArgument("signature '" + key + "' has no float32 scalar output to average");
     }
-    ForEachBatch(runner, data, batch, /*pad=*/false, [&](int64_t, int64_t count) {
+    ForEachBatch(runner, data, batch, /*pad=*/false, [&](int64_t, int64_t count, int64_t) {
       for (auto& [name, sum] : sums) {
         const auto& view = runner.outputs()[runner.spec().output_index(name)];
         sum += static_cast<double>(*static_cast<const float*>(view.data)) * static_cast<double>(count);
@@ -237,9 +253,9 @@ class Trainer::Impl {
   }
 
  private:
-  // Runs `runner` over `data` in order and calls visit(first_sample, count)
-  // after each batch. With `pad`, a fixed-batch signature's short last batch
-  // is filled up with earlier samples (visit still gets the real count).
+  // Runs `runner` over `data` in order and calls visit(first_sample, count,
+  // fed) after each batch: `count` real samples, `fed` run (more when a
+  // fixed-batch signature's last batch was padded, which needs `pad`).
   template <typename Visit>
   void ForEachBatch(SignatureRunner& runner, const Dataset& data, int64_t batch, bool pad, Visit visit) {
     const SignatureSpec& spec = runner.spec();
@@ -255,28 +271,19 @@ class Trainer::Impl {
       throw InvalidArgument(std::to_string(n) + " samples are not a whole number of batches of " +
                             std::to_string(fixed) + ", the fixed batch of signature '" + spec.key + "'");
     }
-    BatchFeeder feeder(data, MatchColumns(data, spec), batch);
-    const std::vector<int64_t> order = EpochOrder(n, 0, 0, /*shuffle=*/false);
-    std::vector<int64_t> padded;
+    const int64_t capacity = fixed >= 0 ? fixed : std::min(batch, n);
+    BatchFeeder feeder(data, MatchColumns(data, spec), capacity);
+    std::vector<int64_t> rows(static_cast<std::size_t>(capacity));
     for (int64_t first = 0; first < n; first += batch) {
       const int64_t count = std::min(batch, n - first);
-      const int64_t* rows = order.data() + first;
-      int64_t fed = count;
-      if (fixed >= 0 && count < fixed) {
-        padded.assign(order.begin() + (n - fixed), order.end());  // the last `fixed` samples
-        rows = padded.data();
-        fed = fixed;
-      }
-      feeder.Start(0, rows, fed);
+      // A fixed-batch signature's short last batch is filled up with samples
+      // from the start: the real ones come first, their outputs are kept.
+      const int64_t fed = fixed >= 0 ? fixed : count;
+      for (int64_t i = 0; i < fed; ++i) rows[static_cast<std::size_t>(i)] = (first + i) % n;
+      feeder.Start(0, rows.data(), fed);
       feeder.Wait();
       runner.Run(feeder.Views(0, fed));
-      if (fed != count) {
-        // Padded at the front with earlier samples: shift so that outputs
-        // line up with `first`.
-        visit(first - (fed - count), fed);
-      } else {
-        visit(first, count);
-      }
+      visit(first, count, fed);
     }
   }
 
@@ -336,9 +343,10 @@ class Trainer::Impl {
         HandleNonFinite(loss, epoch, step, options, epoch_start, result);
         return;
       }
-      if (options.callback && options.callback_every > 0 && result.steps % options.callback_every == 0) {
+      const int64_t run_step = options.initial_step + result.steps;
+      if (options.callback && options.callback_every > 0 && run_step % options.callback_every == 0) {
         feeder.Wait();  // the callback may throw; nothing may be left running
-        if (!options.callback(FitProgress{result.steps, epoch, loss})) {
+        if (!options.callback(FitProgress{run_step, epoch, loss})) {
           Stop(result, "callback");
           return;
         }
@@ -348,6 +356,7 @@ class Trainer::Impl {
 
   void HandleNonFinite(float loss, int64_t epoch, int64_t step, const FitOptions& options,
                        const Snapshot& epoch_start, FitResult& result) {
+    nonfinite_stop_ = true;
     const std::string what = "non-finite loss (" + std::to_string(loss) + ") at step " +
                              std::to_string(step) + " of epoch " + std::to_string(epoch);
     switch (options.on_nonfinite) {
@@ -369,6 +378,8 @@ class Trainer::Impl {
   SignatureRunner restore_;
   std::size_t loss_index_;
   std::vector<std::size_t> metric_indices_;  // float32 scalar outputs besides the loss
+  bool nonfinite_stop_ = false;              // the current fit met a non-finite loss
+  std::mutex mutex_;                         // one public call at a time
 };
 
 Trainer::Trainer(const Model& model, const TrainerOptions& options)
@@ -377,16 +388,27 @@ Trainer::Trainer(Trainer&&) noexcept = default;
 Trainer& Trainer::operator=(Trainer&&) noexcept = default;
 Trainer::~Trainer() = default;
 
-FitResult Trainer::Fit(const Dataset& data, const FitOptions& options) { return impl_->Fit(data, options); }
+FitResult Trainer::Fit(const Dataset& data, const FitOptions& options) {
+  std::lock_guard<std::mutex> lock(impl_->mutex());
+  return impl_->Fit(data, options);
+}
 std::vector<NamedTensor> Trainer::Predict(const Dataset& data, int64_t batch_size, const std::string& signature) {
+  std::lock_guard<std::mutex> lock(impl_->mutex());
   return impl_->Predict(data, batch_size, signature);
 }
 std::vector<std::pair<std::string, double>> Trainer::Evaluate(const Dataset& data, int64_t batch_size,
                                                               const std::string& signature) {
+  std::lock_guard<std::mutex> lock(impl_->mutex());
   return impl_->Evaluate(data, batch_size, signature);
 }
-Snapshot Trainer::TakeSnapshot() { return impl_->TakeSnapshot(); }
-void Trainer::Restore(const Snapshot& snapshot) { impl_->Restore(snapshot); }
+Snapshot Trainer::TakeSnapshot() {
+  std::lock_guard<std::mutex> lock(impl_->mutex());
+  return impl_->TakeSnapshot();
+}
+void Trainer::Restore(const Snapshot& snapshot) {
+  std::lock_guard<std::mutex> lock(impl_->mutex());
+  impl_->Restore(snapshot);
+}
 const Model& Trainer::model() const { return impl_->model(); }
 
 }  // namespace litetrain

@@ -177,6 +177,26 @@ TEST_F(ModelVerifier, RejectsAReadBeforeAnyWrite) {
   EXPECT_NE(message.find("before anything writes it"), std::string::npos) << message;
 }
 
+TEST_F(ModelVerifier, RejectsAVariableReadWithAnotherShape) {
+  // Found by the corruption suite: a flipped bit in the shape of what `save`
+  // reads from a variable made LiteRT copy past the variable (SIGSEGV).
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    for (auto* subgraph : *m.mutable_subgraphs()) {
+      if (!subgraph->operators()) continue;
+      for (auto* op : *subgraph->mutable_operators()) {
+        const auto* code = m.operator_codes()->Get(op->opcode_index());
+        if (code->builtin_code() != 143 || !op->outputs()) continue;  // READ_VARIABLE
+        auto* tensor = subgraph->mutable_tensors()->GetMutableObject(static_cast<uint32_t>(op->outputs()->Get(0)));
+        if (tensor->shape() && tensor->shape()->size() > 0) {
+          tensor->mutable_shape()->Mutate(0, tensor->shape()->Get(0) + 4096);
+          return;
+        }
+      }
+    }
+  });
+  EXPECT_NE(message.find("in variable"), std::string::npos) << message;
+}
+
 TEST_F(ModelVerifier, RejectsAnUnknownSchemaVersion) {
   EXPECT_NE(ErrorAfter([](fb::Model& m) { m.mutate_version(99); }).find("version 99"), std::string::npos);
 }

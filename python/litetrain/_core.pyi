@@ -45,6 +45,7 @@ class Trainer:
         batch_size: int,
         epochs: int,
         initial_epoch: int,
+        initial_step: int,
         shuffle: bool,
         seed: int,
         drop_remainder: bool,

@@ -48,6 +48,15 @@ def _digest(variables: Mapping[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
+def _write_npz(file, arrays: Mapping[str, np.ndarray]) -> None:
+    """What np.savez writes, without passing names as keyword arguments
+    (a variable called "file" or "allow_pickle" would clash)."""
+    with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+
+
 def write_checkpoint(path: str | os.PathLike[str], variables: Mapping[str, np.ndarray]) -> None:
     """Writes `variables` to `path` atomically (see the module docstring)."""
     if METADATA_KEY in variables:
@@ -63,8 +72,9 @@ def write_checkpoint(path: str | os.PathLike[str], variables: Mapping[str, np.nd
     arrays[METADATA_KEY] = np.frombuffer(json.dumps(metadata).encode(), np.uint8)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would surprise whoever reads it next
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            _write_npz(f, arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
@@ -89,11 +99,15 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     try:
         # Opened here so that the file is closed even when numpy gives up
         # half-way (np.load leaks its handle on a damaged zip).
-        with open(path, "rb") as file, np.load(file, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
+        with open(path, "rb") as file:
+            loaded = np.load(file, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise CheckpointError(f"{path!r} is a single .npy array, not a litetrain checkpoint (.npz)")
+            with loaded as archive:
+                arrays = {name: archive[name] for name in archive.files}
+    except (FileNotFoundError, IsADirectoryError, PermissionError, CheckpointError):
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+    except Exception as e:  # zipfile, zlib, numpy's format errors: all mean damage
         raise CheckpointError(f"checkpoint {path!r} is damaged or not an .npz file: {e}") from None
     if METADATA_KEY not in arrays:
         raise CheckpointError(f"{path!r} is an .npz file but not a litetrain checkpoint (no {METADATA_KEY!r})")
@@ -101,6 +115,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         metadata = json.loads(arrays.pop(METADATA_KEY).tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"checkpoint {path!r} has damaged metadata: {e}") from None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("variables"), dict):
+        raise CheckpointError(f"checkpoint {path!r} has damaged metadata")
     if metadata.get("format") != FORMAT or metadata.get("version") != VERSION:
         raise CheckpointError(
             f"checkpoint {path!r} has format {metadata.get('format')!r} version {metadata.get('version')!r}; "

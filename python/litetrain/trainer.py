@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -143,13 +144,18 @@ class Trainer:
         bar = _progress_bar(progress, epochs * steps_per_epoch)
         history = History()
         losses: list[np.ndarray] = []
-        main_thread = threading.current_thread() is threading.main_thread()
+        # Ctrl-C is ours to turn into a stop only where Python would raise
+        # KeyboardInterrupt itself: the main thread, with the default handler.
+        handle_sigint = (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        )
         try:
             for epoch in range(initial_epoch, initial_epoch + epochs):
-                native_callback, every = _combine(callback, callback_every, bar, history.steps)
+                native_callback, every = _combine(callback, callback_every, bar)
                 result = self._native.fit(
-                    arrays, batch_size, 1, epoch, shuffle, seed, drop_remainder, on_nonfinite,
-                    every, native_callback, main_thread,
+                    arrays, batch_size, 1, epoch, history.steps, shuffle, seed, drop_remainder,
+                    on_nonfinite, every, native_callback, handle_sigint,
                 )
                 losses.append(result["losses"])
                 history.steps += result["steps"]
@@ -250,22 +256,21 @@ def _progress_bar(progress: bool | None, total: int):
     return tqdm(total=total, unit="step", leave=True)
 
 
-def _combine(callback, every: int, bar, steps_before: int):
+def _combine(callback, every: int, bar):
     """One native callback serving the user's callback and the progress bar.
 
-    Returns (callback or None, period in steps). Steps are counted across the
-    whole fit: the native loop counts from 0 in each epoch's call.
+    Returns (callback or None, period in steps). Steps count across the whole
+    fit (the native loop is told the steps of earlier epochs).
     """
     if callback is None and bar is None:
         return None, 0
     period = every if callback is not None else 256  # the bar needs no more
 
     def native(step: int, epoch: int, loss: float) -> bool:
-        done = steps_before + step
         if bar is not None:
-            bar.update(done - bar.n)
+            bar.update(step - bar.n)
         if callback is not None:
-            return callback(done, epoch, loss) is not False
+            return callback(step, epoch, loss) is not False
         return True
 
     return native, period

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -31,8 +32,14 @@ class LITETRAIN_API SignatureRunner {
     Run(inputs.data(), inputs.size());
   }
 
+  // Runs, then hands the outputs to `read` before any other thread can run
+  // this runner again: the way to use one runner from several threads.
+  using OutputReader = std::function<void(const std::vector<ConstTensorView>& outputs)>;
+  void Run(const ConstTensorView* inputs, std::size_t count, const OutputReader& read);
+
   // The outputs of the last Run, in spec().outputs order. The views point
-  // into the runner's own buffers and stay valid until the next Run.
+  // into the runner's own buffers and stay valid until the next Run (from
+  // any thread: see the Run overload with a reader).
   const std::vector<ConstTensorView>& outputs() const;
 
   // Bytes of the input at `index` that Run copied last time (0 when the

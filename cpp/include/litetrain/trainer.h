@@ -44,7 +44,7 @@ enum class OnNonFinite {
 };
 
 struct FitProgress {
-  int64_t step = 0;   // steps done in this fit
+  int64_t step = 0;   // steps done, counting from FitOptions::initial_step
   int64_t epoch = 0;  // current epoch (counting from initial_epoch)
   float loss = 0.0f;  // of the last step
 };
@@ -55,13 +55,17 @@ struct FitOptions {
   // First epoch number: the shuffle order of epoch e depends on (seed, e), so
   // a run resumed from a snapshot with initial_epoch=k sees the same batches.
   int64_t initial_epoch = 0;
+  // Steps already done in this run (by earlier calls): FitProgress::step and
+  // the callback period count from it.
+  int64_t initial_step = 0;
   bool shuffle = true;
   uint64_t seed = 0;
   // Without it, a last partial batch is trained (the model is resized).
   bool drop_remainder = false;
   OnNonFinite on_nonfinite = OnNonFinite::kRaise;
-  // Called every `callback_every` steps and after each epoch; return false to
-  // stop. Runs on the thread that called Fit.
+  // Called every `callback_every` steps and after each epoch (once, if the
+  // epoch ends on such a step); return false to stop. Runs on the thread that
+  // called Fit.
   int64_t callback_every = 0;
   std::function<bool(const FitProgress&)> callback;
   // Checked before every step; set it (e.g. from a signal handler) to stop
@@ -90,6 +94,8 @@ struct TrainerOptions {
   std::string loss_output = "loss";
 };
 
+// One Trainer is used by one thread at a time; calls from several threads
+// are serialised.
 class LITETRAIN_API Trainer {
  public:
   // Throws InvalidArgument if the model lacks the signatures or the loss

@@ -31,6 +31,15 @@ struct Data {
   std::vector<float> x, y;
 };
 
+Trainer DynamicTrainer() { return Trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite"))); }
+
+FitOptions Batches(int64_t batch_size, int64_t epochs = 1) {
+  FitOptions options;
+  options.batch_size = batch_size;
+  options.epochs = epochs;
+  return options;
+}
+
 TEST(EpochOrder, IsAPermutationThatDependsOnSeedAndEpoch) {
   const auto a = EpochOrder(100, 1, 0, true);
   EXPECT_EQ(std::set<int64_t>(a.begin(), a.end()).size(), 100u);
@@ -42,12 +51,9 @@ TEST(EpochOrder, IsAPermutationThatDependsOnSeedAndEpoch) {
 }
 
 TEST(Trainer, FitLowersTheLossAndCountsSteps) {
-  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Trainer trainer = DynamicTrainer();
   Data data;
-  FitOptions options;
-  options.batch_size = 8;
-  options.epochs = 30;
-  const FitResult result = trainer.Fit(data.dataset(), options);
+  const FitResult result = trainer.Fit(data.dataset(), Batches(8, 30));
   EXPECT_EQ(result.steps, 150);
   EXPECT_EQ(result.epochs_completed, 30);
   ASSERT_EQ(result.epoch_losses.size(), 30u);
@@ -59,21 +65,18 @@ TEST(Trainer, FitLowersTheLossAndCountsSteps) {
 }
 
 TEST(Trainer, PartialLastBatchIsTrainedUnlessDropped) {
-  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Trainer trainer = DynamicTrainer();
   Data data(21);
-  FitOptions options;
-  options.batch_size = 8;
+  FitOptions options = Batches(8);
   EXPECT_EQ(trainer.Fit(data.dataset(), options).steps, 3);
   options.drop_remainder = true;
   EXPECT_EQ(trainer.Fit(data.dataset(), options).steps, 2);
 }
 
 TEST(Trainer, SnapshotRestoreReplaysTheSameLosses) {
-  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Trainer trainer = DynamicTrainer();
   Data data;
-  FitOptions options;
-  options.batch_size = 8;
-  options.epochs = 2;
+  const FitOptions options = Batches(8, 2);
   const Snapshot start = trainer.TakeSnapshot();
   const auto first = trainer.Fit(data.dataset(), options).losses;
   trainer.Restore(start);
@@ -82,11 +85,9 @@ TEST(Trainer, SnapshotRestoreReplaysTheSameLosses) {
 }
 
 TEST(Trainer, StopFlagAndCallbackStopTraining) {
-  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Trainer trainer = DynamicTrainer();
   Data data;
-  FitOptions options;
-  options.batch_size = 8;
-  options.epochs = 10;
+  FitOptions options = Batches(8, 10);
   options.callback_every = 3;
   options.callback = [](const FitProgress& p) { return p.step < 6; };
   FitResult result = trainer.Fit(data.dataset(), options);
@@ -103,15 +104,14 @@ TEST(Trainer, StopFlagAndCallbackStopTraining) {
 }
 
 TEST(Trainer, NonFiniteLossPolicies) {
-  Trainer trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Trainer trainer = DynamicTrainer();
   Data data;
   data.x[5 * 32] = std::nanf("");
-  FitOptions options;
-  options.batch_size = 8;
+  FitOptions options = Batches(8);
   options.shuffle = false;
   EXPECT_THROW(trainer.Fit(data.dataset(), options), NonFiniteLoss);
 
-  Trainer fresh(Model::FromFile(ModelPath("mlp_dynamic.tflite")));
+  Trainer fresh = DynamicTrainer();
   const Snapshot before = fresh.TakeSnapshot();
   options.on_nonfinite = OnNonFinite::kRollback;
   const FitResult result = fresh.Fit(data.dataset(), options);
@@ -124,8 +124,7 @@ TEST(Trainer, NonFiniteLossPolicies) {
 TEST(Trainer, RefusesDataThatDoesNotFit) {
   Trainer trainer(Model::FromFile(ModelPath("mlp_fixed.tflite")));
   Data data(21);
-  FitOptions options;
-  options.batch_size = 8;
+  FitOptions options = Batches(8);
   EXPECT_THROW(trainer.Fit(data.dataset(), options), InvalidArgument);  // remainder, fixed batch
   options.batch_size = 4;
   EXPECT_THROW(trainer.Fit(data.dataset(), options), InvalidArgument);  // not the fixed batch

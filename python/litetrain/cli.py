@@ -1,0 +1,100 @@
+"""The ``litetrain`` command line (also ``python -m litetrain``).
+
+Commands so far:
+    inspect MODEL [--json]   signatures, op counts, variables, file size
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def _describe(model_path: str) -> dict[str, Any]:
+    import litetrain
+
+    model = litetrain.Model(model_path)
+    signatures = {
+        key: {
+            "ops": sig.num_ops,
+            "inputs": {n: {"dtype": str(t.dtype), "shape": list(t.shape)} for n, t in sig.inputs.items()},
+            "outputs": {n: {"dtype": str(t.dtype), "shape": list(t.shape)} for n, t in sig.outputs.items()},
+        }
+        for key, sig in model.signatures.items()
+    }
+    variables = None
+    save = model.signatures.get("save")
+    if save is not None and not save.inputs:
+        values = model.runner("save")()
+        variables = {
+            name: {"dtype": str(v.dtype), "shape": list(v.shape), "bytes": int(v.nbytes)} for name, v in values.items()
+        }
+    return {
+        "file": model_path,
+        "file_bytes": os.path.getsize(model_path),
+        "signatures": signatures,
+        "variables": variables,
+    }
+
+
+def _print_description(info: dict[str, Any]) -> None:
+    print(f"{info['file']}: {info['file_bytes']:,} bytes")
+    for key, sig in info["signatures"].items():
+        print(f"\nsignature {key!r}: {sig['ops']} ops")
+        for role in ("inputs", "outputs"):
+            for name, t in sig[role].items():
+                print(f"  {role[:-1]:6} {name:24} {t['dtype']:8} {t['shape']}")
+    variables = info["variables"]
+    if variables is None:
+        print("\nvariables: unknown (no 'save' signature without inputs)")
+        return
+    total = sum(v["bytes"] for v in variables.values())
+    count = sum(int(np.prod(v["shape"], dtype=np.int64)) for v in variables.values())
+    print(f"\nvariables (from 'save'): {len(variables)}, {count:,} values, {total:,} bytes")
+    for name, v in variables.items():
+        print(f"  {name:32} {v['dtype']:8} {v['shape']}")
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    info = _describe(args.model)
+    if args.json:
+        json.dump(info, sys.stdout, indent=2)
+        print()
+    else:
+        _print_description(info)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="litetrain", description="Train TFLite / LiteRT models on the device.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+    inspect = commands.add_parser("inspect", help="signatures, op counts, variables and sizes of a .tflite")
+    inspect.add_argument("model", help="path of a .tflite file")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+    inspect.set_defaults(run=_inspect)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("litetrain: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # every failure is one line naming the problem, unless --debug
+        if args.debug:
+            raise
+        print(f"litetrain {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 import litetrain

@@ -150,9 +150,9 @@ class Trainer:
             threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         )
+        native_callback, every = _combine(callback, callback_every, bar)
         try:
             for epoch in range(initial_epoch, initial_epoch + epochs):
-                native_callback, every = _combine(callback, callback_every, bar)
                 result = self._native.fit(
                     arrays, batch_size, 1, epoch, history.steps, shuffle, seed, drop_remainder,
                     on_nonfinite, every, native_callback, handle_sigint,

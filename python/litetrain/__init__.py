@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from litetrain import _core, _runtime
+from litetrain import _core, _runtime, optim
+from litetrain.builder import BuildError, BuiltModel, build
 from litetrain.checkpoint import CheckpointError
 from litetrain.errors import Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
 from litetrain.model import Model, SignatureRunner
@@ -11,6 +12,8 @@ from litetrain.trainer import History, Trainer
 __version__ = "0.1.0"
 
 __all__ = [
+    "BuildError",
+    "BuiltModel",
     "CheckpointError",
     "Error",
     "History",
@@ -21,8 +24,10 @@ __all__ = [
     "RuntimeFailure",
     "SignatureRunner",
     "Trainer",
+    "build",
     "epoch_order",
     "get_log_level",
+    "optim",
     "set_log_level",
 ]
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from litetrain import _core, _runtime, optim
 from litetrain.builder import BuildError, BuiltModel, build
 from litetrain.checkpoint import CheckpointError
+from litetrain.export import ExportReport, export
 from litetrain.errors import Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
 from litetrain.model import Model, SignatureRunner
 from litetrain.trainer import History, Trainer
+from litetrain.weights_io import load_weights
 
 __version__ = "0.1.0"
 
@@ -16,6 +18,7 @@ __all__ = [
     "BuiltModel",
     "CheckpointError",
     "Error",
+    "ExportReport",
     "History",
     "LibraryError",
     "Model",
@@ -26,7 +29,9 @@ __all__ = [
     "Trainer",
     "build",
     "epoch_order",
+    "export",
     "get_log_level",
+    "load_weights",
     "optim",
     "set_log_level",
 ]

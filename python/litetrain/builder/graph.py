@@ -39,18 +39,18 @@ class GraphSpec:
 class _Context:
     """What a layer implementation sees while one signature is traced."""
 
-    def __init__(self, tf, spec: GraphSpec, variables: dict[str, object], training: bool, tape=None):
+    def __init__(self, tf, weights: dict[int, Weight], variables: dict[str, object], training: bool, tape=None, seed=0):
         self.tf = tf
         self.training = training
-        self._spec = spec
+        self._weights = weights
         self._variables = variables
         self._tape = tape
         self._reads: dict[str, object] = {}
-        self._seed = spec.seed
+        self._seed = seed
 
     def weight(self, keras_variable):
         """The weight's value in its stored layout: read once per signature, or a constant."""
-        record = self._spec.weights[id(keras_variable)]
+        record = self._weights[id(keras_variable)]
         if record.name not in self._reads:
             if record.trainable:
                 value = self._variables[record.name].read_value()
@@ -69,11 +69,24 @@ class _Context:
         return self._seed
 
 
+def inference_function(tf, model, weights: dict[int, Weight], input_specs):
+    """A tf.function computing the model's outputs with every weight a constant (for export)."""
+
+    @tf.function(autograph=False, input_signature=input_specs)
+    def infer(*inputs):
+        (outputs,) = _forward(_Context(tf, weights, {}, training=False), model, list(inputs))
+        return outputs
+
+    return infer
+
+
 def _forward(ctx: _Context, model, inputs: list):
     """Runs the Keras graph with litetrain's layer implementations; returns the output list."""
     tf = ctx.tf
 
     def operation_fn(layer):
+        if _is_model(layer):
+            return lambda *args, **kwargs: _nested(ctx, layer, args)
         impl = layers.implementation(layer)
 
         def call(*args, **kwargs):
@@ -88,6 +101,16 @@ def _forward(ctx: _Context, model, inputs: list):
         raise BuildError("the Keras model is not built: give it an Input (keras.Input) or call model.build(shape)")
     outputs = functional._run_through_graph(inputs if len(inputs) > 1 else inputs[0], operation_fn=operation_fn)
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+def _is_model(layer) -> bool:
+    return hasattr(layer, "_run_through_graph") or hasattr(layer, "_functional")
+
+
+def _nested(ctx: _Context, model, args):
+    inputs = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+    outputs = _forward(ctx, model, list(inputs))
+    return outputs[0] if len(outputs) == 1 else outputs
 
 
 def build_module(tf, spec: GraphSpec):
@@ -120,11 +143,11 @@ def build_module(tf, spec: GraphSpec):
     def metrics(outputs, labels):
         return {m: losses.accuracy(tf, spec.loss, outputs, labels) for m in spec.metrics}
 
-    @tf.function(input_signature=[*input_specs, label_spec])
+    @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
     def train(*args):
         inputs, labels = list(args[:-1]), args[-1]
         with tf.GradientTape(watch_accessed_variables=False) as tape:
-            ctx = _Context(tf, spec, module.weights_, training=True, tape=tape)
+            ctx = _Context(tf, spec.weights, module.weights_, training=True, tape=tape, seed=spec.seed)
             (outputs,) = _forward(ctx, model, inputs)
             loss = losses.compute(tf, spec.loss, outputs, labels)
         lr = module.lr_.read_value()
@@ -139,21 +162,21 @@ def build_module(tf, spec: GraphSpec):
         updates.apply(tf, spec.optimizer, lr, params, slots, module.iterations_)
         return {"loss": loss, **metrics(outputs, labels)}
 
-    @tf.function(input_signature=[*input_specs, label_spec])
+    @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
     def evaluate(*args):
-        ctx = _Context(tf, spec, module.weights_, training=False)
+        ctx = _Context(tf, spec.weights, module.weights_, training=False)
         (outputs,) = _forward(ctx, model, list(args[:-1]))
         return {"loss": losses.compute(tf, spec.loss, outputs, args[-1]), **metrics(outputs, args[-1])}
 
-    @tf.function(input_signature=input_specs)
+    @tf.function(autograph=False, input_signature=input_specs)
     def infer(*inputs):
-        ctx = _Context(tf, spec, module.weights_, training=False)
+        ctx = _Context(tf, spec.weights, module.weights_, training=False)
         (outputs,) = _forward(ctx, model, list(inputs))
         return {spec.output_names[0]: outputs}
 
     state = _state_variables(spec, module)
 
-    @tf.function(input_signature=[])
+    @tf.function(autograph=False, input_signature=[])
     def save():
         return {name: _saved_form(tf, variable.read_value(), inverse) for name, (variable, inverse) in state.items()}
 
@@ -161,7 +184,7 @@ def build_module(tf, spec: GraphSpec):
         tf.TensorSpec(_keras_shape(v, inv) or [1], v.dtype, name=name) for name, (v, inv) in state.items()
     ]
 
-    @tf.function(input_signature=restore_specs)
+    @tf.function(autograph=False, input_signature=restore_specs)
     def restore(*values):
         for (variable, inverse), value in zip(state.values(), values):
             if inverse:
@@ -170,12 +193,12 @@ def build_module(tf, spec: GraphSpec):
         # A signature without outputs is pruned to nothing by the converter.
         return {"ok": tf.constant(True)}
 
-    @tf.function(input_signature=[tf.TensorSpec([], tf.float32, name="learning_rate")])
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([], tf.float32, name="learning_rate")])
     def set_learning_rate(learning_rate):
         module.lr_.assign(learning_rate)
         return {"learning_rate": _saved_form(tf, module.lr_.read_value(), None)}
 
-    @tf.function(input_signature=[])
+    @tf.function(autograph=False, input_signature=[])
     def get_learning_rate():
         return {"learning_rate": _saved_form(tf, module.lr_.read_value(), None)}
 

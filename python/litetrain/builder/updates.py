@@ -65,3 +65,8 @@ def apply(tf, optimizer, lr, params, slots, iterations):
         m_var.assign(m)
         v_var.assign(v)
         variable.assign(value - (m * alpha) / (tf.sqrt(v) + optimizer.epsilon))
+
+
+def is_optimizer_state(name: str) -> bool:
+    """Whether a save/restore name is optimizer state rather than a model weight."""
+    return name in (LEARNING_RATE, ITERATIONS) or name.endswith(("__adam_m", "__adam_v", "__momentum"))

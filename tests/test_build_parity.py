@@ -13,7 +13,7 @@ import keras  # noqa: E402
 
 import litetrain  # noqa: E402
 from litetrain import optim  # noqa: E402
-from tests import keras_reference  # noqa: E402
+import keras_reference
 
 BATCH = 8
 STEPS = 10

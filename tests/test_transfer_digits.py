@@ -12,7 +12,7 @@ pytest.importorskip("tensorflow")
 import keras
 
 import litetrain
-from tests.conftest import REPORT
+from conftest import REPORT
 
 L = keras.layers
 pytestmark = pytest.mark.slow

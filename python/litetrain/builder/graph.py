@@ -249,7 +249,11 @@ def _keras_shape(variable, inverse):
 def convert(tf, module, signatures, *, quantize_frozen: bool = False) -> bytes:
     """SavedModel -> builtin-only TFLite with resource variables."""
     with tempfile.TemporaryDirectory(prefix="litetrain-build-") as saved_model:
-        tf.saved_model.save(module, saved_model, signatures=signatures)
+        # The gradients are already part of the traced train function; saving
+        # them again per custom_gradient would trace (and refuse) gradients of
+        # layers nothing trains through.
+        options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
+        tf.saved_model.save(module, saved_model, signatures=signatures, options=options)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         converter.experimental_enable_resource_variables = True

@@ -92,6 +92,11 @@ def _conv_filter_grad(tf, x, dy, kernel_hw, strides, padding):
     [cin, kh', kw', cout] with kh' >= kh; crop and transpose to Keras' layout.
     """
     kh, kw = kernel_hw
+    if x.shape[0] is None:
+        raise BuildError(
+            "a trainable convolution needs a fixed batch size (its filter gradient contracts over the batch): "
+            "pass batch_size= to litetrain.build"
+        )
     if padding == "SAME":
         (pt, pb), (pl, pr) = (_same_pads(x.shape[1], kh, strides[0]), _same_pads(x.shape[2], kw, strides[1]))
         if pt or pb or pl or pr:

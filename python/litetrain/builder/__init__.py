@@ -77,6 +77,7 @@ def build(
     from_logits: bool | None = None,
     metrics: tuple[str, ...] | None = None,
     quantize_frozen: str | None = None,
+    batch_statistics: bool = False,
     seed: int = 0,
 ) -> BuiltModel:
     """Builds a trainable ``.tflite`` of TFLite builtin ops from a Keras model.
@@ -106,6 +107,10 @@ def build(
             classification losses, () otherwise.
         quantize_frozen: None, or "int8": frozen weights stored as int8
             (dynamic-range quantization); trainable weights stay float32.
+        batch_statistics: BatchNormalization layers that train use the
+            batch's statistics in ``train`` and update their moving ones
+            (Keras' training=True); default: moving statistics everywhere
+            (Keras' training=False, usual for fine-tuning).
         seed: Seed of dropout's random masks.
 
     Raises:
@@ -130,7 +135,7 @@ def build(
         if m != "accuracy" or not loss_spec.classification:
             raise BuildError(f"metric {m!r} is not supported for {loss_spec.name}; supported: accuracy (classification)")
     trainable_layers = weights.select_trainable(model, trainable)
-    records = weights.collect(model, trainable_layers)
+    records = weights.collect(model, trainable_layers, batch_statistics)
     input_names = _input_names(model)
     spec = graph.GraphSpec(
         model=model,
@@ -150,7 +155,7 @@ def build(
         tflite=tflite,
         keras_model=model,
         trainable_weights=[w.name for w in records.values() if w.trainable],
-        frozen_weights=[w.name for w in records.values() if not w.trainable],
+        frozen_weights=[w.name for w in records.values() if not w.variable],
     )
 
 

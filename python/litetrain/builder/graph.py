@@ -47,14 +47,15 @@ class _Context:
         self._tape = tape
         self._reads: dict[str, object] = {}
         self._seed = seed
+        self.state_updates: list[tuple[str, object]] = []
 
     def weight(self, keras_variable):
         """The weight's value in its stored layout: read once per signature, or a constant."""
         record = self._weights[id(keras_variable)]
         if record.name not in self._reads:
-            if record.trainable:
+            if record.variable:
                 value = self._variables[record.name].read_value()
-                if self._tape is not None:
+                if self._tape is not None and record.trainable:
                     self._tape.watch(value)
             else:
                 value = self.tf.constant(record.stored())
@@ -62,20 +63,29 @@ class _Context:
         return self._reads[record.name]
 
     def trainable_reads(self):
-        return [(name, value) for name, value in self._reads.items() if name in self._variables]
+        trainable = {w.name for w in self._weights.values() if w.trainable}
+        return [(name, value) for name, value in self._reads.items() if name in trainable]
+
+    def updates_state(self, keras_variable) -> bool:
+        """Whether train updates this weight from the forward pass (see Weight.state)."""
+        return self.training and self._weights[id(keras_variable)].state
+
+    def assign_state(self, keras_variable, value) -> None:
+        """Queues a new value of a state weight, assigned after the step's gradients."""
+        self.state_updates.append((self._weights[id(keras_variable)].name, value))
 
     def next_seed(self) -> int:
         self._seed += 1
         return self._seed
 
 
-def inference_function(tf, model, weights: dict[int, Weight], input_specs):
-    """A tf.function computing the model's outputs with every weight a constant (for export)."""
+def inference_function(tf, model, weights: dict[int, Weight], input_specs, output_name: str):
+    """A tf.function computing ``{output_name: outputs}`` with every weight a constant (for export)."""
 
     @tf.function(autograph=False, input_signature=input_specs)
     def infer(*inputs):
         (outputs,) = _forward(_Context(tf, weights, {}, training=False), model, list(inputs))
-        return outputs
+        return {output_name: outputs}
 
     return infer
 
@@ -119,7 +129,7 @@ def build_module(tf, spec: GraphSpec):
     if not trainable:
         raise BuildError("no layer trains: trainable= selected no weights")
     module = tf.Module()
-    module.weights_ = {w.name: tf.Variable(w.stored(), name=w.name) for w in trainable}
+    module.weights_ = {w.name: tf.Variable(w.stored(), name=w.name) for w in spec.weights.values() if w.variable}
     module.slots_ = {
         w.name: [tf.Variable(np.zeros_like(w.stored()), name=s)
                  for s in updates.slot_names(spec.optimizer, w.name)]
@@ -160,6 +170,8 @@ def build_module(tf, spec: GraphSpec):
         params = [(module.weights_[name], value, g) for (name, value), g in zip(reads, grads)]
         slots = [module.slots_[name] for name, _ in reads]
         updates.apply(tf, spec.optimizer, lr, params, slots, module.iterations_)
+        for name, value in ctx.state_updates:
+            module.weights_[name].assign(value)
         return {"loss": loss, **metrics(outputs, labels)}
 
     @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
@@ -222,6 +234,8 @@ def _state_variables(spec: GraphSpec, module) -> dict[str, tuple[object, tuple |
         for slot_name, slot in zip(updates.slot_names(spec.optimizer, w.name), module.slots_[w.name]):
             state[slot_name] = (slot, w.inverse_perm)
     state[updates.LEARNING_RATE] = (module.lr_, None)
+    for w in (w for w in spec.weights.values() if w.state):
+        state[w.name] = (module.weights_[w.name], None)
     if module.iterations_ is not None:
         state[updates.ITERATIONS] = (module.iterations_, None)
     return state
@@ -246,8 +260,13 @@ def _keras_shape(variable, inverse):
     return [shape[i] for i in inverse] if inverse else shape
 
 
-def convert(tf, module, signatures, *, quantize_frozen: bool = False) -> bytes:
-    """SavedModel -> builtin-only TFLite with resource variables."""
+def convert(tf, module, signatures, *, quantize_frozen: bool = False, configure=None) -> bytes:
+    """SavedModel -> builtin-only TFLite with resource variables.
+
+    Args:
+        quantize_frozen: Dynamic-range quantization of constant weights.
+        configure: Called with the converter before converting (export's quantization options).
+    """
     with tempfile.TemporaryDirectory(prefix="litetrain-build-") as saved_model:
         # The gradients are already part of the traced train function; saving
         # them again per custom_gradient would trace (and refuse) gradients of
@@ -259,6 +278,8 @@ def convert(tf, module, signatures, *, quantize_frozen: bool = False) -> bytes:
         converter.experimental_enable_resource_variables = True
         if quantize_frozen:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if configure is not None:
+            configure(converter)
         try:
             return converter.convert()
         except Exception as e:  # the converter raises ConverterError with a long dump

@@ -9,6 +9,8 @@ Keras weights.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -273,7 +275,8 @@ def convert(tf, module, signatures, *, quantize_frozen: bool = False, configure=
         # layers nothing trains through.
         options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
         tf.saved_model.save(module, saved_model, signatures=signatures, options=options)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
+        with _quiet_absl():  # it warns that the (unneeded) gradients were not saved
+            converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         converter.experimental_enable_resource_variables = True
         if quantize_frozen:
@@ -281,9 +284,21 @@ def convert(tf, module, signatures, *, quantize_frozen: bool = False, configure=
         if configure is not None:
             configure(converter)
         try:
-            return converter.convert()
+            with _quiet_absl():
+                return converter.convert()
         except Exception as e:  # the converter raises ConverterError with a long dump
             raise BuildError(_explain_converter_error(str(e))) from None
+
+
+@contextlib.contextmanager
+def _quiet_absl():
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _explain_converter_error(message: str) -> str:

@@ -236,3 +236,62 @@ def test_export_refuses_bad_options(tmp_path, adam_model):
     with pytest.raises(ValueError, match="needs representative_data"):
         litetrain.export(built, None, tmp_path / "m.tflite", quantize="int8")
     assert not (tmp_path / "m.tflite").exists()
+
+
+class TanhMLP:
+    """A tf.Module of plain tf.Variables with a forward function (no Keras)."""
+
+    def __new__(cls, activation="tanh"):
+        import tensorflow as tf
+
+        class Module(tf.Module):
+            def __init__(self):
+                super().__init__()
+                rng = np.random.default_rng(0)
+                self.w1 = tf.Variable(rng.normal(0, 0.3, (12, 10)).astype(np.float32), name="w1")
+                self.b1 = tf.Variable(np.zeros(10, np.float32), name="b1")
+                self.w2 = tf.Variable(rng.normal(0, 0.3, (10, 4)).astype(np.float32), name="w2")
+                self.b2 = tf.Variable(np.zeros(4, np.float32), name="b2")
+
+            def __call__(self, x):
+                h = tf.matmul(x, self.w1) + self.b1
+                h = tf.tanh(h) if activation == "tanh" else tf.nn.relu(h)
+                return tf.matmul(h, self.w2) + self.b2
+
+        return Module()
+
+
+def test_tf_module_matches_tensorflow():
+    import tensorflow as tf
+
+    module = TanhMLP()
+    built = litetrain.build(module, "categorical_crossentropy", optim.Adam(0.01), input_shape=(12,), batch_size=8,
+                            from_logits=True)
+    assert sorted(built.trainable_weights) == ["b1", "b2", "w1", "w2"]
+    compiled = litetrain.Model(built.tflite)
+    assert {k: v.tolist() for k, v in compiled.runner("save")().items() if k in ("b1",)} == {"b1": [0.0] * 10}
+    rng = np.random.default_rng(1)
+    batches = [(rng.normal(size=(8, 12)).astype(np.float32), np.eye(4, dtype=np.float32)[rng.integers(0, 4, 8)])
+               for _ in range(10)]
+    train = compiled.runner("train")
+    ours = [float(train(x=x, y=y)["loss"]) for x, y in batches]
+    saved = compiled.runner("save")()
+
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    opt = keras_reference.keras_optimizer(optim.Adam(0.01))
+    theirs = []
+    for x, y in batches:
+        with tf.GradientTape() as tape:
+            value = loss(y, module(x))
+        opt.apply_gradients(zip(tape.gradient(value, module.trainable_variables), module.trainable_variables))
+        theirs.append(float(value))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    for v in module.trainable_variables:
+        np.testing.assert_allclose(saved[v.name.split(":")[0]], v.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_tf_module_with_a_flex_gradient_is_refused():
+    with pytest.raises(litetrain.BuildError, match="ReluGrad"):
+        litetrain.build(TanhMLP("relu"), "categorical_crossentropy", optim.SGD(0.1), input_shape=(12,), from_logits=True)
+    with pytest.raises(litetrain.BuildError, match="needs input_shape"):
+        litetrain.build(TanhMLP(), "categorical_crossentropy", optim.SGD(0.1))

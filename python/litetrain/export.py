@@ -85,6 +85,8 @@ def export(
         raise ValueError("quantize='int8' needs representative_data: a few hundred typical inputs")
     tf = import_tensorflow()
     keras_model = getattr(model, "keras_model", model)
+    if keras_model is None or not hasattr(keras_model, "layers"):
+        raise ValueError("export needs the Keras model the file was built from (a tf.Module model has none)")
     records = weight_records.collect(keras_model, trainable_layers=set())
     if weights is not None:
         by_name = {r.name: r for r in records.values()}

@@ -34,7 +34,12 @@ class GraphSpec:
     metrics: tuple[str, ...]
     input_names: list[str]
     output_names: list[str]
+    input_shapes: list[tuple]  # per input, without the batch dimension
+    output_shape: tuple  # without the batch dimension
     seed: int = 0
+    # For a tf.Module model: its trainable tf.Variables by save/restore name
+    # (they are used as they are; a Keras model gets variables of our own).
+    module_variables: dict[str, object] | None = None
     signature_names: list[str] = field(default_factory=list)
 
 
@@ -131,7 +136,10 @@ def build_module(tf, spec: GraphSpec):
     if not trainable:
         raise BuildError("no layer trains: trainable= selected no weights")
     module = tf.Module()
-    module.weights_ = {w.name: tf.Variable(w.stored(), name=w.name) for w in spec.weights.values() if w.variable}
+    if spec.module_variables is not None:
+        module.weights_ = {w.name: spec.module_variables[w.name] for w in trainable}
+    else:
+        module.weights_ = {w.name: tf.Variable(w.stored(), name=w.name) for w in spec.weights.values() if w.variable}
     module.slots_ = {
         w.name: [tf.Variable(np.zeros_like(w.stored()), name=s)
                  for s in updates.slot_names(spec.optimizer, w.name)]
@@ -143,11 +151,9 @@ def build_module(tf, spec: GraphSpec):
     model = spec.model
     n = spec.batch_size
     input_specs = [
-        tf.TensorSpec([n, *t.shape[1:]], tf.float32, name=name) for t, name in zip(model.inputs, spec.input_names)
+        tf.TensorSpec([n, *shape], tf.float32, name=name) for shape, name in zip(spec.input_shapes, spec.input_names)
     ]
-    if len(model.outputs) != 1:
-        raise BuildError(f"the model has {len(model.outputs)} outputs; training supports one output")
-    output_shape = model.outputs[0].shape
+    output_shape = [None, *spec.output_shape]
     losses.check_output(spec.loss, output_shape, f"output {spec.output_names[0]!r}")
     label_dtype, label_shape = spec.loss.label_spec(output_shape, n)
     label_spec = tf.TensorSpec(label_shape, getattr(tf, label_dtype), name="y")
@@ -155,9 +161,16 @@ def build_module(tf, spec: GraphSpec):
     def metrics(outputs, labels):
         return {m: losses.accuracy(tf, spec.loss, outputs, labels) for m in spec.metrics}
 
+    def forward(ctx, inputs):
+        if spec.module_variables is not None:
+            return [model(*inputs)]
+        return _forward(ctx, model, inputs)
+
     @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
     def train(*args):
         inputs, labels = list(args[:-1]), args[-1]
+        if spec.module_variables is not None:
+            return train_module(inputs, labels)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             ctx = _Context(tf, spec.weights, module.weights_, training=True, tape=tape, seed=spec.seed)
             (outputs,) = _forward(ctx, model, inputs)
@@ -176,16 +189,33 @@ def build_module(tf, spec: GraphSpec):
             module.weights_[name].assign(value)
         return {"loss": loss, **metrics(outputs, labels)}
 
+    def train_module(inputs, labels):
+        # The module's own code reads its variables: differentiate with respect to them.
+        names = list(module.weights_)
+        variables = [module.weights_[name] for name in names]
+        with tf.GradientTape() as tape:
+            outputs = model(*inputs)
+            loss = losses.compute(tf, spec.loss, outputs, labels)
+        lr = module.lr_.read_value()
+        seed = lr if updates.prescales_gradients(spec.optimizer) else None
+        grads = tape.gradient(loss, variables, output_gradients=seed)
+        missing = [name for name, g in zip(names, grads) if g is None]
+        if missing:
+            raise BuildError(f"no gradient reaches {', '.join(missing)}: is it connected to the output?")
+        params = [(v, v.read_value(), g) for v, g in zip(variables, grads)]
+        updates.apply(tf, spec.optimizer, lr, params, [module.slots_[name] for name in names], module.iterations_)
+        return {"loss": loss, **metrics(outputs, labels)}
+
     @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
     def evaluate(*args):
         ctx = _Context(tf, spec.weights, module.weights_, training=False)
-        (outputs,) = _forward(ctx, model, list(args[:-1]))
+        (outputs,) = forward(ctx, list(args[:-1]))
         return {"loss": losses.compute(tf, spec.loss, outputs, args[-1]), **metrics(outputs, args[-1])}
 
     @tf.function(autograph=False, input_signature=input_specs)
     def infer(*inputs):
         ctx = _Context(tf, spec.weights, module.weights_, training=False)
-        (outputs,) = _forward(ctx, model, list(inputs))
+        (outputs,) = forward(ctx, list(inputs))
         return {spec.output_names[0]: outputs}
 
     state = _state_variables(spec, module)

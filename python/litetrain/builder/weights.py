@@ -113,3 +113,28 @@ def collect(model, trainable_layers: set[str], batch_statistics: bool = False) -
     if len(set(names)) != len(names):
         raise BuildError("two weights share one name; give the layers unique names")
     return records
+
+
+def module_weights(module, trainable) -> tuple[dict[int, Weight], dict[str, object]]:
+    """Records of a tf.Module's trainable variables, and those variables by name.
+
+    `trainable` (None: all; else names or fnmatch patterns of variable names)
+    selects what trains; the others are never assigned, so the converter
+    makes them constants.
+    """
+    records, variables = {}, {}
+    for variable in module.trainable_variables:
+        name = variable_name(variable.name.split(":")[0])
+        if name in variables:
+            raise BuildError(f"two tf.Variables are both named {name!r}; give them unique names")
+        patterns = [trainable] if isinstance(trainable, str) else trainable
+        trains = patterns is None or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+        value = np.asarray(variable.numpy())
+        if value.dtype != np.float32:
+            raise BuildError(f"tf.Variable {name!r} is {value.dtype}; only float32 variables train")
+        records[id(variable)] = Weight(name, value, trains, None)
+        if trains:
+            variables[name] = variable
+    if not variables:
+        raise BuildError(f"trainable={trainable!r} selects none of the module's variables: {sorted(records)}")
+    return records, variables

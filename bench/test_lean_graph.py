@@ -10,10 +10,9 @@ Each timed call runs STEPS train steps; ``extra_info`` holds ops and us per step
 
 from __future__ import annotations
 
+import litetrain
 import numpy as np
 import pytest
-
-import litetrain
 from litetrain._reference_models import mlp_training_model
 
 keras = pytest.importorskip("keras")

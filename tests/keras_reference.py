@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from litetrain.builder.weights import variable_name
 
 
@@ -21,7 +20,6 @@ def keras_loss(name: str, from_logits: bool):
 
 def keras_optimizer(optimizer):
     import keras
-
     from litetrain import optim
 
     if isinstance(optimizer, optim.AdamW):

@@ -9,11 +9,10 @@ import pytest
 pytest.importorskip("tensorflow")
 import keras
 import keras_reference
-from conftest import REPORT
-from test_build_parity import CASES, assert_trained_alike, run_both
-
 import litetrain
+from conftest import REPORT
 from litetrain import optim
+from test_build_parity import CASES, assert_trained_alike, run_both
 
 L = keras.layers
 
@@ -130,7 +129,7 @@ def test_frozen_layers_are_constants_and_match_tensorflow():
 def test_frozen_weights_quantized_to_int8_and_the_head_still_trains():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((64,)), L.Dense(256, activation="relu", name="backbone"), L.Dense(10, name="head")])
-    kwargs = dict(trainable=["head"], batch_size=32, from_logits=True)
+    kwargs = {"trainable": ["head"], "batch_size": 32, "from_logits": True}
     plain = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), **kwargs)
     small = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), quantize_frozen="int8", **kwargs)
     backbone_bytes = 64 * 256 * 4

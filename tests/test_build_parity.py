@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
-import keras  # noqa: E402
-
-import litetrain  # noqa: E402
-from litetrain import optim  # noqa: E402
+import keras
 import keras_reference
+import litetrain
+from litetrain import optim
 
 BATCH = 8
 STEPS = 10
@@ -148,7 +147,7 @@ def test_matches_tensorflow(case):
 
 
 def test_batch_statistics_match_keras_training_mode():
-    factory = lambda: cnn(L.Conv2D(4, 3, use_bias=False), L.BatchNormalization(momentum=0.9), L.Activation("relu"))  # noqa: E731
+    factory = lambda: cnn(L.Conv2D(4, 3, use_bias=False), L.BatchNormalization(momentum=0.9), L.Activation("relu"))
     ours, theirs, weights, reference, initial, built = run_both(
         factory, "categorical_crossentropy", True, optim.SGD(0.05), batch_statistics=True
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from litetrain import _core, _runtime
-from litetrain.checkpoint import CheckpointError
-from litetrain.errors import Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
+from litetrain.checkpoint import load_checkpoint, write_checkpoint
+from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
 from litetrain.model import Model, SignatureRunner
 from litetrain.trainer import History, Trainer
 
@@ -23,7 +23,9 @@ __all__ = [
     "Trainer",
     "epoch_order",
     "get_log_level",
+    "load_checkpoint",
     "set_log_level",
+    "write_checkpoint",
 ]
 
 _installed = _runtime.installed_litert_library()

@@ -1,8 +1,10 @@
 #include "litetrain/checkpoint.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "formats/file_io.h"
@@ -34,7 +36,9 @@ std::string Digest(const Snapshot& variables) {
   for (const NamedTensor* v : sorted) {
     sha.Update(v->name);
     sha.Update(DTypeName(v->dtype));
-    sha.Update(detail::ShapeTupleRepr(v->shape));
+    // Python's first implementation hashed numpy.ascontiguousarray(value),
+    // which makes a scalar one-dimensional: a scalar hashes as "(1,)".
+    sha.Update(v->shape.rank() == 0 ? std::string("(1,)") : detail::ShapeTupleRepr(v->shape));
     sha.Update(v->bytes.data(), v->bytes.size());
   }
   return sha.HexDigest();
@@ -101,13 +105,13 @@ void CheckMetadata(const std::string& where, const std::string& text, const Snap
     throw CheckpointError(where + " has format " + Repr(format) + " version " + Repr(version) +
                           "; this litetrain reads '" + kFormat + "' version " + std::to_string(kVersion));
   }
-  std::set<std::string> held;
-  for (const NamedTensor& v : variables) held.insert(v.name);
-  std::set<std::string> names;
-  for (const auto& member : listed->members()) names.insert(member.first);
-  if (names != held) throw CheckpointError(where + " lists other variables than it holds");
+  std::map<std::string_view, const detail::Json*> entries;
+  for (const auto& [name, entry] : listed->members()) entries.emplace(name, &entry);
+  bool same_names = entries.size() == variables.size();
+  for (std::size_t i = 0; same_names && i < variables.size(); ++i) same_names = entries.count(variables[i].name) > 0;
+  if (!same_names) throw CheckpointError(where + " lists other variables than it holds");
   for (const NamedTensor& v : variables) {
-    const detail::Json& entry = *listed->find(v.name);
+    const detail::Json& entry = *entries.at(v.name);
     const detail::Json* dtype = entry.find("dtype");
     const detail::Json* shape = entry.find("shape");
     bool same = dtype != nullptr && dtype->is_string() && dtype->string() == DTypeName(v.dtype) &&

@@ -7,7 +7,8 @@ uint8 array holding UTF-8 JSON::
     {"format": "litetrain-checkpoint", "version": 1,
      "variables": {name: {"dtype": "float32", "shape": [..]}, ...},
      "sha256": hex digest over the variables in sorted name order of
-               name, dtype, shape (as a Python tuple's repr) and raw bytes}
+               name, dtype, repr(tuple(shape)) and raw bytes, each taken of
+               numpy.ascontiguousarray(value) (so a scalar counts as (1,))}
 
 Files are written atomically: a temporary file in the same folder, fsync,
 rename over the final name, fsync of the folder. A reader never sees a

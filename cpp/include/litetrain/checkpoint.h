@@ -12,7 +12,8 @@
 //
 // where sha256 is taken over the variables in sorted name order (bytewise
 // UTF-8), of each: its name, its dtype name (numpy's: "float32"), its shape
-// as Python writes a tuple ("(64, 32)", "(10,)", "()"), its raw bytes.
+// as Python writes a tuple ("(64, 32)", "(10,)"; a scalar as "(1,)", a quirk
+// of the first implementation kept for its files), its raw bytes.
 // `np.load(path)` reads every array; `np.load(path)["w0"]` one.
 #pragma once
 

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <set>
 
 namespace litetrain::detail {
 
@@ -47,11 +48,12 @@ class JsonParser {
       ++pos_;
       SkipSpace();
       if (Consume("}")) return value;
+      std::set<std::string> keys;
       while (true) {
         SkipSpace();
         if (pos_ >= text_.size() || text_[pos_] != '"') Fail("expected a string key");
         std::string key = ParseString();
-        if (value.find(key) != nullptr) Fail("key \"" + key + "\" appears twice");
+        if (!keys.insert(key).second) Fail("key \"" + key + "\" appears twice");
         SkipSpace();
         if (!Consume(":")) Fail("expected ':'");
         value.members_.emplace_back(std::move(key), ParseValue(depth + 1));

@@ -34,9 +34,7 @@ ZipWriter::ZipWriter(AtomicFileWriter& out, bool force_zip64) : out_(out), force
 
 void ZipWriter::Add(const std::string& name, const std::vector<Part>& parts) {
   if (name.size() > kMax16) throw InvalidArgument("zip member name longer than 65,535 bytes");
-  for (const Entry& entry : entries_) {
-    if (entry.name == name) throw InvalidArgument("zip member '" + name + "' is added twice");
-  }
+  if (!names_.insert(name).second) throw InvalidArgument("zip member '" + name + "' is added twice");
   uint64_t size = 0;
   uint32_t crc = 0;
   for (const Part& part : parts) {

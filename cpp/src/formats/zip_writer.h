@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ class ZipWriter {
   AtomicFileWriter& out_;
   bool force_zip64_;
   std::vector<Entry> entries_;
+  std::set<std::string> names_;
 };
 
 }  // namespace litetrain::detail

@@ -40,23 +40,31 @@ def build_tools() -> dict[str, str]:
 
 
 def run(*command: str, **kwargs) -> str:
-    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """The core built and installed (cmake --install) into a fresh prefix."""
+    """The core built (cmake -S cpp), installed (cmake --install) into a fresh
+    prefix, and the example built against that prefix alone.
+
+    tools/run-tests has built cpp/ already and passes its build tree in
+    LITETRAIN_CPP_BUILD: it is brought up to date and installed from, rather
+    than compiled a second time.
+    """
     tools = build_tools()
     root = tmp_path_factory.mktemp("cpp")
     prefix = root / "prefix"
     generator = ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={tools['ninja']}", "-DCMAKE_BUILD_TYPE=Release"]
-    run(tools["cmake"], "-S", str(REPO / "cpp"), "-B", str(root / "core"), *generator,
-        "-DLITETRAIN_BUILD_TESTS=OFF", f"-DLITETRAIN_FLATBUFFERS_ROOT={tools['flatbuffers_root']}",
-        f"-DCMAKE_INSTALL_PREFIX={prefix}")
-    run(tools["cmake"], "--build", str(root / "core"))
-    run(tools["cmake"], "--install", str(root / "core"))
+    core = os.environ.get("LITETRAIN_CPP_BUILD")
+    if not core:
+        core = str(root / "core")
+        run(tools["cmake"], "-S", str(REPO / "cpp"), "-B", core, *generator, "-DLITETRAIN_BUILD_TESTS=OFF",
+            f"-DLITETRAIN_FLATBUFFERS_ROOT={tools['flatbuffers_root']}")
+    run(tools["cmake"], "--build", core)
+    run(tools["cmake"], "--install", core, "--prefix", str(prefix))
     # The example sees only the installed package, not the source tree.
     run(tools["cmake"], "-S", str(REPO / "cpp" / "examples"), "-B", str(root / "example"), *generator,
         f"-DCMAKE_PREFIX_PATH={prefix}")

@@ -123,7 +123,11 @@ class Trainer::Impl {
 
     FitResult result;
     nonfinite_stop_ = false;
+    // Reserved up front: a long fit's memory stays flat while it runs (what
+    // grows per epoch is one small vector of metric means).
     result.losses.reserve(static_cast<std::size_t>(steps_per_epoch * options.epochs));
+    result.epoch_losses.reserve(static_cast<std::size_t>(options.epochs));
+    result.epoch_metrics.reserve(static_cast<std::size_t>(options.epochs));
     for (std::size_t m : metric_indices_) result.metric_names.push_back(spec.outputs[m].name);
     BatchFeeder feeder(data, std::move(columns), std::min(batch, n));
     const auto started = std::chrono::steady_clock::now();

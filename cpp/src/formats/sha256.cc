@@ -61,6 +61,7 @@ void Sha256::Compress(const uint8_t* block) noexcept {
 }
 
 void Sha256::Update(const void* data, std::size_t size) noexcept {
+  if (size == 0) return;  // `data` may be null (an empty tensor); memcpy must not see it
   const auto* p = static_cast<const uint8_t*>(data);
   total_bytes_ += size;
   if (block_used_ > 0) {

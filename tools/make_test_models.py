@@ -1,4 +1,5 @@
-"""Writes the .tflite models the C++ tests run (TensorFlow builds them).
+"""Writes the .tflite models the C++ tests run (TensorFlow builds them), and
+synthetic .npy data for the 32-16-4 MLP (the example host's ctest).
 
 Usage: python tools/make_test_models.py OUT_DIR
 """
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from litetrain._reference_models import mlp_training_model
 
@@ -27,6 +30,12 @@ def main(out_dir: str) -> None:
         tmp.write_bytes(mlp_training_model(**kwargs))
         tmp.replace(path)
         print(f"wrote {path}")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((100, 32), dtype=np.float32)
+    data = {"mlp_x.npy": x, "mlp_y.npy": np.eye(4, dtype=np.float32)[(x[:, :4].argmax(1))]}
+    for name, array in data.items():
+        if not (out / name).exists():
+            np.save(out / name, array)  # small: rewritten whole if a run was cut short
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from litetrain import _core
-from litetrain.checkpoint import check_matches, read_checkpoint, write_checkpoint
 from litetrain.model import Model
 
 # Input names taken for labels when fit gets `y` as one array.
@@ -237,14 +236,12 @@ class Trainer:
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Writes every variable to `path` (see :mod:`litetrain.checkpoint`), atomically."""
-        write_checkpoint(path, self.snapshot())
+        self._native.save_checkpoint(os.fspath(path))
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Restores a checkpoint. A damaged one, or one of another model, raises
         :class:`litetrain.CheckpointError` and leaves the trainer as it was."""
-        variables = read_checkpoint(path)
-        check_matches(path, variables, self.snapshot())
-        self.restore(variables)
+        self._native.load_checkpoint(os.fspath(path))
 
     # --- helpers -------------------------------------------------------------------
 

@@ -6,7 +6,8 @@
 //   FileNotFound     -> FileNotFoundError a file (or its folder) that does not exist
 //   IoError          -> OSError           reading or writing a file failed (errno kept)
 //   ModelFormatError -> litetrain.ModelFormatError  damaged / not a model
-//   FileFormatError  -> litetrain.FileFormatError   damaged / unreadable .npy file
+//   FileFormatError  -> litetrain.Error             damaged / unreadable .npy file
+//                                                   (Python reads .npy with numpy)
 //   CheckpointError  -> litetrain.CheckpointError   damaged / foreign checkpoint
 //   LibraryError     -> litetrain.LibraryError      libLiteRt.so missing/wrong
 //   RuntimeFailure   -> litetrain.RuntimeFailure    LiteRT failed a call

@@ -1,6 +1,8 @@
 // Everything a C++ host needs from litetrain.
 #pragma once
 
+#include "litetrain/bake.h"
+#include "litetrain/compatibility.h"
 #include "litetrain/dataset.h"
 #include "litetrain/dtype.h"
 #include "litetrain/errors.h"

@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 
 #include "litetrain/dtype.h"
+#include "litetrain/trainer.h"
 
 namespace litetrain::bindings {
 
@@ -12,9 +13,14 @@ void BindRuntime(pybind11::module_& m);
 void BindModel(pybind11::module_& m);
 void BindSignatureRunner(pybind11::module_& m);
 void BindTrainer(pybind11::module_& m);
+void BindBake(pybind11::module_& m);
 
 // numpy dtype <-> DType. ToDType returns kUnsupported for other dtypes.
 DType ToDType(const pybind11::dtype& dtype);
 pybind11::dtype ToNumpy(DType dtype);
+
+// Variables by name (numpy arrays, copied) as a Snapshot. Throws
+// InvalidArgument for an entry that is not an array.
+Snapshot SnapshotFromDict(const pybind11::dict& arrays);
 
 }  // namespace litetrain::bindings

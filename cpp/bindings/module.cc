@@ -46,4 +46,5 @@ PYBIND11_MODULE(_core, m) {
   litetrain::bindings::BindModel(m);
   litetrain::bindings::BindSignatureRunner(m);
   litetrain::bindings::BindTrainer(m);
+  litetrain::bindings::BindBake(m);
 }

@@ -61,22 +61,6 @@ py::dict ToDict(const std::vector<NamedTensor>& tensors) {
   return out;
 }
 
-Snapshot FromDict(const py::dict& arrays) {
-  Snapshot snapshot;
-  for (const auto& item : arrays) {
-    auto array = py::array::ensure(item.second, py::array::c_style);
-    if (!array) throw InvalidArgument("snapshot entry '" + std::string(py::str(item.first)) + "' is not an array");
-    int64_t dims[Shape::kMaxRank];
-    if (array.ndim() > Shape::kMaxRank) throw InvalidArgument("snapshot entry has too many dimensions");
-    for (py::ssize_t d = 0; d < array.ndim(); ++d) dims[d] = array.shape(d);
-    const auto* bytes = static_cast<const uint8_t*>(array.data());
-    snapshot.push_back(NamedTensor{py::str(item.first), ToDType(array.dtype()),
-                                   Shape(dims, static_cast<int>(array.ndim())),
-                                   std::vector<uint8_t>(bytes, bytes + array.nbytes())});
-  }
-  return snapshot;
-}
-
 OnNonFinite ParseOnNonFinite(const std::string& policy) {
   if (policy == "raise") return OnNonFinite::kRaise;
   if (policy == "stop") return OnNonFinite::kStop;
@@ -221,7 +205,7 @@ void BindTrainer(py::module_& m) {
       .def(
           "restore",
           [](Trainer& t, const py::dict& arrays) {
-            const Snapshot snapshot = FromDict(arrays);
+            const Snapshot snapshot = SnapshotFromDict(arrays);
             py::gil_scoped_release release;  // the snapshot is our own copy
             t.Restore(snapshot);
           },
@@ -229,6 +213,22 @@ void BindTrainer(py::module_& m) {
 
   m.def("epoch_order", &EpochOrder, py::arg("n"), py::arg("seed"), py::arg("epoch"),
         py::arg("shuffle") = true);
+}
+
+Snapshot SnapshotFromDict(const py::dict& arrays) {
+  Snapshot snapshot;
+  for (const auto& item : arrays) {
+    auto array = py::array::ensure(item.second, py::array::c_style);
+    if (!array) throw InvalidArgument("snapshot entry '" + std::string(py::str(item.first)) + "' is not an array");
+    int64_t dims[Shape::kMaxRank];
+    if (array.ndim() > Shape::kMaxRank) throw InvalidArgument("snapshot entry has too many dimensions");
+    for (py::ssize_t d = 0; d < array.ndim(); ++d) dims[d] = array.shape(d);
+    const auto* bytes = static_cast<const uint8_t*>(array.data());
+    snapshot.push_back(NamedTensor{py::str(item.first), ToDType(array.dtype()),
+                                   Shape(dims, static_cast<int>(array.ndim())),
+                                   std::vector<uint8_t>(bytes, bytes + array.nbytes())});
+  }
+  return snapshot;
 }
 
 }  // namespace litetrain::bindings

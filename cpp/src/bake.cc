@@ -453,19 +453,13 @@ void CheckInferSame(const Model& trained, const Model& frozen, const std::string
   }
 }
 
-void CheckRuntime(const std::vector<uint8_t>& bytes, const BakeOptions& options) {
-  if (options.require_runtime.empty()) return;
+// Throws InvalidArgument naming what `options.require_runtime` cannot load.
+// `offer` says how to get a form it can load, when there is one.
+void CheckRuntime(const std::vector<uint8_t>& bytes, const BakeOptions& options, const std::string& offer) {
   const std::vector<Incompatibility> problems = FindIncompatibilities(bytes.data(), bytes.size(), options.require_runtime);
   if (problems.empty()) return;
-  std::string message = options.require_runtime + " cannot run the baked model: " + DescribeIncompatibilities(problems);
-  if (!options.inference_only) {
-    bool infer_affected = false;
-    for (const Incompatibility& p : problems) {
-      for (const std::string& s : p.op.signatures) infer_affected |= s == options.infer_signature;
-    }
-    if (!infer_affected) message += "; its inference-only form avoids them (inference_only / --inference-only)";
-  }
-  throw InvalidArgument(message);
+  throw InvalidArgument(options.require_runtime + " cannot load the baked model: " +
+                        DescribeIncompatibilities(problems) + offer);
 }
 
 }  // namespace
@@ -480,14 +474,27 @@ std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapsh
   const Model trained = Model::FromBytes(trained_bytes.data(), trained_bytes.size(), options.check_with);
   CheckSave(trained, weights, options.save_signature);
   if (!options.inference_only) {
-    CheckRuntime(trained_bytes, options);
+    if (!options.require_runtime.empty() &&
+        !FindIncompatibilities(trained_bytes.data(), trained_bytes.size(), options.require_runtime).empty()) {
+      // The inference-only form drops the training operators: say so if that is enough.
+      BakeOptions frozen = options;
+      frozen.inference_only = true;
+      std::string offer;
+      try {
+        if (BakeModel(model, size, weights, frozen).size() > 0) {
+          offer = "; its inference-only form loads there (inference_only=True, --inference-only)";
+        }
+      } catch (const InvalidArgument&) {
+      }
+      CheckRuntime(trained_bytes, options, offer);
+    }
     return trained_bytes;
   }
   baker.FreezeInference();
   std::vector<uint8_t> frozen_bytes = WriteModelTree(*tree);
   const Model frozen = Model::FromBytes(frozen_bytes.data(), frozen_bytes.size(), options.check_with);
   CheckInferSame(trained, frozen, options.infer_signature);
-  CheckRuntime(frozen_bytes, options);
+  if (!options.require_runtime.empty()) CheckRuntime(frozen_bytes, options, "");
   return frozen_bytes;
 }
 

@@ -310,7 +310,11 @@ class TreeWriter {
 }  // namespace
 
 std::unique_ptr<fb::ModelT> ReadModelTree(const uint8_t* data, std::size_t size) {
-  VerifyModel(data, size);
+  try {
+    VerifyModel(data, size);
+  } catch (const ModelFormatError& e) {
+    throw ModelFormatError(std::string("the model is not a valid TFLite model: ") + e.what());
+  }
   const fb::Model* root = fb::GetModel(data);
   CheckKnownFields(*root);
   std::unique_ptr<fb::ModelT> model(root->UnPack());

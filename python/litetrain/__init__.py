@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from litetrain import _core, _runtime
+from litetrain.baking import bake
 from litetrain.checkpoint import CheckpointError
+from litetrain.compatibility import Compatibility, check_compatibility, list_operators
 from litetrain.errors import Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
 from litetrain.model import Model, SignatureRunner
 from litetrain.trainer import History, Trainer
@@ -12,6 +14,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError",
+    "Compatibility",
     "Error",
     "History",
     "LibraryError",
@@ -21,8 +24,11 @@ __all__ = [
     "RuntimeFailure",
     "SignatureRunner",
     "Trainer",
+    "bake",
+    "check_compatibility",
     "epoch_order",
     "get_log_level",
+    "list_operators",
     "set_log_level",
 ]
 

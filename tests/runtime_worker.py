@@ -43,7 +43,9 @@ def interpreter_class(runtime: str):
     return Interpreter
 
 
-def run_calls(runtime: str, model_path: str, calls: list[tuple[str, dict[str, np.ndarray]]]) -> list[dict[str, np.ndarray]]:
+def run_calls(
+    runtime: str, model_path: str, calls: list[tuple[str, dict[str, np.ndarray]]]
+) -> list[dict[str, np.ndarray]]:
     """Runs `calls` (signature, inputs) in order on one interpreter of `runtime`."""
     interpreter = interpreter_class(runtime)(model_path=model_path)
     runners: dict = {}
@@ -57,7 +59,11 @@ def run_calls(runtime: str, model_path: str, calls: list[tuple[str, dict[str, np
 
 
 def write_calls(path: str, calls: list[tuple[str, dict[str, np.ndarray]]]) -> None:
-    arrays = {f"{i}/{name}": value for i, (_, inputs) in enumerate(calls) for name, value in inputs.items()}
+    arrays = {
+        f"{i}/{name}": value
+        for i, (_, inputs) in enumerate(calls)
+        for name, value in inputs.items()
+    }
     index = [[signature, list(inputs)] for signature, inputs in calls]
     arrays["__calls__"] = np.frombuffer(json.dumps(index).encode(), np.uint8)
     np.savez(path, **arrays)
@@ -66,11 +72,21 @@ def write_calls(path: str, calls: list[tuple[str, dict[str, np.ndarray]]]) -> No
 def read_calls(path: str) -> list[tuple[str, dict[str, np.ndarray]]]:
     with np.load(path) as archive:
         index = json.loads(archive["__calls__"].tobytes().decode())
-        return [(signature, {name: archive[f"{i}/{name}"] for name in names}) for i, (signature, names) in enumerate(index)]
+        return [
+            (signature, {name: archive[f"{i}/{name}"] for name in names})
+            for i, (signature, names) in enumerate(index)
+        ]
 
 
 def write_results(path: str, results: list[dict[str, np.ndarray]]) -> None:
-    np.savez(path, **{f"{i}/{name}": value for i, outputs in enumerate(results) for name, value in outputs.items()})
+    np.savez(
+        path,
+        **{
+            f"{i}/{name}": value
+            for i, outputs in enumerate(results)
+            for name, value in outputs.items()
+        },
+    )
 
 
 def read_results(path: str, count: int) -> list[dict[str, np.ndarray]]:
@@ -91,9 +107,13 @@ def max_versions(probes_dir: str) -> dict[int, int]:
     found = {}
     for code, candidates in sorted(versions.items()):
         best = 0
-        for version in sorted(candidates):  # versions of a builtin are registered as a range 1..max
+        for version in sorted(
+            candidates
+        ):  # versions of a builtin are registered as a range 1..max
             try:
-                Interpreter(model_path=os.path.join(probes_dir, f"{code}_{version}.tflite"))
+                Interpreter(
+                    model_path=os.path.join(probes_dir, f"{code}_{version}.tflite")
+                )
             except ValueError:
                 break
             best = version

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 
+import litetrain
 import numpy as np
 import pytest
-
-import litetrain
 from conftest import training_batches
 
 
@@ -21,16 +20,22 @@ def trained(path, steps=30, batch=8):
 
 def assert_bitwise_equal(ours: dict, theirs: dict):
     assert set(ours) == set(theirs)
-    for name in ours:
-        assert ours[name].dtype == theirs[name].dtype and ours[name].shape == theirs[name].shape, name
-        assert ours[name].tobytes() == theirs[name].tobytes(), name
+    for name, value in ours.items():
+        assert (
+            value.dtype == theirs[name].dtype and value.shape == theirs[name].shape
+        ), name
+        assert value.tobytes() == theirs[name].tobytes(), name
 
 
 @pytest.mark.parametrize("fixture", ["mlp_fixed_path", "mlp_dynamic_path"])
-def test_baked_model_starts_from_the_trained_weights(request, tmp_path, fixture, mlp_weights):
+def test_baked_model_starts_from_the_trained_weights(
+    request, tmp_path, fixture, mlp_weights
+):
     trainer = trained(request.getfixturevalue(fixture))
     weights = trainer.snapshot()
-    assert any(not np.array_equal(weights[n], mlp_weights[n]) for n in weights)  # it trained
+    assert any(
+        not np.array_equal(weights[n], mlp_weights[n]) for n in weights
+    )  # it trained
     out = tmp_path / "baked.tflite"
     trainer.bake(out)
 
@@ -38,9 +43,14 @@ def test_baked_model_starts_from_the_trained_weights(request, tmp_path, fixture,
     assert set(fresh.model.signatures) == set(trainer.model.signatures)
     assert_bitwise_equal(fresh.snapshot(), weights)
     x, y = training_batches(1, 8, seed=5)[0]
-    assert_bitwise_equal(fresh.predict(x, batch_size=8), trainer.predict(x, batch_size=8))
+    assert_bitwise_equal(
+        fresh.predict(x, batch_size=8), trainer.predict(x, batch_size=8)
+    )
     # and it keeps training from there, step for step
-    assert fresh.fit(x, y, batch_size=8, epochs=3).losses.tobytes() == trainer.fit(x, y, batch_size=8, epochs=3).losses.tobytes()
+    assert (
+        fresh.fit(x, y, batch_size=8, epochs=3).losses.tobytes()
+        == trainer.fit(x, y, batch_size=8, epochs=3).losses.tobytes()
+    )
 
 
 def test_inference_only_is_infer_with_constants(tmp_path, mlp_dynamic_path):
@@ -52,7 +62,9 @@ def test_inference_only_is_infer_with_constants(tmp_path, mlp_dynamic_path):
     ops = {op.name for op in litetrain.list_operators(out)}
     assert not ops & {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"}
     weight_bytes = sum(v.nbytes for v in trainer.snapshot().values())
-    assert weight_bytes < out.stat().st_size < weight_bytes + 4096  # the weights and a small graph
+    assert (
+        weight_bytes < out.stat().st_size < weight_bytes + 4096
+    )  # the weights and a small graph
     x = training_batches(1, 13, seed=6)[0][0]
     assert_bitwise_equal(model.runner("infer")(x=x), trainer.predict(x, batch_size=13))
 
@@ -67,7 +79,9 @@ def test_weights_from_a_dict_or_a_checkpoint(tmp_path, mlp_fixed_path):
     assert_bitwise_equal(litetrain.Trainer(from_dict).snapshot(), trainer.snapshot())
 
 
-def test_checkpoint_of_another_model_is_refused_and_nothing_written(tmp_path, mlp_fixed_path):
+def test_checkpoint_of_another_model_is_refused_and_nothing_written(
+    tmp_path, mlp_fixed_path
+):
     other = tmp_path / "other.tflite"
     from litetrain._reference_models import mlp_training_model
 
@@ -76,11 +90,18 @@ def test_checkpoint_of_another_model_is_refused_and_nothing_written(tmp_path, ml
     litetrain.Trainer(other).save_checkpoint(checkpoint)
     out = tmp_path / "out.tflite"
     out.write_bytes(b"previous")
-    with pytest.raises(litetrain.CheckpointError, match=r"checkpoint '.*other.npz' does not fit model '.*mlp_fixed.tflite': "
-                       r"variable 'b0' is float32\[8\] in the weights but float32\[16\] in the model"):
+    with pytest.raises(
+        litetrain.CheckpointError,
+        match=r"checkpoint '.*other.npz' does not fit model '.*mlp_fixed.tflite': "
+        r"variable 'b0' is float32\[8\] in the weights but float32\[16\] in the model",
+    ):
         litetrain.bake(mlp_fixed_path, checkpoint, out)
     assert out.read_bytes() == b"previous"
-    assert sorted(os.listdir(tmp_path)) == ["other.npz", "other.tflite", "out.tflite"]  # no temporary left
+    assert sorted(os.listdir(tmp_path)) == [
+        "other.npz",
+        "other.tflite",
+        "out.tflite",
+    ]  # no temporary left
 
 
 def test_weights_that_do_not_fit_are_named(mlp_fixed_path, mlp_weights, tmp_path):
@@ -90,10 +111,15 @@ def test_weights_that_do_not_fit_are_named(mlp_fixed_path, mlp_weights, tmp_path
     with pytest.raises(ValueError, match=r"the weights lack variable 'w1'"):
         litetrain.bake(mlp_fixed_path, partial, out)
     extra = dict(mlp_weights, momentum=np.zeros(3, np.float32))
-    with pytest.raises(ValueError, match=r"the weights hold 'momentum', which the model's 'save' does not return"):
+    with pytest.raises(
+        ValueError,
+        match=r"the weights hold 'momentum', which the model's 'save' does not return",
+    ):
         litetrain.bake(mlp_fixed_path, extra, out)
     as_float64 = {n: v.astype(np.float64) for n, v in mlp_weights.items()}
-    with pytest.raises(ValueError, match=r"is float64\[.*\] in the weights but float32"):
+    with pytest.raises(
+        ValueError, match=r"is float64\[.*\] in the weights but float32"
+    ):
         litetrain.bake(mlp_fixed_path, as_float64, out)
     assert not out.exists()
 
@@ -101,19 +127,39 @@ def test_weights_that_do_not_fit_are_named(mlp_fixed_path, mlp_weights, tmp_path
 def test_what_is_not_a_training_model_is_refused(tmp_path, mlp_fixed_path, mlp_weights):
     inference = tmp_path / "inference.tflite"
     litetrain.bake(mlp_fixed_path, mlp_weights, inference, inference_only=True)
-    with pytest.raises(ValueError, match=r"cannot bake '.*inference.tflite': the model is not a litetrain training model: "
-                       r"it has no 'save' signature"):
+    with pytest.raises(
+        ValueError,
+        match=r"cannot bake '.*inference.tflite': the model is not a litetrain training model: "
+        r"it has no 'save' signature",
+    ):
         litetrain.bake(inference, mlp_weights, tmp_path / "again.tflite")
     damaged = tmp_path / "damaged.tflite"
     damaged.write_bytes(mlp_fixed_path.read_bytes()[:5000])
-    with pytest.raises(litetrain.ModelFormatError, match=r"damaged.tflite': the model is not a valid TFLite model"):
+    with pytest.raises(
+        litetrain.ModelFormatError,
+        match=r"damaged.tflite': the model is not a valid TFLite model",
+    ):
         litetrain.bake(damaged, mlp_weights, tmp_path / "again.tflite")
-    with pytest.raises(FileNotFoundError, match=r"model file '.*missing.tflite' does not exist"):
-        litetrain.bake(tmp_path / "missing.tflite", mlp_weights, tmp_path / "again.tflite")
-    with pytest.raises(FileNotFoundError, match=r"checkpoint '.*missing.npz' does not exist"):
-        litetrain.bake(mlp_fixed_path, tmp_path / "missing.npz", tmp_path / "again.tflite")
-    with pytest.raises(FileNotFoundError, match=r"cannot write '.*no/such/folder/out.tflite'"):
-        litetrain.bake(mlp_fixed_path, mlp_weights, tmp_path / "no" / "such" / "folder" / "out.tflite")
+    with pytest.raises(
+        FileNotFoundError, match=r"model file '.*missing.tflite' does not exist"
+    ):
+        litetrain.bake(
+            tmp_path / "missing.tflite", mlp_weights, tmp_path / "again.tflite"
+        )
+    with pytest.raises(
+        FileNotFoundError, match=r"checkpoint '.*missing.npz' does not exist"
+    ):
+        litetrain.bake(
+            mlp_fixed_path, tmp_path / "missing.npz", tmp_path / "again.tflite"
+        )
+    with pytest.raises(
+        FileNotFoundError, match=r"cannot write '.*no/such/folder/out.tflite'"
+    ):
+        litetrain.bake(
+            mlp_fixed_path,
+            mlp_weights,
+            tmp_path / "no" / "such" / "folder" / "out.tflite",
+        )
     assert not (tmp_path / "again.tflite").exists()
 
 
@@ -131,7 +177,10 @@ def test_learning_rate_of_a_model_that_exposes_it(mlp_settable_lr_path, mlp_fixe
     assert losses[0.4][-1] < losses[0.05][-1]  # the larger step moved further
     fixed = litetrain.Trainer(mlp_fixed_path)
     assert fixed.learning_rate is None
-    with pytest.raises(ValueError, match=r"has no 'set_learning_rate' signature: its learning rate is fixed in the graph"):
+    with pytest.raises(
+        ValueError,
+        match=r"has no 'set_learning_rate' signature: its learning rate is fixed in the graph",
+    ):
         fixed.set_learning_rate(0.1)
     with pytest.raises(ValueError, match=r"positive finite number"):
         litetrain.Trainer(mlp_settable_lr_path).set_learning_rate(float("nan"))
@@ -139,9 +188,21 @@ def test_learning_rate_of_a_model_that_exposes_it(mlp_settable_lr_path, mlp_fixe
 
 def test_operators_and_compatibility(mlp_fixed_path):
     uses = {op.name: op for op in litetrain.list_operators(mlp_fixed_path)}
-    assert "train" in uses["FULLY_CONNECTED"].signatures and "infer" not in uses["FULLY_CONNECTED"].signatures
-    assert set(uses["CALL_ONCE"].signatures) == {"train", "eval", "infer", "save", "restore"}
+    assert (
+        "train" in uses["FULLY_CONNECTED"].signatures
+        and "infer" not in uses["FULLY_CONNECTED"].signatures
+    )
+    assert set(uses["CALL_ONCE"].signatures) == {
+        "train",
+        "eval",
+        "infer",
+        "save",
+        "restore",
+    }
     check = litetrain.check_compatibility(mlp_fixed_path)
     assert check.ok and str(check) == "tflite-runtime-2.14 runs it"
-    with pytest.raises(ValueError, match=r"unknown runtime 'tflite-runtime-1.0'; litetrain knows: 'tflite-runtime-2.14'"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown runtime 'tflite-runtime-1.0'; litetrain knows: 'tflite-runtime-2.14'",
+    ):
         litetrain.check_compatibility(mlp_fixed_path, "tflite-runtime-1.0")

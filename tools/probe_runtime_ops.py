@@ -36,7 +36,9 @@ def operator_names() -> dict[int, str]:
     """Builtin operator names by code, from the installed LiteRT's schema."""
     from ai_edge_litert import schema_py_generated as schema
 
-    return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    return {
+        v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")
+    }
 
 
 def probe_model(code: int, version: int) -> bytes:
@@ -77,9 +79,15 @@ def probe(runtime_python: str) -> dict[int, int]:
     with tempfile.TemporaryDirectory(prefix="litetrain-probe-") as folder:
         for code in operator_names():
             for version in range(1, MAX_VERSION + 1):
-                Path(folder, f"{code}_{version}.tflite").write_bytes(probe_model(code, version))
+                Path(folder, f"{code}_{version}.tflite").write_bytes(
+                    probe_model(code, version)
+                )
         out = subprocess.run(
-            [runtime_python, str(WORKER), "max-versions", folder], capture_output=True, text=True, check=True, timeout=600
+            [runtime_python, str(WORKER), "max-versions", folder],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
         )
     return {int(k): v for k, v in json.loads(out.stdout).items()}
 
@@ -104,7 +112,9 @@ def differences(found: dict[int, int], table: dict[int, tuple[str, int]]) -> lis
     for code in sorted(set(found) | set(table)):
         ours = table.get(code, ("?", None))[1]
         if ours != found.get(code):
-            problems.append(f"code {code} ({table.get(code, ('?',))[0]}): table says {ours}, runtime loads up to {found.get(code)}")
+            problems.append(
+                f"code {code} ({table.get(code, ('?',))[0]}): table says {ours}, runtime loads up to {found.get(code)}"
+            )
     return problems
 
 

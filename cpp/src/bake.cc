@@ -467,6 +467,12 @@ void CheckRuntime(const std::vector<uint8_t>& bytes, const BakeOptions& options,
 std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights,
                                const BakeOptions& options) {
   if (model == nullptr && size != 0) throw InvalidArgument("model bytes: null pointer");
+  if (!options.require_runtime.empty()) {
+    const std::vector<std::string> known = KnownRuntimes();
+    if (std::find(known.begin(), known.end(), options.require_runtime) == known.end()) {
+      FindIncompatibilities(nullptr, 0, options.require_runtime);  // throws, naming the known ones
+    }
+  }
   std::unique_ptr<fb::ModelT> tree = ReadModelTree(static_cast<const uint8_t*>(model), size);
   Baker baker(*tree, weights, options);
   baker.BakeInitialValues();

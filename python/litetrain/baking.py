@@ -10,7 +10,8 @@ as the training form's does).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Mapping, Union
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
@@ -84,8 +85,14 @@ def bake(
         raise
     except (ValueError, Error) as e:
         # The core's messages about weights that do not fit say "the weights" / "in the weights".
-        if checkpoint is not None and isinstance(e, ValueError) and "the weights" in str(e):
-            raise CheckpointError(f"checkpoint {checkpoint!r} does not fit model {source!r}: {e}") from None
+        if (
+            checkpoint is not None
+            and isinstance(e, ValueError)
+            and "the weights" in str(e)
+        ):
+            raise CheckpointError(
+                f"checkpoint {checkpoint!r} does not fit model {source!r}: {e}"
+            ) from None
         raise type(e)(f"cannot bake {source!r}: {e}") from None
 
 
@@ -98,13 +105,17 @@ def _model_source(model) -> tuple[object, str]:
     if isinstance(model, (str, os.PathLike)):
         source = os.fspath(model)
         if os.path.isdir(source):
-            raise ValueError(f"model path {source!r} is a directory, not a .tflite file")
+            raise ValueError(
+                f"model path {source!r} is a directory, not a .tflite file"
+            )
         try:
             with open(source, "rb") as f:
                 return f.read(), source
         except FileNotFoundError:
             raise FileNotFoundError(f"model file {source!r} does not exist") from None
-    raise TypeError(f"model must be a litetrain.Model, Trainer, path or bytes, got {type(model).__name__}")
+    raise TypeError(
+        f"model must be a litetrain.Model, Trainer, path or bytes, got {type(model).__name__}"
+    )
 
 
 def _weights(weights) -> tuple[dict[str, np.ndarray], str | None]:
@@ -119,4 +130,6 @@ def _weights(weights) -> tuple[dict[str, np.ndarray], str | None]:
         return read_checkpoint(weights), os.fspath(weights)
     if isinstance(weights, Mapping):
         return dict(weights), None
-    raise TypeError(f"weights must be a Trainer, a dict of arrays or a checkpoint path, got {type(weights).__name__}")
+    raise TypeError(
+        f"weights must be a Trainer, a dict of arrays or a checkpoint path, got {type(weights).__name__}"
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Union
 
 from litetrain import _core
 from litetrain.model import Model
@@ -75,7 +74,7 @@ class Compatibility:
         return f"{self.runtime} cannot load it: {self.description}"
 
 
-def _bytes(model: Union[Model, str, os.PathLike, bytes, bytearray, memoryview]):
+def _bytes(model: Model | str | os.PathLike | bytes | bytearray | memoryview):
     if isinstance(model, Model):
         model = model._source
         if model == "<bytes>":
@@ -87,7 +86,13 @@ def _bytes(model: Union[Model, str, os.PathLike, bytes, bytearray, memoryview]):
 
 
 def _use(entry: dict) -> OperatorUse:
-    return OperatorUse(entry["name"], entry["builtin_code"], entry["version"], entry["custom"], tuple(entry["signatures"]))
+    return OperatorUse(
+        entry["name"],
+        entry["builtin_code"],
+        entry["version"],
+        entry["custom"],
+        tuple(entry["signatures"]),
+    )
 
 
 def list_operators(model) -> list[OperatorUse]:
@@ -108,4 +113,8 @@ def check_compatibility(model, runtime: str = TFLITE_RUNTIME_2_14) -> Compatibil
         litetrain.ModelFormatError: The model file is damaged.
     """
     problems, description = _core.find_incompatibilities(_bytes(model), runtime)
-    return Compatibility(runtime, tuple(Incompatibility(_use(p), p["max_version"]) for p in problems), description)
+    return Compatibility(
+        runtime,
+        tuple(Incompatibility(_use(p), p["max_version"]) for p in problems),
+        description,
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from litetrain.cli import bake, inspect, train
 
@@ -21,8 +21,12 @@ COMMANDS = (inspect, train, bake)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="litetrain", description="Train TFLite / LiteRT models on the device.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser = argparse.ArgumentParser(
+        prog="litetrain", description="Train TFLite / LiteRT models on the device."
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks on errors"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.register(commands)
@@ -37,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("litetrain: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # every failure is one line naming the problem, unless --debug
+    except (
+        Exception
+    ) as e:  # every failure is one line naming the problem, unless --debug
         if args.debug:
             raise
         print(f"litetrain {args.command}: error: {e}", file=sys.stderr)

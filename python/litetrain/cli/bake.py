@@ -21,11 +21,26 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Writes MODEL with the weights of CKPT as its initial values; the result is checked by "
         "loading it fresh before it is written.",
     )
-    bake.add_argument("model", help="path of the .tflite training model the checkpoint belongs to")
-    bake.add_argument("--checkpoint", required=True, metavar="CKPT", help="checkpoint (.npz) with the weights")
-    bake.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write the .tflite (atomically)")
     bake.add_argument(
-        "--inference-only", action="store_true", help="keep only 'infer', weights as constants, no optimizer state"
+        "model", help="path of the .tflite training model the checkpoint belongs to"
+    )
+    bake.add_argument(
+        "--checkpoint",
+        required=True,
+        metavar="CKPT",
+        help="checkpoint (.npz) with the weights",
+    )
+    bake.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="where to write the .tflite (atomically)",
+    )
+    bake.add_argument(
+        "--inference-only",
+        action="store_true",
+        help="keep only 'infer', weights as constants, no optimizer state",
     )
     bake.add_argument(
         "--require-runtime",
@@ -50,14 +65,28 @@ def run(args: argparse.Namespace) -> int:
     size = os.path.getsize(args.output)
     if args.inference_only:
         infer = model.signatures["infer"]
-        inputs = ", ".join(f"{n} {t.dtype}{list(t.shape)}" for n, t in infer.inputs.items())
-        outputs = ", ".join(f"{n} {t.dtype}{list(t.shape)}" for n, t in infer.outputs.items())
-        print(f"wrote {args.output}: {size:,} bytes, inference only: 'infer' ({infer.num_ops} ops) {inputs} -> {outputs}")
-        print(f"checked: loaded fresh, its 'infer' answers bit for bit as {args.model} with {args.checkpoint} does")
+        inputs = ", ".join(
+            f"{n} {t.dtype}{list(t.shape)}" for n, t in infer.inputs.items()
+        )
+        outputs = ", ".join(
+            f"{n} {t.dtype}{list(t.shape)}" for n, t in infer.outputs.items()
+        )
+        print(
+            f"wrote {args.output}: {size:,} bytes, inference only: 'infer' ({infer.num_ops} ops) {inputs} -> {outputs}"
+        )
+        print(
+            f"checked: loaded fresh, its 'infer' answers bit for bit as {args.model} with {args.checkpoint} does"
+        )
     else:
-        count = len(model.signatures["save"].outputs) if "save" in model.signatures else 0
-        print(f"wrote {args.output}: {size:,} bytes, signatures {', '.join(model.signatures)}")
-        print(f"checked: loaded fresh, its 'save' returns the {count} variables of {args.checkpoint} bit for bit")
+        count = (
+            len(model.signatures["save"].outputs) if "save" in model.signatures else 0
+        )
+        print(
+            f"wrote {args.output}: {size:,} bytes, signatures {', '.join(model.signatures)}"
+        )
+        print(
+            f"checked: loaded fresh, its 'save' returns the {count} variables of {args.checkpoint} bit for bit"
+        )
     for runtime in known_runtimes():
         check = litetrain.check_compatibility(args.output, runtime)
         if check.ok:

@@ -16,6 +16,8 @@ from litetrain._reference_models import mlp_training_model
 MODELS = {
     "mlp_fixed.tflite": dict(layer_sizes=(32, 16, 4), batch_size=8),
     "mlp_dynamic.tflite": dict(layer_sizes=(32, 16, 4), batch_size=None),
+    # Two equal initial biases: the converter stores them as one constant.
+    "mlp_shared_init.tflite": dict(layer_sizes=(32, 16, 16, 4), batch_size=8),
 }
 
 

@@ -54,4 +54,5 @@ PYBIND11_MODULE(_core, m) {
   litetrain::bindings::BindSignatureRunner(m);
   litetrain::bindings::BindTrainer(m);
   litetrain::bindings::BindCheckpoint(m);
+  litetrain::bindings::BindBake(m);
 }

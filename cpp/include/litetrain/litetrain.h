@@ -2,6 +2,8 @@
 #pragma once
 
 #include "litetrain/checkpoint.h"
+#include "litetrain/bake.h"
+#include "litetrain/compatibility.h"
 #include "litetrain/dataset.h"
 #include "litetrain/dtype.h"
 #include "litetrain/errors.h"

@@ -294,3 +294,22 @@ def test_tf_module_with_a_flex_gradient_is_refused():
         litetrain.build(TanhMLP("relu"), "categorical_crossentropy", optim.SGD(0.1), input_shape=(12,), from_logits=True)
     with pytest.raises(litetrain.BuildError, match="needs input_shape"):
         litetrain.build(TanhMLP(), "categorical_crossentropy", optim.SGD(0.1))
+
+
+def test_bake_a_built_model_with_transposed_kernels_and_scalar_state(tmp_path, adam_model):
+    """save returns dense kernels transposed back and scalars as [1]: bake follows both."""
+    model, built = adam_model
+    trainer = built.trainer()
+    x = np.random.default_rng(4).normal(size=(64, 32)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[np.arange(64) % 4]
+    trainer.fit(x, y, batch_size=16, epochs=2, progress=False)
+    weights = trainer.snapshot()
+    litetrain.bake(built.tflite, trainer, tmp_path / "baked.tflite")
+    baked = litetrain.Trainer(tmp_path / "baked.tflite").snapshot()
+    assert baked.keys() == weights.keys()
+    for name, value in weights.items():
+        np.testing.assert_array_equal(baked[name], value, err_msg=name)
+    litetrain.bake(built.tflite, trainer, tmp_path / "infer.tflite", inference_only=True)
+    out = model.layers[-1].name
+    np.testing.assert_allclose(litetrain.Model(tmp_path / "infer.tflite").runner("infer")(x=x)[out],
+                               trainer.predict(x)[out], rtol=1e-5, atol=1e-6)

@@ -1,6 +1,7 @@
 #include "litetrain/bake.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <set>
@@ -58,10 +59,32 @@ struct SavedVariable {
   std::string container;
   std::string shared_name;
   fb::TensorType type;
-  Shape shape;
+  Shape shape;              // the variable's (stored) shape
   const fb::TensorT* read;  // the READ_VARIABLE output in `save`: template for new constants
+  Shape output_shape;       // the shape `save` returns it in (the weight's)
+  std::vector<int32_t> perm;  // save returns TRANSPOSE(variable, perm); empty: same layout
   const NamedTensor* weight = nullptr;
+  std::vector<uint8_t> stored;  // the weight's bytes in the variable's layout
 };
+
+// The bytes of `value` = TRANSPOSE(stored, perm), back in the stored layout.
+std::vector<uint8_t> UndoTranspose(const NamedTensor& value, const std::vector<int32_t>& perm) {
+  const int rank = value.shape.rank();
+  const std::size_t item = ItemSize(value.dtype);
+  std::vector<int64_t> stored_dims(static_cast<std::size_t>(rank));
+  for (int k = 0; k < rank; ++k) stored_dims[static_cast<std::size_t>(perm[k])] = value.shape[k];
+  std::vector<int64_t> stored_strides(static_cast<std::size_t>(rank), 1);
+  for (int d = rank - 2; d >= 0; --d) stored_strides[d] = stored_strides[d + 1] * stored_dims[d + 1];
+  std::vector<uint8_t> out(value.bytes.size());
+  std::vector<int64_t> index(static_cast<std::size_t>(rank), 0);  // into `value`, row-major
+  for (int64_t n = 0, count = value.shape.num_elements(); n < count; ++n) {
+    int64_t offset = 0;
+    for (int k = 0; k < rank; ++k) offset += index[k] * stored_strides[static_cast<std::size_t>(perm[k])];
+    std::memcpy(out.data() + offset * item, value.bytes.data() + n * item, item);
+    for (int k = rank - 1; k >= 0 && ++index[k] == value.shape[k]; --k) index[k] = 0;
+  }
+  return out;
+}
 
 class Baker {
  public:
@@ -105,8 +128,21 @@ class Baker {
     return " (its signatures: " + (keys.empty() ? std::string("none") : keys) + ")";
   }
 
+  // The constant permutation of a TRANSPOSE op, or empty when it is not one.
+  std::vector<int32_t> ConstantPerm(const fb::SubGraphT& subgraph, const fb::OperatorT& op) const {
+    if (BuiltinCode(model_, op) != graph::kTranspose || op.inputs.size() != 2 || op.inputs[1] < 0) return {};
+    const fb::TensorT& t = *subgraph.tensors.at(static_cast<std::size_t>(op.inputs[1]));
+    const std::vector<uint8_t>& data = model_.buffers.at(t.buffer)->data;
+    if (t.type != fb::TensorType::INT32 || data.empty() || data.size() % 4 != 0) return {};
+    std::vector<int32_t> perm(data.size() / 4);
+    std::memcpy(perm.data(), data.data(), data.size());
+    return perm;
+  }
+
   // Follows each `save` output back to the variable it reads:
-  // output <- READ_VARIABLE <- VAR_HANDLE(container, shared_name).
+  // output <- [TRANSPOSE(constant perm) | RESHAPE] <- READ_VARIABLE <- VAR_HANDLE(container, shared_name).
+  // (litetrain.build stores dense kernels transposed and returns scalars as
+  // shape [1]; `save` presents them in the weights' layout.)
   void FindSavedVariables() {
     const std::string& key = options_.save_signature;
     fb::SignatureDefT* save = graph::FindSignature(model_, key);
@@ -117,8 +153,14 @@ class Baker {
     const std::vector<int32_t> producers = graph::Producers(subgraph);
     for (const auto& output : save->outputs) {
       const std::string where = "output '" + output->name + "' of '" + key + "'";
-      const int32_t read = producers.at(output->tensor_index);
+      int32_t read = producers.at(output->tensor_index);
       const fb::OperatorT* read_op = read >= 0 ? subgraph.operators[static_cast<std::size_t>(read)].get() : nullptr;
+      std::vector<int32_t> perm;
+      if (read_op != nullptr && read_op->inputs.size() >= 1 && read_op->inputs[0] >= 0 &&
+          (BuiltinCode(model_, *read_op) == graph::kReshape || !(perm = ConstantPerm(subgraph, *read_op)).empty())) {
+        read = producers.at(static_cast<std::size_t>(read_op->inputs[0]));  // the layout change's input
+        read_op = read >= 0 ? subgraph.operators[static_cast<std::size_t>(read)].get() : nullptr;
+      }
       if (read_op == nullptr || BuiltinCode(model_, *read_op) != graph::kReadVariable || read_op->inputs.size() != 1) {
         NotTraining(where + " is not a variable read straight from a resource variable");
       }
@@ -127,11 +169,16 @@ class Baker {
       if (handle_op == nullptr || BuiltinCode(model_, *handle_op) != graph::kVarHandle) {
         NotTraining(where + " reads a variable whose handle does not come from VAR_HANDLE");
       }
-      const fb::TensorT& tensor = *subgraph.tensors.at(output->tensor_index);
-      for (int32_t dim : tensor.shape_signature) {
-        if (dim < 0) NotTraining(where + " has a dynamic shape; variables must have a fixed one");
+      const fb::TensorT& returned = *subgraph.tensors.at(output->tensor_index);
+      const fb::TensorT& tensor = *subgraph.tensors.at(static_cast<std::size_t>(read_op->outputs.at(0)));
+      for (const fb::TensorT* t : {&returned, &tensor}) {
+        for (int32_t dim : t->shape_signature) {
+          if (dim < 0) NotTraining(where + " has a dynamic shape; variables must have a fixed one");
+        }
       }
-      SavedVariable v{output->name, graph::VariableKey(*handle_op), "", "", tensor.type, ToShape(tensor.shape), &tensor};
+      if (!perm.empty() && perm.size() != tensor.shape.size()) NotTraining(where + " transposes with a wrong permutation");
+      SavedVariable v{output->name, graph::VariableKey(*handle_op), "", "", tensor.type, ToShape(tensor.shape), &tensor,
+                      ToShape(returned.shape), perm};
       if (const auto* o = handle_op->builtin_options.AsVarHandleOptions()) {
         v.container = o->container;
         v.shared_name = o->shared_name;
@@ -156,9 +203,9 @@ class Baker {
       }
       const NamedTensor& w = *found->second;
       const DType dtype = FromTensorType(v.type);
-      if (w.dtype != dtype || w.shape != v.shape) {
+      if (w.dtype != dtype || w.shape != v.output_shape) {
         throw InvalidArgument("variable '" + v.name + "' is " + Describe(w.dtype, w.shape) + " in the weights but " +
-                              Describe(dtype, v.shape) + " in the model");
+                              Describe(dtype, v.output_shape) + " in the model");
       }
       if (w.bytes.size() != static_cast<std::size_t>(w.shape.num_elements()) * ItemSize(w.dtype)) {
         throw InvalidArgument("variable '" + v.name + "' holds " + std::to_string(w.bytes.size()) + " bytes, not the " +
@@ -166,6 +213,7 @@ class Baker {
                               " its shape needs");
       }
       v.weight = &w;
+      v.stored = v.perm.empty() ? w.bytes : UndoTranspose(w, v.perm);
       by_name.erase(found);
     }
     if (!by_name.empty()) {
@@ -205,7 +253,7 @@ class Baker {
     auto found = buffers_.find(v.key);
     if (found != buffers_.end()) return found->second;
     auto buffer = std::make_unique<fb::BufferT>();
-    buffer->data = v.weight->bytes;
+    buffer->data = v.stored;
     model_.buffers.push_back(std::move(buffer));
     const auto index = static_cast<uint32_t>(model_.buffers.size() - 1);
     buffers_.emplace(v.key, index);
@@ -432,6 +480,21 @@ std::vector<std::vector<uint8_t>> ProbeInputs(const SignatureSpec& spec, std::ve
 }
 
 // The inference-only model's `infer` returns what the training form's does.
+// Whether two outputs agree: float32 to rtol 1e-5 / atol 1e-6, anything else
+// bit for bit. Frozen weights are constants, which XNNPACK runs through its
+// packed-weight kernels: they sum in another order than the kernels for
+// weights read from variables, so the last bits may differ.
+bool Agree(const ConstTensorView& a, const ConstTensorView& b) {
+  if (a.dtype != b.dtype || a.shape != b.shape) return false;
+  if (a.dtype != DType::kFloat32) return std::memcmp(a.data, b.data, a.byte_size()) == 0;
+  const auto* x = static_cast<const float*>(a.data);
+  const auto* y = static_cast<const float*>(b.data);
+  for (int64_t i = 0, n = a.shape.num_elements(); i < n; ++i) {
+    if (!(std::fabs(x[i] - y[i]) <= 1e-5f * std::fabs(y[i]) + 1e-6f)) return false;
+  }
+  return true;
+}
+
 void CheckInferSame(const Model& trained, const Model& frozen, const std::string& key) {
   SignatureRunner ours = frozen.runner(key);
   SignatureRunner reference = trained.runner(key);
@@ -447,7 +510,7 @@ void CheckInferSame(const Model& trained, const Model& frozen, const std::string
     const std::string& name = ours.spec().outputs[o].name;
     const ConstTensorView& a = ours.outputs()[o];
     const ConstTensorView& b = reference.outputs()[reference.spec().output_index(name)];
-    if (a.dtype != b.dtype || a.shape != b.shape || std::memcmp(a.data, b.data, a.byte_size()) != 0) {
+    if (!Agree(a, b)) {
       CheckFailed("'" + key + "' output '" + name + "' differs from the training model's");
     }
   }

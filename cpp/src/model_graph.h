@@ -13,6 +13,8 @@
 namespace litetrain::graph {
 
 // Builtin operator codes the rewrites look for (TFLite's BuiltinOperator).
+inline constexpr int32_t kReshape = 22;
+inline constexpr int32_t kTranspose = 39;
 inline constexpr int32_t kCallOnce = 129;
 inline constexpr int32_t kVarHandle = 142;
 inline constexpr int32_t kReadVariable = 143;

@@ -201,6 +201,7 @@ def test_operators_and_compatibility(mlp_fixed_path):
     }
     check = litetrain.check_compatibility(mlp_fixed_path)
     assert check.ok and str(check) == "tflite-runtime-2.14 runs it"
+    assert litetrain.check_compatibility(litetrain.Model(mlp_fixed_path.read_bytes())) == check
     with pytest.raises(
         ValueError,
         match=r"unknown runtime 'tflite-runtime-1.0'; litetrain knows: 'tflite-runtime-2.14'",

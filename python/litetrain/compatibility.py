@@ -76,9 +76,7 @@ class Compatibility:
 
 def _bytes(model: Model | str | os.PathLike | bytes | bytearray | memoryview):
     if isinstance(model, Model):
-        model = model._source
-        if model == "<bytes>":
-            raise TypeError("pass the bytes or the path of a model loaded from bytes")
+        return model._native.file_bytes()
     if isinstance(model, (bytes, bytearray, memoryview)):
         return model
     with open(os.fspath(model), "rb") as f:

@@ -12,6 +12,8 @@ void BindRuntime(pybind11::module_& m);
 void BindModel(pybind11::module_& m);
 void BindSignatureRunner(pybind11::module_& m);
 void BindTrainer(pybind11::module_& m);
+void BindBareStepLoop(pybind11::module_& m);
+void BindStepTiming(pybind11::module_& m);
 
 // numpy dtype <-> DType. ToDType returns kUnsupported for other dtypes.
 DType ToDType(const pybind11::dtype& dtype);

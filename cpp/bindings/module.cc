@@ -46,4 +46,6 @@ PYBIND11_MODULE(_core, m) {
   litetrain::bindings::BindModel(m);
   litetrain::bindings::BindSignatureRunner(m);
   litetrain::bindings::BindTrainer(m);
+  litetrain::bindings::BindBareStepLoop(m);
+  litetrain::bindings::BindStepTiming(m);
 }

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from litetrain.bench import cli as bench_cli
+
 
 def _describe(model_path: str) -> dict[str, Any]:
     import litetrain
@@ -78,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("model", help="path of a .tflite file")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
     inspect.set_defaults(run=_inspect)
+    bench_cli.add_command(commands)
     return parser
 
 

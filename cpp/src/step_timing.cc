@@ -9,8 +9,19 @@
 namespace litetrain {
 namespace {
 
-// Steps per round for one runner, after its first-call costs are paid.
-int64_t Calibrate(const StepRunner& run, const TimingProtocol& protocol) {
+// The steps that make a round, from a call of `steps` steps that took `seconds`.
+int64_t StepsPerRound(int64_t steps, double seconds, const TimingProtocol& protocol) {
+  // A clock too coarse to see the call at all: take the cap.
+  const double per_step = std::max(seconds, 1e-9) / static_cast<double>(steps);
+  const double wanted = std::round(protocol.round_seconds / per_step);
+  return static_cast<int64_t>(std::clamp(wanted, 1.0, static_cast<double>(protocol.max_steps_per_round)));
+}
+
+// Steps per round for one runner: calibration, then warm-up rounds, each
+// re-estimating the round's length. A first estimate from a few steps is
+// dominated by per-call costs (or by a burst of machine load); rounds of the
+// warm-up are long enough to correct it.
+int64_t CalibrateAndWarmUp(const StepRunner& run, const TimingProtocol& protocol) {
   run(1);  // untimed: tracing, lazy allocation, first-touch page faults
   int64_t steps = 1;
   double seconds = run(steps);
@@ -18,10 +29,14 @@ int64_t Calibrate(const StepRunner& run, const TimingProtocol& protocol) {
     steps = std::min(steps * 10, protocol.max_steps_per_round);
     seconds = run(steps);
   }
-  // A clock too coarse to see the call at all: take the cap.
-  const double per_step = std::max(seconds, 1e-9) / static_cast<double>(steps);
-  const double wanted = std::round(protocol.round_seconds / per_step);
-  return static_cast<int64_t>(std::clamp(wanted, 1.0, static_cast<double>(protocol.max_steps_per_round)));
+  int64_t per_round = StepsPerRound(steps, seconds, protocol);
+  double warm = 0;
+  do {
+    seconds = run(per_round);
+    warm += seconds;
+    per_round = StepsPerRound(per_round, seconds, protocol);
+  } while (warm < protocol.warmup_seconds);
+  return per_round;
 }
 
 }  // namespace
@@ -46,13 +61,7 @@ std::vector<StepTiming> TimeInterleaved(const std::vector<StepRunner>& runners,
   }
   const std::size_t n = runners.size();
   std::vector<StepTiming> results(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    results[i].steps_per_round = Calibrate(runners[i], protocol);
-    double warm = 0;
-    do {
-      warm += runners[i](results[i].steps_per_round);
-    } while (warm < protocol.warmup_seconds);
-  }
+  for (std::size_t i = 0; i < n; ++i) results[i].steps_per_round = CalibrateAndWarmUp(runners[i], protocol);
   for (int r = 0; r < protocol.rounds; ++r) {
     // Rotate who goes first, so that no system always follows the same one
     // (whose cache footprint or leftover threads it would inherit).

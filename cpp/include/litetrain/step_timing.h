@@ -6,8 +6,8 @@
 // returns the seconds they took, timed by the system itself around its own
 // loop. For each system in turn: one step untimed (first-call costs:
 // tracing, lazy allocation), then calibration (10x more steps per call until
-// a call lasts a tenth of a round) to fix the steps per round, then warm-up
-// rounds for `warmup_seconds`. Then `rounds` timed rounds, the systems
+// a call lasts a tenth of a round) to estimate the steps per round, then
+// warm-up rounds for `warmup_seconds`, each re-estimating it. Then `rounds` timed rounds, the systems
 // interleaved within each round (the order rotated each round), so that every
 // system sees the same drift of machine load. A system's result is the median
 // over rounds of the round's mean step time.

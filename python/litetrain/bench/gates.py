@@ -8,6 +8,8 @@ any machine, plus the cases where another system beats litetrain.
 - Other front ends of the same runtime (``litert`` family: same kernels, so
   only overhead differs) must not beat ``Trainer.fit`` by more than
   ``alternative_tolerance`` in any case.
+- The ratios compare medians over rounds, or in a quick run on a busy
+  machine the fastest rounds.
 - Every case where any system (TensorFlow included) is faster than
   ``Trainer.fit`` is listed with the ratio; TensorFlow's are not failures:
   its kernels are other kernels.
@@ -24,11 +26,15 @@ GATED_CASE = ("mlp-mid", 32)
 class Tolerances:
     limit: float  # Trainer.fit may be this fraction slower than the limit
     alternative: float  # a same-runtime alternative may be this fraction faster than Trainer.fit
+    # Which per-system number the gates compare: the median round, or on a
+    # busy machine the fastest round (load only ever adds time, so the
+    # fastest round is the one least disturbed).
+    statistic: str = "median_us"
 
 
 FULL = Tolerances(limit=0.05, alternative=0.05)
 # A shared, busy machine (CI): rounds are short and neighbours steal cores.
-QUICK = Tolerances(limit=0.25, alternative=0.25)
+QUICK = Tolerances(limit=0.5, alternative=0.5, statistic="min_us")
 
 
 @dataclass
@@ -45,6 +51,7 @@ def _key(row: dict) -> tuple:
 
 def evaluate(rows: list[dict], tolerances: Tolerances) -> Verdict:
     """Applies the gates to the rows of one run."""
+    stat = tolerances.statistic
     failures: list[str] = []
     checks: list[str] = []
     beaten: list[dict] = []
@@ -63,18 +70,18 @@ def evaluate(rows: list[dict], tolerances: Tolerances) -> Verdict:
         model, batch, threads = key
         limit = next((r for r in rows if _key(r) == key and r["system"] == "limit" and "error" not in r), None)
         if (model, batch) == GATED_CASE and limit is not None:
-            ratio = f["median_us"] / limit["median_us"]
+            ratio = f[stat] / limit[stat]
             ok = ratio <= 1 + tolerances.limit
             checks.append(
                 f"{'PASS' if ok else 'FAIL'} Trainer.fit / limit, {model} batch {batch} threads {threads}: "
-                f"{ratio:.3f} (at most {1 + tolerances.limit:.2f})"
+                f"{ratio:.3f} (at most {1 + tolerances.limit:.2f}; {stat[:-3]} rounds)"
             )
             if not ok:
                 failures.append(checks[-1])
         for r in rows:
             if _key(r) != key or "error" in r or r["system"] in ("litetrain_fit", "cpp_fit", "limit"):
                 continue
-            ratio = f["median_us"] / r["median_us"]
+            ratio = f[stat] / r[stat]
             if ratio > 1:
                 beaten.append({"model": model, "batch": batch, "threads": threads, "system": r["system"], "ratio": ratio})
             if r.get("family") == "litert" and ratio > 1 + tolerances.alternative:

@@ -41,10 +41,10 @@ def _train(system: str, model_name: str, batch: int, model_file: str, steps: int
         train = Interpreter(model_path=model_file).get_signature_runner("train")
         losses = [float(train(x=x[i : i + batch], y=y[i : i + batch])["loss"]) for _ in range(epochs) for i in range(0, len(x), batch)]
     elif system == "keras_fit":
-        from litetrain._reference_models import _import_tensorflow
         from litetrain.bench.models import LEARNING_RATE
+        from litetrain.builder import import_tensorflow
 
-        tf = _import_tensorflow()
+        tf = import_tensorflow()
         model = spec.keras()
         model.compile(optimizer=tf.keras.optimizers.SGD(LEARNING_RATE),
                       loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True))

@@ -1,9 +1,10 @@
-"""The models the suite trains, each as a litetrain ``.tflite`` and as the
-same Keras model with the same initial weights (for the TensorFlow systems).
+"""The models the suite trains: each is a Keras model, which the TensorFlow
+systems train directly and :func:`litetrain.build` turns into the ``.tflite``
+every LiteRT system trains, from the same initial weights.
 
 Adding a model is one entry in :data:`MODELS`: a name, the per-sample input
-shape, the class count, the batch sizes worth timing, and two builders.
-TensorFlow is imported only inside the builders.
+shape, the class count, the batch sizes worth timing, and its layers.
+TensorFlow is imported only when a model is built.
 """
 
 from __future__ import annotations
@@ -28,13 +29,9 @@ class ModelSpec:
         name: Short key used in files and JSON ("mlp-mid").
         label: What tables show ("MLP 784-128-10").
         input_shape: Shape of one sample of ``x``.
-        classes: Width of the one-hot ``y``.
+        classes: Width of the one-hot ``y``; the model outputs logits.
         batches: Batch sizes of a full run.
-        build: ``build(batch) -> bytes``: the training ``.tflite`` with a fixed
-            batch and train/eval/infer/save/restore signatures.
-        keras: ``keras() -> keras.Model``: the same network with the same
-            initial weights, uncompiled.
-        source: Text that changes whenever the model would (cache key).
+        layers: ``layers(keras) -> list`` of Keras layers after the Input.
     """
 
     name: str
@@ -42,40 +39,62 @@ class ModelSpec:
     input_shape: tuple[int, ...]
     classes: int
     batches: tuple[int, ...]
-    build: Callable[[int], bytes]
-    keras: Callable[[], object]
-    source: str
+    layers: Callable[[object], list]
+
+    def keras(self):
+        """The Keras model, uncompiled, with the same initial weights in every
+        process (Keras' initializers seeded with 0)."""
+        from litetrain.builder import import_tensorflow
+
+        keras = import_tensorflow().keras
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input(self.input_shape), *self.layers(keras)], name=self.name.replace("-", "_"))
+
+    def build(self, batch: int) -> bytes:
+        """The training ``.tflite`` made by :func:`litetrain.build` from
+        :meth:`keras` (what a user of litetrain gets), with a fixed batch."""
+        import litetrain
+        from litetrain import optim
+
+        built = litetrain.build(self.keras(), "categorical_crossentropy", optim.SGD(LEARNING_RATE),
+                                batch_size=batch, from_logits=True)
+        return built.tflite
+
+    @property
+    def source(self) -> str:
+        """Text that changes whenever the model would (part of the cache key)."""
+        import inspect
+
+        return f"{self.label} {self.input_shape} {self.classes} lr={LEARNING_RATE} {inspect.getsource(self.layers)}"
 
 
-def _mlp(name: str, sizes: tuple[int, ...], batches: tuple[int, ...]) -> ModelSpec:
-    def build(batch: int) -> bytes:
-        from litetrain._reference_models import mlp_training_model
-
-        return mlp_training_model(sizes, batch_size=batch, learning_rate=LEARNING_RATE, seed=0)
-
-    def keras():
-        from litetrain._reference_models import _import_tensorflow, mlp_initial_weights
-
-        tf = _import_tensorflow()
-        layers = [tf.keras.Input((sizes[0],))]
-        for width in sizes[1:-1]:
-            layers.append(tf.keras.layers.Dense(width, activation="relu"))
-        layers.append(tf.keras.layers.Dense(sizes[-1]))
-        model = tf.keras.Sequential(layers)
-        weights = mlp_initial_weights(sizes, seed=0)
-        model.set_weights([weights[f"{kind}{i}"] for i in range(len(sizes) - 1) for kind in ("w", "b")])
-        return model
+def _mlp(name: str, sizes: tuple[int, ...]) -> ModelSpec:
+    def layers(keras):
+        hidden = [keras.layers.Dense(width, activation="relu") for width in sizes[1:-1]]
+        return [*hidden, keras.layers.Dense(sizes[-1])]
 
     label = "MLP " + "-".join(str(s) for s in sizes)
-    return ModelSpec(name, label, (sizes[0],), sizes[-1], batches, build, keras, f"mlp{sizes} lr={LEARNING_RATE}")
+    return ModelSpec(name, label, (sizes[0],), sizes[-1], (1, 8, 32, 128), layers)
+
+
+def _cnn_layers(keras):
+    return [
+        keras.layers.Conv2D(8, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(16, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10),
+    ]
 
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        _mlp("mlp-tiny", (32, 16, 4), (1, 8, 32, 128)),
-        _mlp("mlp-mid", (784, 128, 10), (1, 8, 32, 128)),
-        _mlp("mlp-large", (784, 512, 512, 10), (1, 8, 32, 128)),
+        _mlp("mlp-tiny", (32, 16, 4)),
+        _mlp("mlp-mid", (784, 128, 10)),
+        _mlp("mlp-large", (784, 512, 512, 10)),
+        ModelSpec("cnn", "CNN 28x28x1 conv8-pool-conv16-pool-10", (28, 28, 1), 10, (1, 8, 32, 128), _cnn_layers),
     )
 }
 
@@ -83,10 +102,14 @@ MODELS: dict[str, ModelSpec] = {
 def model_file(spec: ModelSpec, batch: int, folder: Path) -> Path:
     """The model's ``.tflite`` for `batch` in `folder`, built (with TensorFlow)
     unless an earlier run left it there. The name carries a hash of the
-    model's definition and the litetrain version, so a stale file is never used."""
-    import litetrain
+    model's definition and of the builder's code, so a stale file is never used."""
+    import litetrain.builder
 
-    key = hashlib.sha256(f"{spec.source} batch={batch} litetrain={litetrain.__version__}".encode()).hexdigest()[:10]
+    digest = hashlib.sha256(f"{spec.source} batch={batch}".encode())
+    builder = Path(litetrain.builder.__file__).parent
+    for source in sorted([*builder.glob("*.py"), builder.parent / "optim.py"]):
+        digest.update(source.read_bytes())
+    key = digest.hexdigest()[:10]
     path = folder / f"{spec.name}-b{batch}-{key}.tflite"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)

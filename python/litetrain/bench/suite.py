@@ -4,6 +4,7 @@ applies the gates and writes the results folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -61,7 +62,7 @@ def quick_plan(models: list[str] | None = None) -> Plan:
         cases=cases,
         threads=[1],
         systems=list(SYSTEMS),
-        protocol={"rounds": 5, "round_seconds": 0.06, "warmup_seconds": 0.06},
+        protocol={"rounds": 7, "round_seconds": 0.1, "warmup_seconds": 0.2},
         tolerances=gates.QUICK,
         memory_systems=["litetrain_fit", "keras_fit"],
         memory_steps=300,
@@ -142,7 +143,7 @@ def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | N
         "command": plan.command,
         "threads": plan.threads,
         "protocol": plan.protocol,
-        "tolerances": {"limit": plan.tolerances.limit, "alternative": plan.tolerances.alternative},
+        "tolerances": dataclasses.asdict(plan.tolerances),
         "machine": report.machine(),
         "load_average": {"start": list(os.getloadavg())},
     }

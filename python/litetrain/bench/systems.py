@@ -185,9 +185,9 @@ def _litert_compiled_model(case: Case):
 
 
 def _tensorflow():
-    from litetrain._reference_models import _import_tensorflow
+    from litetrain.builder import import_tensorflow
 
-    return _import_tensorflow()
+    return import_tensorflow()
 
 
 def _tflite_interpreter(case: Case):

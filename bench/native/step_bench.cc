@@ -1,6 +1,6 @@
 // Step latency of Trainer::Fit (data feeding included) beside "the limit": a
 // BareStepLoop that only runs the compiled `train` signature on buffers bound
-// once. No Python anywhere: the tool for a board or a C++ host. Same model
+// once, one set per batch of the same data. No Python anywhere: the tool for a board or a C++ host. Same model
 // file, same process, timed by the same protocol as `litetrain bench`
 // (litetrain/step_timing.h: calibration, warm-up, interleaved rounds, median).
 //
@@ -84,11 +84,8 @@ int main(int argc, char** argv) {
     Trainer trainer(Model::FromBytes(file.data(), file.size(), options));
     const Data data = MakeData(bare_model.signature("train"), batch * kDistinctBatches);
 
-    Shape x_batch = data.x_shape, y_batch = data.y_shape;
-    x_batch[0] = y_batch[0] = batch;
-    BareStepLoop bare(bare_model, "train",
-                      {{"x", {DType::kFloat32, x_batch, data.x.data()}}, {"y", {DType::kFloat32, y_batch, data.y.data()}}});
     const Dataset all = Prefix(data, batch * kDistinctBatches);
+    BareStepLoop bare(bare_model, "train", all, batch);
     std::vector<double> bare_losses, fit_losses;  // after each call, in call order
     int64_t epoch = 0;
 

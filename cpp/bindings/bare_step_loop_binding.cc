@@ -1,6 +1,5 @@
 #include <cstring>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <pybind11/stl.h>
@@ -15,29 +14,31 @@ namespace litetrain::bindings {
 
 void BindBareStepLoop(py::module_& m) {
   py::class_<BareStepLoop>(m, "BareStepLoop")
-      .def(py::init([](const Model& model, const std::string& signature, const py::dict& batch) {
+      .def(py::init([](const Model& model, const std::string& signature, const py::dict& data, int64_t batch_size) {
              // The loop copies every array once, here; `arrays` keeps any
              // converted copy alive until then.
              std::vector<py::array> arrays;
-             std::vector<std::pair<std::string, ConstTensorView>> inputs;
-             for (const auto& item : batch) {
+             std::vector<Dataset::Column> columns;
+             for (const auto& item : data) {
                const std::string name = py::str(item.first);
                auto array = py::array::ensure(item.second, py::array::c_style);
-               if (!array) throw InvalidArgument("input '" + name + "' is not an array");
-               if (array.ndim() > Shape::kMaxRank) {
-                 throw InvalidArgument("input '" + name + "' has too many dimensions");
+               if (!array) throw InvalidArgument("data for input '" + name + "' is not an array");
+               if (array.ndim() < 1 || array.ndim() > Shape::kMaxRank) {
+                 throw InvalidArgument("data for input '" + name + "' must have 1 to " +
+                                       std::to_string(Shape::kMaxRank) + " dimensions");
                }
                int64_t dims[Shape::kMaxRank];
                for (py::ssize_t d = 0; d < array.ndim(); ++d) dims[d] = array.shape(d);
-               inputs.emplace_back(name, ConstTensorView{ToDType(array.dtype()),
-                                                         Shape(dims, static_cast<int>(array.ndim())), array.data()});
+               columns.push_back({name, ConstTensorView{ToDType(array.dtype()),
+                                                        Shape(dims, static_cast<int>(array.ndim())), array.data()}});
                arrays.push_back(std::move(array));
              }
+             const Dataset dataset(std::move(columns));
              // Safe: `arrays` holds every input until the copies are made.
              py::gil_scoped_release release;
-             return BareStepLoop(model, signature, inputs);
+             return BareStepLoop(model, signature, dataset, batch_size);
            }),
-           py::arg("model"), py::arg("signature"), py::arg("batch"))
+           py::arg("model"), py::arg("signature"), py::arg("data"), py::arg("batch_size"))
       .def(
           "run",
           [](BareStepLoop& loop, int64_t steps) {
@@ -54,6 +55,7 @@ void BindBareStepLoop(py::module_& m) {
             return array;
           },
           py::arg("name"), "A copy of an output after the last run.")
+      .def_property_readonly("num_batches", &BareStepLoop::num_batches)
       .def_property_readonly("spec", &BareStepLoop::spec, py::return_value_policy::reference_internal);
 }
 

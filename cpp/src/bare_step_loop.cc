@@ -11,59 +11,70 @@
 #include "litetrain/errors.h"
 
 namespace litetrain {
+namespace {
+
+// Tensor buffer handles, destroyed with their owner, also when a constructor
+// throws halfway.
+struct Handles {
+  const litert::Api* api = nullptr;
+  std::vector<LiteRtTensorBuffer> all;
+  ~Handles() {
+    for (LiteRtTensorBuffer b : all) {
+      if (b != nullptr) api->LiteRtDestroyTensorBuffer(b);
+    }
+  }
+};
+
+}  // namespace
 
 class BareStepLoop::Impl {
  public:
-  Impl(std::shared_ptr<detail::CompiledModel> model, const SignatureSpec& spec,
-       const std::vector<std::pair<std::string, ConstTensorView>>& inputs)
+  Impl(std::shared_ptr<detail::CompiledModel> model, const SignatureSpec& spec, const Dataset& data,
+       int64_t batch)
       : model_(std::move(model)), spec_(spec) {
-    std::vector<const ConstTensorView*> by_index(spec_.inputs.size(), nullptr);
-    for (const auto& [name, view] : inputs) {
-      const std::size_t i = spec_.input_index(name);  // throws naming the valid inputs
-      if (by_index[i] != nullptr) throw InvalidArgument("input '" + name + "' is given twice");
-      by_index[i] = &view;
+    input_handles_.api = output_handles_.api = &model_->api();
+    if (batch < 1 || data.size() < batch || data.size() % batch != 0) {
+      throw InvalidArgument("the loop needs a positive multiple of batch_size=" + std::to_string(batch) +
+                            " samples, got " + std::to_string(data.size()));
+    }
+    batches_ = data.size() / batch;
+    std::vector<const ConstTensorView*> columns(spec_.inputs.size(), nullptr);
+    for (const Dataset::Column& column : data.columns()) {
+      columns[spec_.input_index(column.name)] = &column.data;  // throws naming the valid inputs
     }
     std::lock_guard<std::mutex> lock(model_->run_mutex());
-    bool resized = false;
-    for (std::size_t i = 0; i < by_index.size(); ++i) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
       const TensorSpec& input = spec_.inputs[i];
-      if (by_index[i] == nullptr) {
-        throw InvalidArgument("no batch for input '" + input.name + "' of signature '" + spec_.key + "'");
+      if (columns[i] == nullptr) {
+        throw InvalidArgument("no data for input '" + input.name + "' of signature '" + spec_.key + "'");
       }
-      const ConstTensorView& view = *by_index[i];
-      Check(input, view);
-      if (input.shape.has_dynamic_dims()) {
-        int dims[Shape::kMaxRank];
-        for (int d = 0; d < view.shape.rank(); ++d) dims[d] = static_cast<int>(view.shape[d]);
-        model_->Check(api().LiteRtCompiledModelResizeInputTensor(model_->handle(), spec_.index, i, dims,
-                                                                 static_cast<std::size_t>(view.shape.rank())),
-                      "LiteRtCompiledModelResizeInputTensor", "for input '" + input.name + "'");
-        resized = true;
-      }
+      Shape shape = columns[i]->shape;
+      shape[0] = batch;
+      CheckShape(input, columns[i]->dtype, shape);
+      input_shapes_.push_back(shape);
     }
-    // Runners of the same model must re-apply their own shapes.
-    if (resized) ++model_->resize_generation(spec_.index);
-    generation_ = model_->resize_generation(spec_.index);
-    for (std::size_t i = 0; i < by_index.size(); ++i) {
-      const ConstTensorView& view = *by_index[i];
+    Resize();
+    const std::size_t n_inputs = columns.size();
+    input_handles_.all.resize(static_cast<std::size_t>(batches_) * n_inputs);
+    for (std::size_t i = 0; i < n_inputs; ++i) {
+      const std::string what = "input '" + spec_.inputs[i].name + "'";
       LiteRtTensorBufferRequirements requirements = nullptr;
       std::size_t required = 0;
       model_->Check(api().LiteRtGetCompiledModelInputBufferRequirements(model_->handle(), spec_.index, i,
                                                                         &requirements),
-                    "LiteRtGetCompiledModelInputBufferRequirements", "for input '" + spec_.inputs[i].name + "'");
+                    "LiteRtGetCompiledModelInputBufferRequirements", "for " + what);
       model_->Check(api().LiteRtGetTensorBufferRequirementsBufferSize(requirements, &required),
-                    "LiteRtGetTensorBufferRequirementsBufferSize", "for input '" + spec_.inputs[i].name + "'");
-      AlignedBuffer& memory = Allocate(std::max(required, view.byte_size()));
-      std::memcpy(memory.data(), view.data, view.byte_size());
-      input_shapes_.push_back(view.shape);
-      input_handles_.push_back(Wrap(view.dtype, view.shape, memory, "input '" + spec_.inputs[i].name + "'"));
+                    "LiteRtGetTensorBufferRequirementsBufferSize", "for " + what);
+      const ConstTensorView& column = *columns[i];
+      const std::size_t bytes = column.byte_size() / static_cast<std::size_t>(batches_);
+      for (int64_t b = 0; b < batches_; ++b) {
+        AlignedBuffer& memory = Allocate(std::max(required, bytes));
+        std::memcpy(memory.data(), static_cast<const uint8_t*>(column.data) + static_cast<std::size_t>(b) * bytes,
+                    bytes);
+        input_handles_.all[static_cast<std::size_t>(b) * n_inputs + i] = Wrap(column.dtype, input_shapes_[i], memory, what);
+      }
     }
-    std::vector<LiteRtLayout> layouts(spec_.outputs.size());
-    if (!layouts.empty()) {
-      model_->Check(api().LiteRtGetCompiledModelOutputTensorLayouts(model_->handle(), spec_.index, layouts.size(),
-                                                                    layouts.data(), /*update_allocation=*/true),
-                    "LiteRtGetCompiledModelOutputTensorLayouts", "of signature '" + spec_.key + "'");
-    }
+    std::vector<LiteRtLayout> layouts = OutputLayouts();
     for (std::size_t o = 0; o < layouts.size(); ++o) {
       const TensorSpec& output = spec_.outputs[o];
       int64_t dims[Shape::kMaxRank];
@@ -83,27 +94,27 @@ class BareStepLoop::Impl {
       const std::size_t bytes = static_cast<std::size_t>(shape.num_elements()) * ItemSize(output.dtype);
       AlignedBuffer& memory = Allocate(std::max(required, bytes));
       std::memset(memory.data(), 0, memory.size());
-      output_handles_.push_back(Wrap(output.dtype, shape, memory, "output '" + output.name + "'"));
+      output_handles_.all.push_back(Wrap(output.dtype, shape, memory, "output '" + output.name + "'"));
       output_views_.push_back(ConstTensorView{output.dtype, shape, memory.data()});
     }
-  }
-
-  ~Impl() {
-    for (LiteRtTensorBuffer b : input_handles_) api().LiteRtDestroyTensorBuffer(b);
-    for (LiteRtTensorBuffer b : output_handles_) api().LiteRtDestroyTensorBuffer(b);
   }
 
   double Run(int64_t steps) {
     if (steps < 0) throw InvalidArgument("steps must be >= 0, got " + std::to_string(steps));
     std::lock_guard<std::mutex> lock(model_->run_mutex());
     // Another runner may have resized this signature since: put our shapes back.
-    if (model_->resize_generation(spec_.index) != generation_) Rebind();
+    if (model_->resize_generation(spec_.index) != generation_) {
+      Resize();
+      OutputLayouts();
+    }
     const litert::Api& a = api();
+    const std::size_t n_inputs = spec_.inputs.size();
     const auto started = std::chrono::steady_clock::now();
-    for (int64_t s = 0; s < steps; ++s) {
+    for (int64_t s = 0, b = 0; s < steps; ++s, b = b + 1 == batches_ ? 0 : b + 1) {
       const LiteRtStatus status =
-          a.LiteRtRunCompiledModel(model_->handle(), spec_.index, input_handles_.size(), input_handles_.data(),
-                                   output_handles_.size(), output_handles_.data());
+          a.LiteRtRunCompiledModel(model_->handle(), spec_.index, n_inputs,
+                                   input_handles_.all.data() + static_cast<std::size_t>(b) * n_inputs,
+                                   output_handles_.all.size(), output_handles_.all.data());
       if (status != kLiteRtStatusOk) {
         model_->Check(status, "LiteRtRunCompiledModel",
                       "in step " + std::to_string(s) + " of signature '" + spec_.key + "'");
@@ -114,24 +125,25 @@ class BareStepLoop::Impl {
 
   ConstTensorView output(std::string_view name) const { return output_views_.at(spec_.output_index(name)); }
   const SignatureSpec& spec() const { return spec_; }
+  int64_t num_batches() const { return batches_; }
 
  private:
   const litert::Api& api() const { return model_->api(); }
 
-  void Check(const TensorSpec& input, const ConstTensorView& view) const {
-    bool ok = view.dtype == input.dtype && view.data != nullptr && view.shape.rank() == input.shape.rank();
-    for (int d = 0; ok && d < input.shape.rank(); ++d) {
-      ok = input.shape[d] < 0 ? view.shape[d] >= 1 : view.shape[d] == input.shape[d];
-    }
+  void CheckShape(const TensorSpec& input, DType dtype, const Shape& shape) const {
+    bool ok = dtype == input.dtype && shape.rank() == input.shape.rank();
+    for (int d = 0; ok && d < input.shape.rank(); ++d) ok = input.shape[d] < 0 || shape[d] == input.shape[d];
     if (!ok) {
       throw InvalidArgument("input '" + input.name + "' of signature '" + spec_.key + "' takes " +
-                            std::string(DTypeName(input.dtype)) + input.shape.to_string() + ", got " +
-                            std::string(DTypeName(view.dtype)) + view.shape.to_string());
+                            std::string(DTypeName(input.dtype)) + input.shape.to_string() + ", got batches of " +
+                            std::string(DTypeName(dtype)) + shape.to_string());
     }
   }
 
-  // Resizes the dynamic inputs again, after another runner changed them.
-  void Rebind() {
+  // Gives the dynamic inputs our batch's shape; other runners of the model
+  // then see a new generation and re-apply their own.
+  void Resize() {
+    bool resized = false;
     for (std::size_t i = 0; i < spec_.inputs.size(); ++i) {
       if (!spec_.inputs[i].shape.has_dynamic_dims()) continue;
       const Shape& shape = input_shapes_[i];
@@ -140,14 +152,22 @@ class BareStepLoop::Impl {
       model_->Check(api().LiteRtCompiledModelResizeInputTensor(model_->handle(), spec_.index, i, dims,
                                                                static_cast<std::size_t>(shape.rank())),
                     "LiteRtCompiledModelResizeInputTensor", "for input '" + spec_.inputs[i].name + "'");
+      resized = true;
     }
+    if (resized) ++model_->resize_generation(spec_.index);
+    generation_ = model_->resize_generation(spec_.index);
+  }
+
+  // The output layouts for the current input shapes (and LiteRT's
+  // allocation updated to them).
+  std::vector<LiteRtLayout> OutputLayouts() {
     std::vector<LiteRtLayout> layouts(spec_.outputs.size());
     if (!layouts.empty()) {
       model_->Check(api().LiteRtGetCompiledModelOutputTensorLayouts(model_->handle(), spec_.index, layouts.size(),
                                                                     layouts.data(), /*update_allocation=*/true),
                     "LiteRtGetCompiledModelOutputTensorLayouts", "of signature '" + spec_.key + "'");
     }
-    generation_ = ++model_->resize_generation(spec_.index);
+    return layouts;
   }
 
   AlignedBuffer& Allocate(std::size_t bytes) {
@@ -165,22 +185,23 @@ class BareStepLoop::Impl {
 
   std::shared_ptr<detail::CompiledModel> model_;
   const SignatureSpec& spec_;
+  int64_t batches_ = 0;
   std::vector<std::unique_ptr<AlignedBuffer>> memory_;  // stable addresses: LiteRT holds them
-  std::vector<Shape> input_shapes_;
-  std::vector<LiteRtTensorBuffer> input_handles_;
-  std::vector<LiteRtTensorBuffer> output_handles_;
+  std::vector<Shape> input_shapes_;                     // per input, one batch
+  Handles input_handles_;   // [batch][input], after memory_: destroyed before it
+  Handles output_handles_;
   std::vector<ConstTensorView> output_views_;
   uint64_t generation_ = 0;
 };
 
-BareStepLoop::BareStepLoop(const Model& model, std::string_view signature,
-                           const std::vector<std::pair<std::string, ConstTensorView>>& inputs)
-    : impl_(std::make_unique<Impl>(model.impl_, model.signature(signature), inputs)) {}
+BareStepLoop::BareStepLoop(const Model& model, std::string_view signature, const Dataset& data, int64_t batch_size)
+    : impl_(std::make_unique<Impl>(model.impl_, model.signature(signature), data, batch_size)) {}
 BareStepLoop::BareStepLoop(BareStepLoop&&) noexcept = default;
 BareStepLoop& BareStepLoop::operator=(BareStepLoop&&) noexcept = default;
 BareStepLoop::~BareStepLoop() = default;
 
 double BareStepLoop::Run(int64_t steps) { return impl_->Run(steps); }
+int64_t BareStepLoop::num_batches() const { return impl_->num_batches(); }
 ConstTensorView BareStepLoop::output(std::string_view name) const { return impl_->output(name); }
 const SignatureSpec& BareStepLoop::spec() const { return impl_->spec(); }
 

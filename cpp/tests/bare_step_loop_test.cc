@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "litetrain/bare_step_loop.h"
@@ -15,16 +16,16 @@ namespace {
 
 using testing::ModelPath;
 
-// One batch for the 32-16-4 MLP.
-struct Batch {
-  explicit Batch(int64_t n) : n(n), x(static_cast<std::size_t>(n) * 32), y(static_cast<std::size_t>(n) * 4, 0.0f) {
+// `n` samples for the 32-16-4 MLP.
+struct Data {
+  explicit Data(int64_t n) : n(n), x(static_cast<std::size_t>(n) * 32), y(static_cast<std::size_t>(n) * 4, 0.0f) {
     std::mt19937 rng(5);
     std::normal_distribution<float> normal;
     for (auto& v : x) v = normal(rng);
     for (int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i * 4 + rng() % 4)] = 1.0f;
   }
-  std::vector<std::pair<std::string, ConstTensorView>> inputs() const {
-    return {{"x", {DType::kFloat32, Shape{n, 32}, x.data()}}, {"y", {DType::kFloat32, Shape{n, 4}, y.data()}}};
+  Dataset dataset(const std::string& x_name = "x") const {
+    return Dataset({{x_name, {DType::kFloat32, Shape{n, 32}, x.data()}}, {"y", {DType::kFloat32, Shape{n, 4}, y.data()}}});
   }
   int64_t n;
   std::vector<float> x, y;
@@ -32,69 +33,76 @@ struct Batch {
 
 float Loss(const BareStepLoop& loop) { return *static_cast<const float*>(loop.output("loss").data); }
 
-TEST(BareStepLoop, TrainsOnTheBoundBatchAndTimesItsSteps) {
+TEST(BareStepLoop, TrainsOnItsBatchesAndTimesItsSteps) {
   const Model model = Model::FromFile(ModelPath("mlp_fixed.tflite"));
-  const Batch batch(8);
-  BareStepLoop loop(model, "train", batch.inputs());
+  const Data data(8);
+  BareStepLoop loop(model, "train", data.dataset(), 8);
+  EXPECT_EQ(loop.num_batches(), 1);
   EXPECT_GE(loop.Run(1), 0.0);
   const float first = Loss(loop);
-  const double seconds = loop.Run(200);
-  EXPECT_GT(seconds, 0.0);
+  EXPECT_GT(loop.Run(200), 0.0);
   EXPECT_LT(Loss(loop), 0.5f * first);  // the same batch 200 times: it must fit it
-  EXPECT_EQ(loop.Run(0) >= 0.0, true);
+  EXPECT_GE(loop.Run(0), 0.0);
 }
 
-TEST(BareStepLoop, CopiesTheBatchOnce) {
-  const Model model = Model::FromFile(ModelPath("mlp_fixed.tflite"));
-  Batch batch(8);
-  BareStepLoop loop(model, "train", batch.inputs());
+TEST(BareStepLoop, CyclesThroughTheBatchesFromTheFirstOnEveryRun) {
+  const Data data(24);
+  BareStepLoop a(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", data.dataset(), 8);
+  BareStepLoop b(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", data.dataset(), 8);
+  EXPECT_EQ(a.num_batches(), 3);
+  // Five steps in one call or in two (3 + 2) see the same batches:
+  // 0 1 2 0 1 against 0 1 2 | 0 1.
+  a.Run(5);
+  b.Run(3);
+  b.Run(2);
+  EXPECT_EQ(Loss(a), Loss(b));
+}
+
+TEST(BareStepLoop, CopiesItsDataOnce) {
+  Data data(8);
+  BareStepLoop loop(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", data.dataset(), 8);
+  std::fill(data.x.begin(), data.x.end(), 1e6f);  // the loop must not read this
   loop.Run(1);
-  const float loss = Loss(loop);
-  // Changing the caller's memory afterwards changes nothing the loop reads:
-  // a second loop on a fresh model with the original data sees the same loss.
-  std::fill(batch.x.begin(), batch.x.end(), 1e6f);
-  const Batch original(8);
-  BareStepLoop again(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", original.inputs());
+  const Data original(8);
+  BareStepLoop again(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", original.dataset(), 8);
   again.Run(1);
-  EXPECT_EQ(Loss(again), loss);
-  loop.Run(1);
-  EXPECT_TRUE(std::isfinite(Loss(loop)));
+  EXPECT_EQ(Loss(loop), Loss(again));
 }
 
 TEST(BareStepLoop, ResizesADynamicBatchAndLeavesOtherRunnersWorking) {
   const Model model = Model::FromFile(ModelPath("mlp_dynamic.tflite"));
-  const Batch five(5), three(3);
-  BareStepLoop loop(model, "train", five.inputs());
+  const Data ten(10), three(3);
+  BareStepLoop loop(model, "train", ten.dataset(), 5);
   loop.Run(3);
   SignatureRunner train = model.runner("train");
-  const auto views = three.inputs();
   std::vector<ConstTensorView> inputs(2);
-  inputs[train.spec().input_index("x")] = views[0].second;
-  inputs[train.spec().input_index("y")] = views[1].second;
+  inputs[train.spec().input_index("x")] = {DType::kFloat32, Shape{3, 32}, three.x.data()};
+  inputs[train.spec().input_index("y")] = {DType::kFloat32, Shape{3, 4}, three.y.data()};
+  const std::size_t loss = train.spec().output_index("loss");
   train.Run(inputs);  // resizes to 3
-  EXPECT_TRUE(std::isfinite(*static_cast<const float*>(train.outputs()[train.spec().output_index("loss")].data)));
+  EXPECT_TRUE(std::isfinite(*static_cast<const float*>(train.outputs()[loss].data)));
   loop.Run(3);  // puts its batch of 5 back
   EXPECT_TRUE(std::isfinite(Loss(loop)));
-  EXPECT_EQ(loop.output("loss").shape.num_elements(), 1);
   train.Run(inputs);
-  EXPECT_TRUE(std::isfinite(*static_cast<const float*>(train.outputs()[train.spec().output_index("loss")].data)));
+  EXPECT_EQ(train.outputs()[loss].shape.num_elements(), 1);
+  EXPECT_TRUE(std::isfinite(*static_cast<const float*>(train.outputs()[loss].data)));
 }
 
-TEST(BareStepLoop, RefusesBadInputsByName) {
+TEST(BareStepLoop, RefusesBadDataByName) {
   const Model model = Model::FromFile(ModelPath("mlp_fixed.tflite"));
-  const Batch batch(8), wrong(4);
-  auto inputs = batch.inputs();
-  inputs[0].first = "z";
+  const Data data(16), odd(12);
   try {
-    BareStepLoop loop(model, "train", inputs);
+    BareStepLoop loop(model, "train", data.dataset("z"), 8);
     FAIL() << "an unknown input name was accepted";
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("'z'"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(BareStepLoop(model, "train", {batch.inputs()[0]}), InvalidArgument);       // y missing
-  EXPECT_THROW(BareStepLoop(model, "train", wrong.inputs()), InvalidArgument);            // batch 4, fixed 8
-  EXPECT_THROW(BareStepLoop(model, "nope", batch.inputs()), InvalidArgument);             // no signature
-  BareStepLoop loop(model, "train", batch.inputs());
+  const Dataset only_x({{"x", {DType::kFloat32, Shape{16, 32}, data.x.data()}}});
+  EXPECT_THROW(BareStepLoop(model, "train", only_x, 8), InvalidArgument);         // y missing
+  EXPECT_THROW(BareStepLoop(model, "train", data.dataset(), 4), InvalidArgument);  // the model's batch is 8
+  EXPECT_THROW(BareStepLoop(model, "train", odd.dataset(), 8), InvalidArgument);  // 12 samples, batch 8
+  EXPECT_THROW(BareStepLoop(model, "nope", data.dataset(), 8), InvalidArgument);  // no signature
+  BareStepLoop loop(model, "train", data.dataset(), 8);
   EXPECT_THROW(loop.output("nope"), InvalidArgument);
   EXPECT_THROW(loop.Run(-1), InvalidArgument);
 }

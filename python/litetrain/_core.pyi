@@ -1,6 +1,6 @@
 """Type stubs of the private native module (cpp/bindings)."""
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -60,3 +60,21 @@ class Trainer:
     def restore(self, arrays: dict[str, np.ndarray]) -> None: ...
 
 def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> list[int]: ...
+
+class BareStepLoop:
+    def __init__(self, model: Model, signature: str, data: dict[str, np.ndarray], batch_size: int) -> None: ...
+    def run(self, steps: int) -> float: ...
+    def output(self, name: str) -> np.ndarray: ...
+    @property
+    def num_batches(self) -> int: ...
+    @property
+    def spec(self) -> SignatureSpec: ...
+
+def time_interleaved(
+    runners: list[Callable[[int], float]],
+    rounds: int = 7,
+    round_seconds: float = 0.25,
+    warmup_seconds: float = 0.25,
+    max_steps_per_round: int = 10_000_000,
+) -> list[dict[str, Any]]: ...
+def median(values: list[float]) -> float: ...

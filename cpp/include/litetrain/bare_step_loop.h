@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
+#include "litetrain/dataset.h"
 #include "litetrain/export.h"
 #include "litetrain/model.h"
 #include "litetrain/tensor.h"
@@ -20,24 +20,28 @@ namespace litetrain {
 
 class LITETRAIN_API BareStepLoop {
  public:
-  // Binds one batch to every input of `signature` of `model`, by input name:
-  // the data is copied once into 64-byte aligned buffers that LiteRT reads in
-  // place, and dynamic dimensions are resized to the batch's shape. Output
-  // buffers are made once too. Runs of the loop change the model's variables
-  // (it is the model's own compiled instance, shared with its runners).
-  // Throws InvalidArgument for a missing, unknown or mismatched input (named),
+  // Splits `data` (columns by input name of `signature`) into batches of
+  // `batch_size` samples and binds each batch once: copied into 64-byte
+  // aligned buffers that LiteRT reads in place. Dynamic dimensions are
+  // resized to the batch's shape; output buffers are made once too. Runs
+  // change the model's variables (the loop runs the model's own compiled
+  // instance, shared with its runners).
+  // Throws InvalidArgument for a missing, unknown or mismatched input (named)
+  // or a sample count that is not a positive multiple of `batch_size`,
   // RuntimeFailure when LiteRT refuses a buffer or a resize.
-  BareStepLoop(const Model& model, std::string_view signature,
-               const std::vector<std::pair<std::string, ConstTensorView>>& inputs);
+  BareStepLoop(const Model& model, std::string_view signature, const Dataset& data, int64_t batch_size);
   BareStepLoop(BareStepLoop&&) noexcept;
   BareStepLoop& operator=(BareStepLoop&&) noexcept;
   ~BareStepLoop();
 
-  // Runs the signature `steps` times and returns the wall time in seconds
-  // (steady clock, measured here: no caller overhead in it). The model is
-  // locked for the whole call, not per step. Throws RuntimeFailure if a run
-  // fails (the steps before it ran).
+  // Runs the signature `steps` times, step s on batch s % num_batches() (so
+  // that every call sees the same data), and returns the wall time in
+  // seconds (steady clock, measured here: no caller overhead in it). The
+  // model is locked for the whole call, not per step. Throws RuntimeFailure
+  // if a run fails (the steps before it ran).
   double Run(int64_t steps);
+
+  int64_t num_batches() const;
 
   // The output called `name` after the last run: a view into the loop's own
   // buffer, valid until the next Run. Throws InvalidArgument for an unknown name.

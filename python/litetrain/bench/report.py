@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from litetrain.bench.gates import Verdict
-from litetrain.bench.systems import SYSTEMS
+from litetrain.bench.systems import NOT_INSTALLED, SYSTEMS
 
 # Short column titles, in table order.
 COLUMNS = {
@@ -83,7 +83,7 @@ def _cell(row: dict | None, fit: dict | None, limit: dict | None) -> str:
     if row is None:
         return ""
     if "error" in row:
-        return "failed"
+        return "n/a" if row["error"] == NOT_INSTALLED else "failed"
     text = _us(row["median_us"])
     if row["system"] == "litetrain_fit" and limit is not None:
         text += f" ({row['median_us'] / limit['median_us']:.2f}x limit)"

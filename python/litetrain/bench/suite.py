@@ -51,9 +51,9 @@ def full_plan(models: list[str] | None = None) -> Plan:
 
 
 def quick_plan(models: list[str] | None = None) -> Plan:
-    # The smallest model (overhead-bound) and the gated case, one thread:
-    # under two minutes on a busy two-core machine, models built included.
-    cases = [("mlp-tiny", 8), gates.GATED_CASE]
+    # The smallest model (overhead-bound), the gated case and the CNN, one
+    # thread: under two minutes on a busy two-core machine, models built included.
+    cases = [("mlp-tiny", 8), gates.GATED_CASE, ("cnn", 8)]
     if models:
         cases = [c for c in cases if c[0] in models]
         cases += [(m, 32 if 32 in MODELS[m].batches else MODELS[m].batches[0]) for m in models if m not in dict(cases)]

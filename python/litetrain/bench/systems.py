@@ -35,6 +35,7 @@ SYSTEMS: dict[str, tuple[str, str]] = {
     "keras_train_on_batch": ("Keras train_on_batch", "tensorflow"),
 }
 NEEDS_TENSORFLOW = {"tflite_interpreter", "tf_function", "keras_train_on_batch"}
+NOT_INSTALLED = "TensorFlow is not installed"
 
 
 @dataclass
@@ -82,13 +83,16 @@ def _cycle(case: Case, steps: int):
 
 
 def _limit(case: Case):
+    # Every batch bound once, in its own buffers: the steps cycle through the
+    # same data as every other system (one batch again and again would be
+    # memorised, and its gradients would sink into slow denormal numbers).
     model = litetrain.Model(case.model_bytes, threads=case.threads)
-    x, y = case.batches[0]
-    loop = _core.BareStepLoop(model._native, "train", {"x": x, "y": y})
+    loop = _core.BareStepLoop(model._native, "train", {"x": case.x, "y": case.y}, case.batch)
 
     def run(steps: int):
         seconds = loop.run(steps)
-        # Every step sees the same batch: the last step's loss stands for the call.
+        # Only the last step's loss can be read: its batch is the same in
+        # every round of the same length, so rounds compare.
         return seconds, float(loop.output("loss"))
 
     return run

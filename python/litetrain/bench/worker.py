@@ -54,7 +54,7 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
 
     from litetrain import _core
     from litetrain.bench.models import MODELS, training_data
-    from litetrain.bench.systems import NEEDS_TENSORFLOW, SYSTEMS, Case, make_runner
+    from litetrain.bench.systems import NEEDS_TENSORFLOW, NOT_INSTALLED, SYSTEMS, Case, make_runner
 
     spec = MODELS[case_plan["model"]]
     batch = case_plan["batch"]
@@ -65,7 +65,7 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
     for system in case_plan["systems"]:
         row = {**base, "system": system, "label": SYSTEMS[system][0], "family": SYSTEMS[system][1]}
         if system in NEEDS_TENSORFLOW and not have_tensorflow:
-            rows.append({**row, "error": "TensorFlow is not installed"})
+            rows.append({**row, "error": NOT_INSTALLED})
             continue
         try:
             runner = _Guarded(make_runner(system, case))

@@ -130,6 +130,8 @@ def test_command_line_errors_name_the_problem(tmp_path):
     assert "Traceback" not in result.stderr
     result = subprocess.run([sys.executable, "-m", "litetrain.bench", "--rounds", "0"], capture_output=True, text=True)
     assert result.returncode == 1 and "--rounds must be >= 1" in result.stderr
+    result = bench("--report-only", "--out", str(tmp_path / "none"))
+    assert result.returncode == 1 and "bench.json does not exist: run the suite first" in result.stderr
 
 
 @pytest.mark.slow
@@ -153,6 +155,12 @@ def test_quick_run_trains_every_system_and_passes_its_gates(tmp_path):
     assert memory["litetrain_fit"]["peak_rss_mb"] < memory["keras_fit"]["peak_rss_mb"]
     assert (tmp_path / "latency-threads1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| MLP 784-128-10 | 32 |" in (tmp_path / "bench.md").read_text()
+    # The README section is re-made from the JSON alone.
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{report.README_START}\nold\n{report.README_END}\n")
+    again = bench("--report-only", "--out", str(tmp_path), "--update-readme", str(readme))
+    assert again.returncode == 0, again.stderr
+    assert "| MLP 784-128-10 | 32 |" in readme.read_text() and "(latency-threads1.png)" in readme.read_text()
     fit = {r["model"]: r for r in data["rows"] if r["system"] == "litetrain_fit"}
     limit = {r["model"]: r for r in data["rows"] if r["system"] == "limit"}
     REPORT.append(

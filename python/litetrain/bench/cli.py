@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     parser.add_argument("--update-readme", type=Path, metavar="README",
                         help="also replace the benchmark section between the README's bench markers")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: re-make the report, plots (and README section) from OUT/bench.json")
 
 
 def run(args: argparse.Namespace, command: str) -> int:
@@ -48,6 +50,10 @@ def run(args: argparse.Namespace, command: str) -> int:
     for name in args.systems or []:
         if name not in SYSTEMS:
             raise ValueError(f"unknown system {name!r}; systems: {', '.join(SYSTEMS)}")
+    if args.update_readme is not None and not args.update_readme.is_file():
+        raise ValueError(f"README file {args.update_readme} does not exist")
+    if args.report_only:
+        return 0 if suite.rewrite(args.out, args.update_readme).passed else 1
     plan = suite.quick_plan(args.models) if args.quick else suite.full_plan(args.models)
     plan.command = command
     if args.batches:
@@ -68,8 +74,6 @@ def run(args: argparse.Namespace, command: str) -> int:
         plan.protocol["round_seconds"] = plan.protocol["warmup_seconds"] = args.round_seconds
     if not plan.cases:
         raise ValueError("no case left to run after --models/--batches")
-    if args.update_readme is not None and not args.update_readme.is_file():
-        raise ValueError(f"README file {args.update_readme} does not exist")
     verdict = suite.run(plan, args.out, args.model_cache, args.update_readme, memory=not args.no_memory)
     return 0 if verdict.passed else 1
 

@@ -150,8 +150,9 @@ def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | N
     _say(f"litetrain bench ({plan.mode}): {len(plan.cases)} cases x threads {plan.threads}, results in {out}")
     files = {}
     needed = set(plan.cases) | ({plan.memory_case} if memory and plan.memory_systems else set())
+    _say(f"  models: {len(needed)} (built with litetrain.build unless {cache} has them)")
     for m, b in sorted(needed):
-        files[m, b] = model_file(MODELS[m], b, cache)  # built with TensorFlow unless cached
+        files[m, b] = model_file(MODELS[m], b, cache)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix=".work-", dir=out) as work:
         for threads in plan.threads:
@@ -160,14 +161,20 @@ def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | N
     info["load_average"]["end"] = list(os.getloadavg())
     info["seconds"] = round(time.monotonic() - started, 1)
     results = {"info": info, "rows": rows, "memory": mem}
+    return write_results(results, out, readme)
 
-    verdict = gates.evaluate(rows, plan.tolerances)
-    extra = _memory_failures(mem)
+
+def write_results(results: dict, out: Path, readme: Path | None = None) -> gates.Verdict:
+    """Judges `results` by the tolerances they record and writes every output
+    file (again, for ``--report-only``); returns the verdict."""
+    info, rows = results["info"], results["rows"]
+    verdict = gates.evaluate(rows, gates.Tolerances(**info["tolerances"]))
+    extra = _memory_failures(results.get("memory", []))
     if extra:
         verdict = gates.Verdict(False, verdict.failures + extra, verdict.checks, verdict.beaten)
     report.write_json(results, verdict, out / "bench.json")
     report.write_atomically(out / "bench.md", report.markdown(results, verdict))
-    pngs = report.plots(rows, plan.threads, out)
+    pngs = report.plots(rows, info["threads"], out)
     if not pngs:
         _say("  no plots: matplotlib is not installed (pip install 'litetrain[bench]')")
     if readme is not None:
@@ -182,5 +189,15 @@ def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | N
     for failure in verdict.failures:
         if failure not in verdict.checks:
             _say(f"  {failure}")
-    _say(f"{'PASS' if verdict.passed else 'FAIL'} in {info['seconds']:.0f} s: {out / 'bench.md'}")
+    _say(f"{'PASS' if verdict.passed else 'FAIL'} ({info['mode']} run of {info['seconds']:.0f} s): {out / 'bench.md'}")
     return verdict
+
+
+def rewrite(out: Path, readme: Path | None = None) -> gates.Verdict:
+    """Re-makes the report, plots and README section from `out`/bench.json."""
+    path = out / "bench.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run the suite first")
+    results = json.loads(path.read_text())
+    results.pop("verdict", None)
+    return write_results(results, out, readme)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from litetrain.builder.weights import variable_name
 
 
@@ -21,7 +20,6 @@ def keras_loss(name: str, from_logits: bool):
 
 def keras_optimizer(optimizer):
     import keras
-
     from litetrain import optim
 
     if isinstance(optimizer, optim.AdamW):
@@ -36,11 +34,11 @@ def keras_optimizer(optimizer):
     return keras.optimizers.SGD(optimizer.learning_rate, momentum=optimizer.momentum, nesterov=optimizer.nesterov)
 
 
-def train_steps(model, loss, optimizer, batches, trainable_layers=None) -> list[float]:
+def train_steps(model, loss, optimizer, batches, trainable_layers=None, training=False) -> list[float]:
     """Trains `model` in place on `batches` [(inputs, labels)]; returns the losses.
 
     Layers outside `trainable_layers` (names) are frozen. BatchNormalization
-    runs with its moving statistics (training=False), as litetrain's does.
+    runs with its moving statistics unless `training` (batch statistics).
     """
     import tensorflow as tf
 
@@ -53,7 +51,7 @@ def train_steps(model, loss, optimizer, batches, trainable_layers=None) -> list[
     losses = []
     for inputs, labels in batches:
         with tf.GradientTape() as tape:
-            outputs = model(inputs, training=False)
+            outputs = model(inputs, training=training)
             value = loss(labels, outputs)
         keras_opt.apply_gradients(zip(tape.gradient(value, variables), variables))
         losses.append(float(value))

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
-import keras  # noqa: E402
-
-import litetrain  # noqa: E402
-from litetrain import optim  # noqa: E402
-from tests import keras_reference  # noqa: E402
+import keras
+import keras_reference
+import litetrain
+from litetrain import optim
 
 BATCH = 8
 STEPS = 10
@@ -110,12 +109,15 @@ def feed(model, inputs, labels) -> dict[str, np.ndarray]:
     return {"y": labels, **{t._keras_history.operation.name: x for t, x in zip(model.inputs, inputs)}}
 
 
-def run_both(factory, loss, from_logits, optimizer, *, batch_size=BATCH, trainable=None, seed=0):
+def run_both(factory, loss, from_logits, optimizer, *, batch_size=BATCH, trainable=None, seed=0, batch_statistics=False):
     """(our losses, TensorFlow's losses, our weights, TensorFlow's weights, initial weights, the BuiltModel)."""
     keras.utils.set_random_seed(seed)
     model = factory()
     initial = keras_reference.weights_by_name(model)
-    built = litetrain.build(model, loss, optimizer, trainable=trainable, batch_size=batch_size, from_logits=from_logits)
+    built = litetrain.build(
+        model, loss, optimizer, trainable=trainable, batch_size=batch_size, from_logits=from_logits,
+        batch_statistics=batch_statistics,
+    )
     batches = list(_batches(model, loss, np.random.default_rng(seed)))
     compiled = litetrain.Model(built.tflite)
     train = compiled.runner("train")
@@ -124,7 +126,7 @@ def run_both(factory, loss, from_logits, optimizer, *, batch_size=BATCH, trainab
     trainable_layers = None if trainable is None else set(built_layers(model, built))
     theirs = keras_reference.train_steps(
         model, keras_reference.keras_loss(loss, from_logits), optimizer,
-        [(x if len(x) > 1 else x[0], y) for x, y in batches], trainable_layers,
+        [(x if len(x) > 1 else x[0], y) for x, y in batches], trainable_layers, training=batch_statistics,
     )
     return ours, theirs, weights, keras_reference.weights_by_name(model), initial, built
 
@@ -144,8 +146,18 @@ def test_matches_tensorflow(case):
     assert_trained_alike(built, weights, reference, initial, case)
 
 
+def test_batch_statistics_match_keras_training_mode():
+    factory = lambda: cnn(L.Conv2D(4, 3, use_bias=False), L.BatchNormalization(momentum=0.9), L.Activation("relu"))
+    ours, theirs, weights, reference, initial, built = run_both(
+        factory, "categorical_crossentropy", True, optim.SGD(0.05), batch_statistics=True
+    )
+    assert any(n.endswith("moving_mean") for n in weights) and any(n.endswith("moving_variance") for n in weights)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert_trained_alike(built, weights, reference, initial, "batch statistics")
+
+
 def assert_trained_alike(built, weights, reference, initial, case):
     """Every trainable weight moved (so the comparison means something) and equals TensorFlow's."""
-    for name in built.trainable_weights:
+    for name in [n for n in weights if n in reference]:
         assert np.abs(reference[name] - initial[name]).max() > 1e-4, f"{case}: {name} did not train"
         np.testing.assert_allclose(weights[name], reference[name], rtol=1e-5, atol=1e-6, err_msg=f"{case}: {name}")

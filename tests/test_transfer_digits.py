@@ -10,9 +10,8 @@ import pytest
 
 pytest.importorskip("tensorflow")
 import keras
-
 import litetrain
-from tests.conftest import REPORT
+from conftest import REPORT
 
 L = keras.layers
 pytestmark = pytest.mark.slow
@@ -49,7 +48,7 @@ def backbone():
 @pytest.fixture(scope="module")
 def pretrained():
     keras.utils.set_random_seed(0)
-    x, y, x_test, y_test = digits_split(range(0, 5))
+    x, y, x_test, y_test = digits_split(range(5))
     base = backbone()
     model = keras.Sequential([base, L.Dense(5, name="pretrain_head")])
     model.compile(

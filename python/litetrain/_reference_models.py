@@ -68,6 +68,7 @@ def mlp_training_model(
     batch_size: int | None = 8,
     learning_rate: float = 0.1,
     seed: int = 0,
+    accuracy: bool = True,
 ) -> bytes:
     """Builds a trainable MLP (ReLU hidden layers, logits out, SGD) as ``.tflite`` bytes.
 
@@ -76,6 +77,7 @@ def mlp_training_model(
         batch_size: The batch dimension of every signature; None makes it dynamic.
         learning_rate: The SGD step size, fixed in the graph.
         seed: Seed of the initial weights (see :func:`mlp_initial_weights`).
+        accuracy: Whether train/eval also output the batch accuracy.
 
     Returns:
         The model file's bytes.
@@ -123,7 +125,7 @@ def mlp_training_model(
         variables = [module.vars[n] for n in names]
         for var, grad in zip(variables, tape.gradient(loss, variables)):
             var.assign_sub(learning_rate * grad)
-        return {"loss": loss, "accuracy": _accuracy(logits, y)}
+        return {"loss": loss, "accuracy": _accuracy(logits, y)} if accuracy else {"loss": loss}
 
     @tf.function(input_signature=[x_spec, y_spec])
     def evaluate(x, y):

@@ -85,6 +85,8 @@ def export(
         raise ValueError("quantize='int8' needs representative_data: a few hundred typical inputs")
     tf = import_tensorflow()
     keras_model = getattr(model, "keras_model", model)
+    if keras_model is None or not hasattr(keras_model, "layers"):
+        raise ValueError("export needs the Keras model the file was built from (a tf.Module model has none)")
     records = weight_records.collect(keras_model, trainable_layers=set())
     if weights is not None:
         by_name = {r.name: r for r in records.values()}
@@ -102,42 +104,31 @@ def export(
 def _convert(tf, keras_model, records, quantize, representative_data) -> bytes:
     """Converts the forward pass of litetrain's layer implementations, weights as constants,
     so the exported model computes what the training model's ``infer`` computes."""
-    from litetrain.builder.graph import inference_function
+    from litetrain.builder import graph
 
     if len(keras_model.inputs) != 1:
         raise ValueError("export supports models with one input")
     spec = tf.TensorSpec([None, *keras_model.inputs[0].shape[1:]], tf.float32, name="x")
-    module = tf.Module()
-    module.infer = inference_function(tf, keras_model, records, [spec])
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([module.infer.get_concrete_function()], module)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantize is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantize == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    if quantize == "int8":
-        samples = np.asarray(representative_data, np.float32)
-
-        def calibration():
-            for i in range(len(samples)):
-                yield [samples[i : i + 1]]
-
-        converter.representative_dataset = calibration
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     output_name = keras_model.outputs[0]._keras_history.operation.name
-    return _name_signature(converter.convert(), "infer", output_name)
+    module = tf.Module()
+    infer = graph.inference_function(tf, keras_model, records, [spec], output_name)
 
+    def configure(converter):
+        if quantize is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if quantize == "int8":
+            samples = np.asarray(representative_data, np.float32)
 
-def _name_signature(model_bytes: bytes, key: str, output_name: str) -> bytes:
-    """Renames the converter's "serving_default" / "output_0" to match the training model's infer."""
-    from tensorflow.lite.tools import flatbuffer_utils
+            def calibration():
+                for i in range(len(samples)):
+                    yield {"x": samples[i : i + 1]}
 
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
-    (signature,) = model.signatureDefs
-    signature.signatureKey = key
-    (output,) = signature.outputs
-    output.name = output_name
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+            converter.representative_dataset = calibration
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+
+    return graph.convert(tf, module, {"infer": infer}, configure=configure)
 
 
 def _predict(model_bytes: bytes, x: np.ndarray) -> np.ndarray:

@@ -9,6 +9,8 @@ Keras weights.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -32,7 +34,12 @@ class GraphSpec:
     metrics: tuple[str, ...]
     input_names: list[str]
     output_names: list[str]
+    input_shapes: list[tuple]  # per input, without the batch dimension
+    output_shape: tuple  # without the batch dimension
     seed: int = 0
+    # For a tf.Module model: its trainable tf.Variables by save/restore name
+    # (they are used as they are; a Keras model gets variables of our own).
+    module_variables: dict[str, object] | None = None
     signature_names: list[str] = field(default_factory=list)
 
 
@@ -47,14 +54,15 @@ class _Context:
         self._tape = tape
         self._reads: dict[str, object] = {}
         self._seed = seed
+        self.state_updates: list[tuple[str, object]] = []
 
     def weight(self, keras_variable):
         """The weight's value in its stored layout: read once per signature, or a constant."""
         record = self._weights[id(keras_variable)]
         if record.name not in self._reads:
-            if record.trainable:
+            if record.variable:
                 value = self._variables[record.name].read_value()
-                if self._tape is not None:
+                if self._tape is not None and record.trainable:
                     self._tape.watch(value)
             else:
                 value = self.tf.constant(record.stored())
@@ -62,20 +70,29 @@ class _Context:
         return self._reads[record.name]
 
     def trainable_reads(self):
-        return [(name, value) for name, value in self._reads.items() if name in self._variables]
+        trainable = {w.name for w in self._weights.values() if w.trainable}
+        return [(name, value) for name, value in self._reads.items() if name in trainable]
+
+    def updates_state(self, keras_variable) -> bool:
+        """Whether train updates this weight from the forward pass (see Weight.state)."""
+        return self.training and self._weights[id(keras_variable)].state
+
+    def assign_state(self, keras_variable, value) -> None:
+        """Queues a new value of a state weight, assigned after the step's gradients."""
+        self.state_updates.append((self._weights[id(keras_variable)].name, value))
 
     def next_seed(self) -> int:
         self._seed += 1
         return self._seed
 
 
-def inference_function(tf, model, weights: dict[int, Weight], input_specs):
-    """A tf.function computing the model's outputs with every weight a constant (for export)."""
+def inference_function(tf, model, weights: dict[int, Weight], input_specs, output_name: str):
+    """A tf.function computing ``{output_name: outputs}`` with every weight a constant (for export)."""
 
     @tf.function(autograph=False, input_signature=input_specs)
     def infer(*inputs):
         (outputs,) = _forward(_Context(tf, weights, {}, training=False), model, list(inputs))
-        return outputs
+        return {output_name: outputs}
 
     return infer
 
@@ -119,7 +136,10 @@ def build_module(tf, spec: GraphSpec):
     if not trainable:
         raise BuildError("no layer trains: trainable= selected no weights")
     module = tf.Module()
-    module.weights_ = {w.name: tf.Variable(w.stored(), name=w.name) for w in trainable}
+    if spec.module_variables is not None:
+        module.weights_ = {w.name: spec.module_variables[w.name] for w in trainable}
+    else:
+        module.weights_ = {w.name: tf.Variable(w.stored(), name=w.name) for w in spec.weights.values() if w.variable}
     module.slots_ = {
         w.name: [tf.Variable(np.zeros_like(w.stored()), name=s)
                  for s in updates.slot_names(spec.optimizer, w.name)]
@@ -131,11 +151,9 @@ def build_module(tf, spec: GraphSpec):
     model = spec.model
     n = spec.batch_size
     input_specs = [
-        tf.TensorSpec([n, *t.shape[1:]], tf.float32, name=name) for t, name in zip(model.inputs, spec.input_names)
+        tf.TensorSpec([n, *shape], tf.float32, name=name) for shape, name in zip(spec.input_shapes, spec.input_names)
     ]
-    if len(model.outputs) != 1:
-        raise BuildError(f"the model has {len(model.outputs)} outputs; training supports one output")
-    output_shape = model.outputs[0].shape
+    output_shape = [None, *spec.output_shape]
     losses.check_output(spec.loss, output_shape, f"output {spec.output_names[0]!r}")
     label_dtype, label_shape = spec.loss.label_spec(output_shape, n)
     label_spec = tf.TensorSpec(label_shape, getattr(tf, label_dtype), name="y")
@@ -143,9 +161,16 @@ def build_module(tf, spec: GraphSpec):
     def metrics(outputs, labels):
         return {m: losses.accuracy(tf, spec.loss, outputs, labels) for m in spec.metrics}
 
+    def forward(ctx, inputs):
+        if spec.module_variables is not None:
+            return [model(*inputs)]
+        return _forward(ctx, model, inputs)
+
     @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
     def train(*args):
         inputs, labels = list(args[:-1]), args[-1]
+        if spec.module_variables is not None:
+            return train_module(inputs, labels)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             ctx = _Context(tf, spec.weights, module.weights_, training=True, tape=tape, seed=spec.seed)
             (outputs,) = _forward(ctx, model, inputs)
@@ -160,18 +185,37 @@ def build_module(tf, spec: GraphSpec):
         params = [(module.weights_[name], value, g) for (name, value), g in zip(reads, grads)]
         slots = [module.slots_[name] for name, _ in reads]
         updates.apply(tf, spec.optimizer, lr, params, slots, module.iterations_)
+        for name, value in ctx.state_updates:
+            module.weights_[name].assign(value)
+        return {"loss": loss, **metrics(outputs, labels)}
+
+    def train_module(inputs, labels):
+        # The module's own code reads its variables: differentiate with respect to them.
+        names = list(module.weights_)
+        variables = [module.weights_[name] for name in names]
+        with tf.GradientTape() as tape:
+            outputs = model(*inputs)
+            loss = losses.compute(tf, spec.loss, outputs, labels)
+        lr = module.lr_.read_value()
+        seed = lr if updates.prescales_gradients(spec.optimizer) else None
+        grads = tape.gradient(loss, variables, output_gradients=seed)
+        missing = [name for name, g in zip(names, grads) if g is None]
+        if missing:
+            raise BuildError(f"no gradient reaches {', '.join(missing)}: is it connected to the output?")
+        params = [(v, v.read_value(), g) for v, g in zip(variables, grads)]
+        updates.apply(tf, spec.optimizer, lr, params, [module.slots_[name] for name in names], module.iterations_)
         return {"loss": loss, **metrics(outputs, labels)}
 
     @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
     def evaluate(*args):
         ctx = _Context(tf, spec.weights, module.weights_, training=False)
-        (outputs,) = _forward(ctx, model, list(args[:-1]))
+        (outputs,) = forward(ctx, list(args[:-1]))
         return {"loss": losses.compute(tf, spec.loss, outputs, args[-1]), **metrics(outputs, args[-1])}
 
     @tf.function(autograph=False, input_signature=input_specs)
     def infer(*inputs):
         ctx = _Context(tf, spec.weights, module.weights_, training=False)
-        (outputs,) = _forward(ctx, model, list(inputs))
+        (outputs,) = forward(ctx, list(inputs))
         return {spec.output_names[0]: outputs}
 
     state = _state_variables(spec, module)
@@ -222,6 +266,8 @@ def _state_variables(spec: GraphSpec, module) -> dict[str, tuple[object, tuple |
         for slot_name, slot in zip(updates.slot_names(spec.optimizer, w.name), module.slots_[w.name]):
             state[slot_name] = (slot, w.inverse_perm)
     state[updates.LEARNING_RATE] = (module.lr_, None)
+    for w in (w for w in spec.weights.values() if w.state):
+        state[w.name] = (module.weights_[w.name], None)
     if module.iterations_ is not None:
         state[updates.ITERATIONS] = (module.iterations_, None)
     return state
@@ -246,19 +292,43 @@ def _keras_shape(variable, inverse):
     return [shape[i] for i in inverse] if inverse else shape
 
 
-def convert(tf, module, signatures, *, quantize_frozen: bool = False) -> bytes:
-    """SavedModel -> builtin-only TFLite with resource variables."""
+def convert(tf, module, signatures, *, quantize_frozen: bool = False, configure=None) -> bytes:
+    """SavedModel -> builtin-only TFLite with resource variables.
+
+    Args:
+        quantize_frozen: Dynamic-range quantization of constant weights.
+        configure: Called with the converter before converting (export's quantization options).
+    """
     with tempfile.TemporaryDirectory(prefix="litetrain-build-") as saved_model:
-        tf.saved_model.save(module, saved_model, signatures=signatures)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
+        # The gradients are already part of the traced train function; saving
+        # them again per custom_gradient would trace (and refuse) gradients of
+        # layers nothing trains through.
+        options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
+        tf.saved_model.save(module, saved_model, signatures=signatures, options=options)
+        with _quiet_absl():  # it warns that the (unneeded) gradients were not saved
+            converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         converter.experimental_enable_resource_variables = True
         if quantize_frozen:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if configure is not None:
+            configure(converter)
         try:
-            return converter.convert()
+            with _quiet_absl():
+                return converter.convert()
         except Exception as e:  # the converter raises ConverterError with a long dump
             raise BuildError(_explain_converter_error(str(e))) from None
+
+
+@contextlib.contextmanager
+def _quiet_absl():
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _explain_converter_error(message: str) -> str:

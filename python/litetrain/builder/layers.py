@@ -92,6 +92,11 @@ def _conv_filter_grad(tf, x, dy, kernel_hw, strides, padding):
     [cin, kh', kw', cout] with kh' >= kh; crop and transpose to Keras' layout.
     """
     kh, kw = kernel_hw
+    if x.shape[0] is None:
+        raise BuildError(
+            "a trainable convolution needs a fixed batch size (its filter gradient contracts over the batch): "
+            "pass batch_size= to litetrain.build"
+        )
     if padding == "SAME":
         (pt, pb), (pl, pr) = (_same_pads(x.shape[1], kh, strides[0]), _same_pads(x.shape[2], kw, strides[1]))
         if pt or pb or pl or pr:
@@ -301,20 +306,50 @@ def dropout(ctx, layer, x):
     return x * keep * (1.0 / (1.0 - layer.rate))
 
 
-def batch_normalization(ctx, layer, x):
-    """Normalisation with the layer's moving statistics (frozen statistics).
+def _rsqrt(tf):
+    @tf.custom_gradient
+    def rsqrt(v):
+        y = tf.math.rsqrt(v)
 
-    gamma and beta train when the layer is trainable; the moving mean and
-    variance stay as they are (constants), as in Keras with training=False.
+        def grad(dy):  # TensorFlow's RsqrtGrad is no builtin
+            return dy * (-0.5 * y * y * y)
+
+        return y, grad
+
+    return rsqrt
+
+
+def batch_normalization(ctx, layer, x):
+    """BatchNormalization over the last axis.
+
+    By default with the layer's moving statistics (Keras' training=False, the
+    usual choice when fine-tuning): gamma and beta train when the layer
+    trains, the statistics are constants. With ``build(...,
+    batch_statistics=True)`` a training layer normalises with the batch's
+    mean and variance in ``train`` and updates its moving statistics, as
+    Keras does with training=True.
     """
     tf = ctx.tf
     axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
     if axis not in (-1, x.shape.rank - 1):
         raise BuildError(f"{_name(layer)}: axis={layer.axis}; only the last (channel) axis is supported")
-    inv = tf.math.rsqrt(ctx.weight(layer.moving_variance) + layer.epsilon)
+    if getattr(layer, "renorm", False):
+        raise BuildError(f"{_name(layer)}: renorm=True is not supported")
+    if ctx.updates_state(layer.moving_mean):
+        axes = list(range(x.shape.rank - 1))
+        mean = tf.reduce_mean(x, axis=axes)
+        variance = tf.reduce_mean(tf.math.squared_difference(x, tf.stop_gradient(mean)), axis=axes)
+        momentum = layer.momentum
+        ctx.assign_state(layer.moving_mean, ctx.weight(layer.moving_mean) * momentum + mean * (1.0 - momentum))
+        ctx.assign_state(
+            layer.moving_variance, ctx.weight(layer.moving_variance) * momentum + variance * (1.0 - momentum)
+        )
+    else:
+        mean, variance = ctx.weight(layer.moving_mean), ctx.weight(layer.moving_variance)
+    inv = _rsqrt(tf)(variance + layer.epsilon)
     if layer.scale:
         inv = inv * ctx.weight(layer.gamma)
-    shift = -ctx.weight(layer.moving_mean) * inv
+    shift = -mean * inv
     if layer.center:
         shift = shift + ctx.weight(layer.beta)
     return x * inv + shift

@@ -21,14 +21,21 @@ class Weight:
             character outside [A-Za-z0-9_] replaced by "_" ("dense/kernel" ->
             "dense_kernel"), since signature inputs must be identifiers.
         value: Initial value in Keras' layout.
-        trainable: A variable updated by train; else a constant of the file.
+        trainable: A variable updated by train's gradients.
         perm: Permutation from Keras' layout to the stored one (None: same).
+        state: A variable that train updates otherwise (BatchNormalization's
+            moving statistics with batch_statistics=True). Neither: a constant.
     """
 
     name: str
     value: np.ndarray
     trainable: bool
     perm: tuple[int, ...] | None
+    state: bool = False
+
+    @property
+    def variable(self) -> bool:
+        return self.trainable or self.state
 
     def stored(self, value=None) -> np.ndarray:
         value = self.value if value is None else value
@@ -80,17 +87,54 @@ def select_trainable(model, trainable) -> set[str]:
     return chosen
 
 
-def collect(model, trainable_layers: set[str]) -> dict[int, Weight]:
-    """Weight records keyed by id() of the Keras variable."""
+def collect(model, trainable_layers: set[str], batch_statistics: bool = False) -> dict[int, Weight]:
+    """Weight records keyed by id() of the Keras variable.
+
+    Args:
+        batch_statistics: BatchNormalization layers that train normalise with
+            the batch's statistics in train and update their moving ones.
+    """
     records = {}
     for layer in model_layers(model):
+        trains_layer = layer.name in trainable_layers
         for variable in layer.weights:
-            trains = layer.name in trainable_layers and variable.trainable
             value = np.asarray(variable.numpy())
             if value.dtype != np.float32:
                 raise BuildError(f"layer {layer.name!r}: weight {variable.path} is {value.dtype}; only float32 models")
-            records[id(variable)] = Weight(variable_name(variable.path), value, trains, layers.storage_permutation(layer, variable))
+            state = (
+                batch_statistics and trains_layer and type(layer).__name__ == "BatchNormalization"
+                and not variable.trainable
+            )
+            records[id(variable)] = Weight(
+                variable_name(variable.path), value, trains_layer and variable.trainable,
+                layers.storage_permutation(layer, variable), state,
+            )
     names = [w.name for w in records.values()]
     if len(set(names)) != len(names):
         raise BuildError("two weights share one name; give the layers unique names")
     return records
+
+
+def module_weights(module, trainable) -> tuple[dict[int, Weight], dict[str, object]]:
+    """Records of a tf.Module's trainable variables, and those variables by name.
+
+    `trainable` (None: all; else names or fnmatch patterns of variable names)
+    selects what trains; the others are never assigned, so the converter
+    makes them constants.
+    """
+    records, variables = {}, {}
+    for variable in module.trainable_variables:
+        name = variable_name(variable.name.split(":")[0])
+        if name in variables:
+            raise BuildError(f"two tf.Variables are both named {name!r}; give them unique names")
+        patterns = [trainable] if isinstance(trainable, str) else trainable
+        trains = patterns is None or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+        value = np.asarray(variable.numpy())
+        if value.dtype != np.float32:
+            raise BuildError(f"tf.Variable {name!r} is {value.dtype}; only float32 variables train")
+        records[id(variable)] = Weight(name, value, trains, None)
+        if trains:
+            variables[name] = variable
+    if not variables:
+        raise BuildError(f"trainable={trainable!r} selects none of the module's variables: {sorted(records)}")
+    return records, variables

@@ -163,9 +163,11 @@ def markdown(results: dict, verdict: Verdict) -> str:
         "",
         f"Machine: {hardware_line(info)}.",
         "",
-        "Median microseconds per training step (SGD, fixed batch) over interleaved rounds; "
-        "in brackets: Trainer.fit over the limit, and each alternative over Trainer.fit "
-        "(above 1: litetrain is faster). Every number comes from steps whose loss fell.",
+        (
+            "Median microseconds per training step (SGD, fixed batch) over interleaved rounds; "
+            "in brackets: Trainer.fit over the limit, and each alternative over Trainer.fit "
+            "(above 1: litetrain is faster). Every number comes from steps whose loss fell."
+        ),
     ]
     for threads in info["threads"]:
         out += ["", f"## Threads: {threads}", "", latency_table(results["rows"], threads)]
@@ -186,8 +188,10 @@ def readme_section(results: dict, verdict: Verdict, plot: str | None) -> str:
     out = [
         f"Measured {info['date']} on: {hardware_line(info)}.",
         "",
-        f"Threads: {info['threads'][0]}. Median microseconds per training step; in brackets: Trainer.fit "
-        "over the limit, and each alternative over Trainer.fit (above 1: litetrain is faster).",
+        (
+            f"Threads: {info['threads'][0]}. Median microseconds per training step; in brackets: "
+            "Trainer.fit over the limit, and each alternative over Trainer.fit (above 1: litetrain is faster)."
+        ),
         "",
         latency_table(results["rows"], info["threads"][0]),
     ]

@@ -85,7 +85,7 @@ def _run_worker(plan: Plan, threads: int, files: dict, work: Path, logs: Path) -
     }))
     log = logs / f"worker-threads{threads}.log"
     with open(log, "wb") as err:
-        code = subprocess.run([sys.executable, "-m", "litetrain.bench.worker", str(plan_path)], stderr=err).returncode
+        code = subprocess.run([sys.executable, "-m", "litetrain.bench.worker", str(plan_path)], stderr=err, check=False).returncode
     rows = [json.loads(line) for line in rows_path.read_text().splitlines()] if rows_path.exists() else []
     if code != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
@@ -103,7 +103,7 @@ def _measure_memory(plan: Plan, files: dict, logs: Path) -> list[dict]:
                str(plan.memory_steps)]
         log = logs / f"memory-{system}.log"
         with open(log, "wb") as err:
-            done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+            done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, check=False)
         lines = done.stdout.strip().splitlines()
         if done.returncode != 0 or not lines:
             results.append({"system": system, "label": MEMORY_SYSTEMS[system], "error": f"exit {done.returncode}, see {log}"})
@@ -139,7 +139,7 @@ def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | N
     cache = model_cache or out / "models"
     info = {
         "mode": plan.mode,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": plan.command,
         "threads": plan.threads,
         "protocol": plan.protocol,

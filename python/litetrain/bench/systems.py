@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -166,7 +166,12 @@ def _litert_interpreter(case: Case):
 
 
 def _litert_compiled_model(case: Case):
-    from ai_edge_litert.compiled_model import CompiledModel, CpuOptions, HardwareAccelerator, Options
+    from ai_edge_litert.compiled_model import (
+        CompiledModel,
+        CpuOptions,
+        HardwareAccelerator,
+        Options,
+    )
 
     options = Options(hardware_accelerators=HardwareAccelerator.CPU, cpu_options=CpuOptions(num_threads=case.threads))
     model = CompiledModel.from_buffer(case.model_bytes, options=options)

@@ -54,7 +54,13 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
 
     from litetrain import _core
     from litetrain.bench.models import MODELS, training_data
-    from litetrain.bench.systems import NEEDS_TENSORFLOW, NOT_INSTALLED, SYSTEMS, Case, make_runner
+    from litetrain.bench.systems import (
+        NEEDS_TENSORFLOW,
+        NOT_INSTALLED,
+        SYSTEMS,
+        Case,
+        make_runner,
+    )
 
     spec = MODELS[case_plan["model"]]
     batch = case_plan["batch"]

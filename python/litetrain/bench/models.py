@@ -94,7 +94,7 @@ MODELS: dict[str, ModelSpec] = {
         _mlp("mlp-tiny", (32, 16, 4)),
         _mlp("mlp-mid", (784, 128, 10)),
         _mlp("mlp-large", (784, 512, 512, 10)),
-        ModelSpec("cnn", "CNN 28x28x1 conv8-pool-conv16-pool-10", (28, 28, 1), 10, (1, 8, 32, 128), _cnn_layers),
+        ModelSpec("cnn", "CNN 28x28x1 (conv 8, conv 16)", (28, 28, 1), 10, (1, 8, 32, 128), _cnn_layers),
     )
 }
 

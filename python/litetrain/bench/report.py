@@ -133,14 +133,18 @@ def memory_table(memory: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _beaten_lines(verdict: Verdict) -> list[str]:
+def _beaten_lines(verdict: Verdict, most: int | None = None) -> list[str]:
     if not verdict.beaten:
         return ["None: Trainer.fit was the fastest way to train in every case (the limit aside)."]
-    return [
+    ranked = sorted(verdict.beaten, key=lambda b: -b["ratio"])
+    lines = [
         f"- {b['model']} batch {b['batch']} threads {b['threads']}: {SYSTEMS[b['system']][0]} "
         f"is {b['ratio']:.3f}x faster than Trainer.fit"
-        for b in sorted(verdict.beaten, key=lambda b: -b["ratio"])
+        for b in ranked[:most]
     ]
+    if most is not None and len(ranked) > most:
+        lines.append(f"- ... and {len(ranked) - most} more cases (all in bench.md)")
+    return lines
 
 
 def hardware_line(info: dict) -> str:
@@ -199,7 +203,7 @@ def readme_section(results: dict, verdict: Verdict, plot: str | None) -> str:
         out += ["", f"![step latency vs batch size]({plot})"]
     if results.get("memory"):
         out += ["", memory_table(results["memory"])]
-    out += ["", "Where another system beats Trainer.fit:", ""] + _beaten_lines(verdict)
+    out += ["", "Where another system beats Trainer.fit (largest ratios):", ""] + _beaten_lines(verdict, most=8)
     out += ["", f"Made by `{info['command']}` (all thread counts, gates and JSON in the results folder)."]
     return "\n".join(out)
 
@@ -222,6 +226,7 @@ def plots(rows: list[dict], threads_list: list[int], folder: Path) -> list[Path]
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         return []
     written = []
@@ -230,8 +235,12 @@ def plots(rows: list[dict], threads_list: list[int], folder: Path) -> list[Path]
         models = list(dict.fromkeys(r["model"] for r in subset))
         if not models:
             continue
-        fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4), squeeze=False)
-        for ax, model in zip(axes[0], models):
+        columns = min(2, len(models))
+        grid_rows = -(-len(models) // columns)
+        fig, axes = plt.subplots(grid_rows, columns, figsize=(5.2 * columns, 3.6 * grid_rows + 0.9), squeeze=False)
+        for ax in axes.flat[len(models):]:
+            ax.set_visible(False)
+        for ax, model in zip(axes.flat, models):
             here = [r for r in subset if r["model"] == model]
             for system in COLUMNS:
                 points = sorted((r["batch"], r["median_us"]) for r in here if r["system"] == system)
@@ -242,15 +251,19 @@ def plots(rows: list[dict], threads_list: list[int], folder: Path) -> list[Path]
                     style = {"linestyle": "--", "color": "grey"}
                 ax.plot(*zip(*points), marker="o", markersize=3, label=SYSTEMS[system][0], **style)
             ax.set_xscale("log", base=2)
+            batches = sorted({r["batch"] for r in here})
+            ax.set_xticks(batches, [str(b) for b in batches])
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
             ax.set_yscale("log")
             ax.set_xlabel("batch size")
             ax.set_title(here[0].get("model_label", model))
             ax.grid(True, which="both", alpha=0.3)
-        axes[0][0].set_ylabel("us per training step (median)")
+        for row in axes:
+            row[0].set_ylabel("us per step (median)")
         handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
-        fig.suptitle(f"Training step latency, {threads} thread{'s' if threads > 1 else ''}")
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+        fig.suptitle(f"Training step latency, {threads} thread{'s' if threads > 1 else ''} (log-log)")
+        fig.tight_layout(rect=(0, 0.9 / (3.6 * grid_rows + 0.9), 1, 1))
         path = folder / f"latency-threads{threads}.png"
         tmp = folder / f".{path.name}.tmp.png"
         fig.savefig(tmp, dpi=110)

@@ -26,7 +26,7 @@ from litetrain import _core
 # differ: gated against ours), or "tensorflow" (TensorFlow, and the TFLite
 # runtime bundled in it, whose XNNPACK build differs: listed, not gated).
 SYSTEMS: dict[str, tuple[str, str]] = {
-    "limit": ("limit (C++ loop, buffers bound once)", "limit"),
+    "limit": ("limit (C++ loop, one batch bound once)", "limit"),
     "litetrain_fit": ("litetrain Trainer.fit", "litetrain"),
     "cpp_fit": ("C++ Trainer::Fit", "litetrain"),
     "litert_interpreter": ("ai_edge_litert Interpreter loop", "litert"),

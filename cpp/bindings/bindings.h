@@ -19,6 +19,8 @@ void BindSignatureRunner(pybind11::module_& m);
 void BindTrainer(pybind11::module_& m);
 void BindCheckpoint(pybind11::module_& m);
 void BindBake(pybind11::module_& m);
+void BindBareStepLoop(pybind11::module_& m);
+void BindStepTiming(pybind11::module_& m);
 
 // numpy dtype <-> DType. ToDType returns kUnsupported for other dtypes.
 DType ToDType(const pybind11::dtype& dtype);

@@ -1,18 +1,32 @@
-"""Shared fixtures: each test model is built once per session, with TensorFlow."""
+"""Shared fixtures: each test model is built once per session, with TensorFlow,
+or read from a folder of prebuilt ones.
+
+``LITETRAIN_TEST_MODELS=DIR`` takes the models from DIR (written by
+``tools/make_test_models.py`` on a machine with TensorFlow): the test run on a
+target without TensorFlow (tools/test-aarch64, under emulation) needs nothing
+else. Tests that need TensorFlow in the test process itself are marked
+``needs_tensorflow``; they are skipped only in such a run and only when
+TensorFlow is absent, never in the normal run, where a missing TensorFlow
+fails them.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from litetrain._reference_models import mlp_initial_weights, mlp_training_model
+from litetrain._reference_models import TEST_MODELS, mlp_initial_weights, mlp_training_model
+
+PREBUILT_MODELS = os.environ.get("LITETRAIN_TEST_MODELS")
 
 # Lines the tests want a reader of the run to see (counts, timings).
 REPORT: list[str] = []
 
-MLP_SIZES = (32, 16, 4)
+MLP_SIZES = TEST_MODELS["mlp_fixed"]["layer_sizes"]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -22,25 +36,53 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PREBUILT_MODELS is None or importlib.util.find_spec("tensorflow") is not None:
+        return
+    skip = pytest.mark.skip(
+        reason=f"needs TensorFlow in the test process; this run has none and takes prebuilt models "
+        f"from LITETRAIN_TEST_MODELS={PREBUILT_MODELS}"
+    )
+    for item in items:
+        if "needs_tensorflow" in item.keywords:
+            item.add_marker(skip)
+
+
+def prebuilt_or_new_model(name: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file of ``TEST_MODELS[name]``: prebuilt, or built now with TensorFlow."""
+    if PREBUILT_MODELS is not None:
+        path = Path(PREBUILT_MODELS) / f"{name}.tflite"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"LITETRAIN_TEST_MODELS has no {path.name}: run tools/make_test_models.py {PREBUILT_MODELS}"
+            )
+        return path
+    path = tmp_path_factory.mktemp("models") / f"{name}.tflite"
+    path.write_bytes(mlp_training_model(**TEST_MODELS[name]))
+    return path
+
+
 @pytest.fixture(scope="session")
 def mlp_fixed_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 32-16-4 training MLP with a fixed batch of 8."""
-    path = tmp_path_factory.mktemp("models") / "mlp_fixed.tflite"
-    path.write_bytes(mlp_training_model(MLP_SIZES, batch_size=8))
-    return path
+    return prebuilt_or_new_model("mlp_fixed", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def mlp_dynamic_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same MLP with a dynamic batch dimension."""
-    path = tmp_path_factory.mktemp("models") / "mlp_dynamic.tflite"
-    path.write_bytes(mlp_training_model(MLP_SIZES, batch_size=None))
-    return path
+    return prebuilt_or_new_model("mlp_dynamic", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def digits_model(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A 64-32-10 training MLP for sklearn's digits, dynamic batch, SGD at 0.1."""
+    return prebuilt_or_new_model("mlp_digits", tmp_path_factory).read_bytes()
 
 
 @pytest.fixture(scope="session")
 def mlp_weights() -> dict[str, np.ndarray]:
-    """The initial weights both MLP models embed."""
+    """The initial weights both 32-16-4 MLP models embed."""
     return mlp_initial_weights(MLP_SIZES)
 
 

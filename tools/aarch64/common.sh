@@ -23,7 +23,7 @@ python_minor=11
 ext_suffix=".cpython-3${python_minor}-aarch64-linux-gnu.so"
 target_platform=linux-aarch64
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages the build host needs: installed when missing (as root).

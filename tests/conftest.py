@@ -2,12 +2,12 @@
 or read from a folder of prebuilt ones.
 
 ``LITETRAIN_TEST_MODELS=DIR`` takes the models from DIR (written by
-``tools/make_test_models.py`` on a machine with TensorFlow): the test run on a
-target without TensorFlow (tools/test-aarch64, under emulation) needs nothing
-else. Tests that need TensorFlow in the test process itself are marked
-``needs_tensorflow``; they are skipped only in such a run and only when
-TensorFlow is absent, never in the normal run, where a missing TensorFlow
-fails them.
+``tools/make_test_models.py`` on a machine with TensorFlow): a run on a target
+without TensorFlow (tools/test-aarch64, under emulation) needs nothing else.
+Test modules that need the build host itself (TensorFlow in the test process,
+C++ build tools) call :func:`skip_module_on_prebuilt_target` first: they are
+skipped, with the reason, only in such a run, never in the normal one, where
+a missing TensorFlow fails them.
 """
 
 from __future__ import annotations
@@ -36,16 +36,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if PREBUILT_MODELS is None or importlib.util.find_spec("tensorflow") is not None:
-        return
-    skip = pytest.mark.skip(
-        reason=f"needs TensorFlow in the test process; this run has none and takes prebuilt models "
-        f"from LITETRAIN_TEST_MODELS={PREBUILT_MODELS}"
-    )
-    for item in items:
-        if "needs_tensorflow" in item.keywords:
-            item.add_marker(skip)
+def skip_module_on_prebuilt_target(needs: str) -> None:
+    """Skips the calling test module in a run on prebuilt models without
+    TensorFlow (a target machine), which lacks what the module `needs`."""
+    if PREBUILT_MODELS is not None and importlib.util.find_spec("tensorflow") is None:
+        pytest.skip(
+            f"needs {needs}; this run has no TensorFlow and takes prebuilt models from "
+            f"LITETRAIN_TEST_MODELS={PREBUILT_MODELS}",
+            allow_module_level=True,
+        )
+
+
+def build_host_import(module: str, needs: str):
+    """Imports `module` (TensorFlow or Keras) for a test module that `needs` it,
+    skipping that module in a run on prebuilt models without TensorFlow;
+    elsewhere a failed import fails the module."""
+    skip_module_on_prebuilt_target(needs)
+    return importlib.import_module(module)
 
 
 def prebuilt_or_new_model(name: str, tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -5,6 +5,8 @@ Usage: python tools/make_test_models.py OUT_DIR
 - ``<name>.tflite`` for every model in ``litetrain._reference_models.TEST_MODELS``
   (TensorFlow builds them): the C++ tests read them, and so does pytest when
   ``LITETRAIN_TEST_MODELS=OUT_DIR`` (tools/test-aarch64, under emulation);
+- ``mlp_x.npy``, ``mlp_y.npy``: synthetic data for the 32-16-4 MLP (the
+  example host's ctest);
 - ``digits_reference.json``: what training ``mlp_digits.tflite`` on digits gives
   here (litetrain's native fit), which tests/test_cross_machine.py reproduces
   elsewhere (``LITETRAIN_DIGITS_REFERENCE``).
@@ -21,6 +23,8 @@ import platform
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from litetrain._reference_models import TEST_MODELS, digits_fit_result, mlp_training_model
 
 DIGITS_MODEL = "mlp_digits.tflite"
@@ -36,7 +40,6 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def digits_reference(model_path: Path) -> dict:
     import ai_edge_litert
-    import numpy as np
 
     model = model_path.read_bytes()
     return {
@@ -56,6 +59,12 @@ def main(out_dir: str) -> None:
         path = out / f"{name}.tflite"
         if not path.exists():
             write_atomically(path, mlp_training_model(**kwargs))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((100, 32), dtype=np.float32)
+    data = {"mlp_x.npy": x, "mlp_y.npy": np.eye(4, dtype=np.float32)[(x[:, :4].argmax(1))]}
+    for name, array in data.items():
+        if not (out / name).exists():
+            np.save(out / name, array)  # small: rewritten whole if a run was cut short
     # Made anew each time (a few seconds): it must come from the litetrain installed now.
     write_atomically(out / DIGITS_REFERENCE, json.dumps(digits_reference(out / DIGITS_MODEL), indent=1).encode())
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from litetrain import _core, _runtime
-from litetrain.checkpoint import CheckpointError
-from litetrain.errors import Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
+from litetrain import _core, _runtime, optim
+from litetrain.builder import BuildError, BuiltModel, build
+from litetrain.checkpoint import load_checkpoint, write_checkpoint
+from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
+from litetrain.export import ExportReport, export
 from litetrain.model import Model, SignatureRunner
 from litetrain.trainer import History, Trainer
+from litetrain.weights_io import load_weights
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BuildError",
+    "BuiltModel",
     "CheckpointError",
     "Error",
+    "ExportReport",
     "History",
     "LibraryError",
     "Model",
@@ -21,9 +27,15 @@ __all__ = [
     "RuntimeFailure",
     "SignatureRunner",
     "Trainer",
+    "build",
     "epoch_order",
+    "export",
     "get_log_level",
+    "load_checkpoint",
+    "load_weights",
+    "optim",
     "set_log_level",
+    "write_checkpoint",
 ]
 
 _installed = _runtime.installed_litert_library()

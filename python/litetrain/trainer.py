@@ -12,7 +12,6 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from litetrain import _core
-from litetrain.checkpoint import check_matches, read_checkpoint, write_checkpoint
 from litetrain.model import Model
 
 # Input names taken for labels when fit gets `y` as one array.
@@ -97,6 +96,7 @@ class Trainer:
         callback: Callable[[int, int, float], bool | None] | None = None,
         callback_every: int = 100,
         on_nonfinite: str = "raise",
+        learning_rate_schedule: Callable[[int], float] | None = None,
     ) -> History:
         """Trains for `epochs` epochs in the native loop, with the GIL released.
 
@@ -126,6 +126,8 @@ class Trainer:
             on_nonfinite: On a NaN or infinite loss: "raise"
                 (:class:`litetrain.NonFiniteLoss`), "stop", or "rollback"
                 (restore the weights of the start of that epoch, and stop).
+            learning_rate_schedule: ``f(epoch) -> learning rate``, set before
+                each epoch (models from :func:`litetrain.build`).
 
         Returns:
             A :class:`History`. Ctrl-C stops after the current step and raises
@@ -153,6 +155,8 @@ class Trainer:
         native_callback, every = _combine(callback, callback_every, bar)
         try:
             for epoch in range(initial_epoch, initial_epoch + epochs):
+                if learning_rate_schedule is not None:
+                    self.set_learning_rate(learning_rate_schedule(epoch))
                 result = self._native.fit(
                     arrays, batch_size, 1, epoch, history.steps, shuffle, seed, drop_remainder,
                     on_nonfinite, every, native_callback, handle_sigint,
@@ -185,6 +189,33 @@ class Trainer:
         """Outputs of `signature` ("infer") for every sample, by output name."""
         return self._native.predict(self._arrays(x, None, signature), batch_size, signature)
 
+    # --- learning rate ----------------------------------------------------------
+
+    @property
+    def learning_rate(self) -> float:
+        """The optimizer's learning rate (``get_learning_rate`` signature of built models)."""
+        return float(self._learning_rate_runner("get_learning_rate")()["learning_rate"].reshape(-1)[0])
+
+    def set_learning_rate(self, value: float) -> None:
+        """Changes the learning rate for the next steps; no rebuild, no recompilation.
+
+        Raises:
+            ValueError: `value` is not a finite positive number, or the model
+                has no ``set_learning_rate`` signature.
+        """
+        value = float(value)
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"the learning rate must be a finite number > 0, got {value}")
+        self._learning_rate_runner("set_learning_rate")(learning_rate=np.float32(value))
+
+    def _learning_rate_runner(self, name: str):
+        if name not in self.model.signatures:
+            raise ValueError(
+                f"the model has no {name!r} signature, so its learning rate is fixed in the graph; "
+                "models made by litetrain.build have one"
+            )
+        return self.model.runner(name)
+
     # --- weights -----------------------------------------------------------------
 
     def snapshot(self) -> dict[str, np.ndarray]:
@@ -205,14 +236,12 @@ class Trainer:
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Writes every variable to `path` (see :mod:`litetrain.checkpoint`), atomically."""
-        write_checkpoint(path, self.snapshot())
+        self._native.save_checkpoint(os.fspath(path))
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Restores a checkpoint. A damaged one, or one of another model, raises
         :class:`litetrain.CheckpointError` and leaves the trainer as it was."""
-        variables = read_checkpoint(path)
-        check_matches(path, variables, self.snapshot())
-        self.restore(variables)
+        self._native.load_checkpoint(os.fspath(path))
 
     # --- helpers -------------------------------------------------------------------
 

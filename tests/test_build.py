@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-import keras
 import keras_reference
 import litetrain
-from conftest import REPORT
+from conftest import REPORT, build_host_import
 from litetrain import optim
 from test_build_parity import CASES, assert_trained_alike, run_both
 
+keras = build_host_import("keras", "TensorFlow in the test process (it builds models from Keras)")
 L = keras.layers
 
 

@@ -93,7 +93,7 @@ def test_learning_rate_changes_without_rebuild():
     step_0025 = one_step(trainer)
     for name in step_01:
         np.testing.assert_allclose(step_0025[name], step_01[name] / 4, rtol=1e-4, atol=1e-7)
-    with pytest.raises(ValueError, match="learning rate must be a finite number > 0"):
+    with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
         trainer.set_learning_rate(float("nan"))
     rates = []
     trainer.fit(x, y, batch_size=8, epochs=3, progress=False,

@@ -193,33 +193,6 @@ class Trainer:
         """Outputs of `signature` ("infer") for every sample, by output name."""
         return self._native.predict(self._arrays(x, None, signature), batch_size, signature)
 
-    # --- learning rate ----------------------------------------------------------
-
-    @property
-    def learning_rate(self) -> float:
-        """The optimizer's learning rate (``get_learning_rate`` signature of built models)."""
-        return float(self._learning_rate_runner("get_learning_rate")()["learning_rate"].reshape(-1)[0])
-
-    def set_learning_rate(self, value: float) -> None:
-        """Changes the learning rate for the next steps; no rebuild, no recompilation.
-
-        Raises:
-            ValueError: `value` is not a finite positive number, or the model
-                has no ``set_learning_rate`` signature.
-        """
-        value = float(value)
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"the learning rate must be a finite number > 0, got {value}")
-        self._learning_rate_runner("set_learning_rate")(learning_rate=np.float32(value))
-
-    def _learning_rate_runner(self, name: str):
-        if name not in self.model.signatures:
-            raise ValueError(
-                f"the model has no {name!r} signature, so its learning rate is fixed in the graph; "
-                "models made by litetrain.build have one"
-            )
-        return self.model.runner(name)
-
     # --- weights -----------------------------------------------------------------
 
     def snapshot(self) -> dict[str, np.ndarray]:

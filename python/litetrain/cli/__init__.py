@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 
 from litetrain.bench import cli as bench
-from litetrain.cli import bake, inspect, train
+from litetrain.cli import bake, export, inspect, train
 
-COMMANDS = (inspect, train, bake, bench)
+COMMANDS = (inspect, train, bake, export, bench)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-import keras
 import keras_reference
 import litetrain
-from conftest import REPORT
+from conftest import REPORT, build_host_import
 from litetrain import optim
 from test_build_parity import CASES, assert_trained_alike, run_both
 
+keras = build_host_import("keras", "TensorFlow in the test process (it builds models from Keras)")
 L = keras.layers
 
 
@@ -94,7 +93,7 @@ def test_learning_rate_changes_without_rebuild():
     step_0025 = one_step(trainer)
     for name in step_01:
         np.testing.assert_allclose(step_0025[name], step_01[name] / 4, rtol=1e-4, atol=1e-7)
-    with pytest.raises(ValueError, match="learning rate must be a finite number > 0"):
+    with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
         trainer.set_learning_rate(float("nan"))
     rates = []
     trainer.fit(x, y, batch_size=8, epochs=3, progress=False,
@@ -294,3 +293,22 @@ def test_tf_module_with_a_flex_gradient_is_refused():
         litetrain.build(TanhMLP("relu"), "categorical_crossentropy", optim.SGD(0.1), input_shape=(12,), from_logits=True)
     with pytest.raises(litetrain.BuildError, match="needs input_shape"):
         litetrain.build(TanhMLP(), "categorical_crossentropy", optim.SGD(0.1))
+
+
+def test_bake_a_built_model_with_transposed_kernels_and_scalar_state(tmp_path, adam_model):
+    """save returns dense kernels transposed back and scalars as [1]: bake follows both."""
+    model, built = adam_model
+    trainer = built.trainer()
+    x = np.random.default_rng(4).normal(size=(64, 32)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[np.arange(64) % 4]
+    trainer.fit(x, y, batch_size=16, epochs=2, progress=False)
+    weights = trainer.snapshot()
+    litetrain.bake(built.tflite, trainer, tmp_path / "baked.tflite")
+    baked = litetrain.Trainer(tmp_path / "baked.tflite").snapshot()
+    assert baked.keys() == weights.keys()
+    for name, value in weights.items():
+        np.testing.assert_array_equal(baked[name], value, err_msg=name)
+    litetrain.bake(built.tflite, trainer, tmp_path / "infer.tflite", inference_only=True)
+    out = model.layers[-1].name
+    np.testing.assert_allclose(litetrain.Model(tmp_path / "infer.tflite").runner("infer")(x=x)[out],
+                               trainer.predict(x)[out], rtol=1e-5, atol=1e-6)

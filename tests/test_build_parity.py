@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-import keras
 import keras_reference
 import litetrain
+from conftest import build_host_import
 from litetrain import optim
+
+keras = build_host_import("keras", "TensorFlow in the test process (it compares with Keras training)")
 
 BATCH = 8
 STEPS = 10

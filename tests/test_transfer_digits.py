@@ -8,11 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-import keras
 import litetrain
-from conftest import REPORT
+from conftest import REPORT, build_host_import
 
+keras = build_host_import("keras", "TensorFlow in the test process (it pretrains in Keras)")
 L = keras.layers
 pytestmark = pytest.mark.slow
 

@@ -60,6 +60,11 @@ class LITETRAIN_API Model {
   // the same model are serialised (LiteRT's compiled model is not reentrant).
   SignatureRunner runner(std::string_view key) const;
 
+  // The model file's bytes as loaded and verified (what BakeModel rewrites);
+  // valid as long as the model.
+  const void* file_data() const;
+  std::size_t file_size() const;
+
   // The libLiteRt.so file in use.
   const std::string& library_path() const;
   int threads() const;

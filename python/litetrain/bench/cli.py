@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, command: str) -> int:
     return 0 if verdict.passed else 1
 
 
-def add_command(commands) -> None:
+def register(commands) -> None:
     """Registers ``bench`` in the ``litetrain`` command line's subcommands."""
     parser = commands.add_parser("bench", help="time training steps against the runtime's limit and the alternatives")
     add_arguments(parser)

@@ -1,7 +1,9 @@
 #include "litetrain/bake.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -11,6 +13,7 @@
 #include "litetrain/signature_runner.h"
 #include "model_file.h"
 #include "model_graph.h"
+#include "transpose.h"
 
 namespace litetrain {
 namespace {
@@ -51,17 +54,49 @@ Shape ToShape(const std::vector<int32_t>& dims) {
   throw InvalidArgument("the model is not a litetrain training model: " + why);
 }
 
+// Builtin codes of the layout changes `save` may apply to a variable before
+// returning it (a model keeping a kernel transposed, a scalar as [1]).
+constexpr int32_t kReshape = 22;
+constexpr int32_t kTranspose = 39;
+constexpr int32_t kSqueeze = 43;
+constexpr int32_t kExpandDims = 70;
+
+// One layout change on the way from the variable to the `save` output.
+struct LayoutStep {
+  std::vector<int64_t> input_shape;  // the tensor it changes
+  std::vector<int32_t> perm;         // TRANSPOSE's permutation; empty: a reshape (bytes unchanged)
+};
+
 // One output of the `save` signature and the variable it reads.
 struct SavedVariable {
   std::string name;       // the output's name = the weight's name
   std::string key;        // container/shared_name
   std::string container;
   std::string shared_name;
-  fb::TensorType type;
-  Shape shape;
-  const fb::TensorT* read;  // the READ_VARIABLE output in `save`: template for new constants
+  fb::TensorType type = fb::TensorType::FLOAT32;
+  Shape shape;               // of the output, i.e. of the weight
+  const fb::TensorT* read = nullptr;  // the READ_VARIABLE output: the variable's own shape; template for new constants
+  std::vector<LayoutStep> steps;  // from the variable to the output, in order
   const NamedTensor* weight = nullptr;
+  std::vector<uint8_t> value;     // the weight in the variable's layout
 };
+
+std::vector<int64_t> Dims(const std::vector<int32_t>& shape) { return {shape.begin(), shape.end()}; }
+
+// The weight (laid out as `save` returns it) in the variable's own layout.
+std::vector<uint8_t> VariableLayout(const SavedVariable& v) {
+  std::vector<uint8_t> bytes = v.weight->bytes;
+  std::vector<int64_t> shape(v.shape.begin(), v.shape.end());
+  for (auto step = v.steps.rbegin(); step != v.steps.rend(); ++step) {
+    if (!step->perm.empty()) {  // undo output = transpose(input, perm)
+      std::vector<int32_t> inverse(step->perm.size());
+      for (std::size_t i = 0; i < step->perm.size(); ++i) inverse[static_cast<std::size_t>(step->perm[i])] = static_cast<int32_t>(i);
+      bytes = TransposeBytes(bytes.data(), shape, inverse, ItemSize(v.weight->dtype));
+    }
+    shape = step->input_shape;
+  }
+  return bytes;
+}
 
 class Baker {
  public:
@@ -117,10 +152,10 @@ class Baker {
     const std::vector<int32_t> producers = graph::Producers(subgraph);
     for (const auto& output : save->outputs) {
       const std::string where = "output '" + output->name + "' of '" + key + "'";
-      const int32_t read = producers.at(output->tensor_index);
-      const fb::OperatorT* read_op = read >= 0 ? subgraph.operators[static_cast<std::size_t>(read)].get() : nullptr;
+      std::vector<LayoutStep> steps;
+      const fb::OperatorT* read_op = FollowLayoutSteps(subgraph, producers, static_cast<int32_t>(output->tensor_index), steps);
       if (read_op == nullptr || BuiltinCode(model_, *read_op) != graph::kReadVariable || read_op->inputs.size() != 1) {
-        NotTraining(where + " is not a variable read straight from a resource variable");
+        NotTraining(where + " is not a variable read from a resource variable (directly, or reshaped or transposed)");
       }
       const int32_t handle = read_op->inputs[0] >= 0 ? producers.at(static_cast<std::size_t>(read_op->inputs[0])) : -1;
       const fb::OperatorT* handle_op = handle >= 0 ? subgraph.operators[static_cast<std::size_t>(handle)].get() : nullptr;
@@ -131,7 +166,20 @@ class Baker {
       for (int32_t dim : tensor.shape_signature) {
         if (dim < 0) NotTraining(where + " has a dynamic shape; variables must have a fixed one");
       }
-      SavedVariable v{output->name, graph::VariableKey(*handle_op), "", "", tensor.type, ToShape(tensor.shape), &tensor};
+      const fb::TensorT* read_tensor = subgraph.tensors.at(static_cast<std::size_t>(read_op->outputs.at(0))).get();
+      for (int32_t dim : read_tensor->shape_signature) {
+        if (dim < 0) NotTraining(where + " reads a variable of dynamic shape; variables must have a fixed one");
+      }
+      if (ToShape(read_tensor->shape).num_elements() != ToShape(tensor.shape).num_elements()) {
+        NotTraining(where + " has another number of values than the variable it reads");
+      }
+      SavedVariable v;
+      v.name = output->name;
+      v.key = graph::VariableKey(*handle_op);
+      v.type = tensor.type;
+      v.shape = ToShape(tensor.shape);
+      v.read = read_tensor;
+      v.steps = std::move(steps);
       if (const auto* o = handle_op->builtin_options.AsVarHandleOptions()) {
         v.container = o->container;
         v.shared_name = o->shared_name;
@@ -141,6 +189,55 @@ class Baker {
       }
       saved_.push_back(std::move(v));
     }
+  }
+
+  // Walks back from `tensor` over RESHAPE / SQUEEZE / EXPAND_DIMS and
+  // TRANSPOSE by a constant permutation, recording them in `steps` (in
+  // forward order); returns the operator found before them (or nullptr).
+  const fb::OperatorT* FollowLayoutSteps(const fb::SubGraphT& subgraph, const std::vector<int32_t>& producers,
+                                         int32_t tensor, std::vector<LayoutStep>& steps) const {
+    for (int hops = 0; hops < 16; ++hops) {
+      const int32_t p = producers.at(static_cast<std::size_t>(tensor));
+      if (p < 0) return nullptr;
+      const fb::OperatorT& op = *subgraph.operators[static_cast<std::size_t>(p)];
+      const int32_t code = BuiltinCode(model_, op);
+      const bool reshape = code == kReshape || code == kSqueeze || code == kExpandDims;
+      if ((!reshape && code != kTranspose) || op.inputs.empty() || op.inputs[0] < 0) return &op;
+      const fb::TensorT& input = *subgraph.tensors.at(static_cast<std::size_t>(op.inputs[0]));
+      LayoutStep step{Dims(input.shape), {}};
+      if (code == kTranspose) {
+        step.perm = ConstantInts(subgraph, op.inputs.size() == 2 ? op.inputs[1] : -1);
+        std::vector<bool> seen(step.input_shape.size(), false);
+        bool valid = step.perm.size() == step.input_shape.size();
+        for (int32_t axis : step.perm) {
+          valid = valid && axis >= 0 && static_cast<std::size_t>(axis) < seen.size() && !seen[static_cast<std::size_t>(axis)];
+          if (valid) seen[static_cast<std::size_t>(axis)] = true;
+        }
+        if (!valid) return &op;  // not a layout change litetrain can undo
+      }
+      steps.insert(steps.begin(), std::move(step));
+      tensor = op.inputs[0];
+    }
+    return nullptr;
+  }
+
+  // The values of a constant int32 / int64 tensor; empty if it is not one.
+  std::vector<int32_t> ConstantInts(const fb::SubGraphT& subgraph, int32_t t) const {
+    if (t < 0) return {};
+    const fb::TensorT& tensor = *subgraph.tensors.at(static_cast<std::size_t>(t));
+    const std::vector<uint8_t>& data = model_.buffers.at(tensor.buffer)->data;
+    std::vector<int32_t> values;
+    if (tensor.type == fb::TensorType::INT32) {
+      values.resize(data.size() / 4);
+      std::memcpy(values.data(), data.data(), values.size() * 4);
+    } else if (tensor.type == fb::TensorType::INT64) {
+      for (std::size_t i = 0; i + 8 <= data.size(); i += 8) {
+        int64_t v;
+        std::memcpy(&v, data.data() + i, 8);
+        values.push_back(static_cast<int32_t>(v));
+      }
+    }
+    return values;
   }
 
   void MatchWeights() {
@@ -166,6 +263,7 @@ class Baker {
                               " its shape needs");
       }
       v.weight = &w;
+      v.value = VariableLayout(v);
       by_name.erase(found);
     }
     if (!by_name.empty()) {
@@ -205,7 +303,7 @@ class Baker {
     auto found = buffers_.find(v.key);
     if (found != buffers_.end()) return found->second;
     auto buffer = std::make_unique<fb::BufferT>();
-    buffer->data = v.weight->bytes;
+    buffer->data = v.value;
     model_.buffers.push_back(std::move(buffer));
     const auto index = static_cast<uint32_t>(model_.buffers.size() - 1);
     buffers_.emplace(v.key, index);
@@ -221,7 +319,7 @@ class Baker {
 
   void SetConstant(fb::TensorT& tensor, const SavedVariable& v) {
     tensor.type = v.type;
-    tensor.shape.assign(v.shape.begin(), v.shape.end());
+    tensor.shape = v.read->shape;  // the variable's own layout
     tensor.shape_signature.clear();
     tensor.is_variable = false;
     tensor.buffer = BufferFor(v);
@@ -431,8 +529,25 @@ std::vector<std::vector<uint8_t>> ProbeInputs(const SignatureSpec& spec, std::ve
   return storage;
 }
 
-// The inference-only model's `infer` returns what the training form's does.
-void CheckInferSame(const Model& trained, const Model& frozen, const std::string& key) {
+// Largest |a - b| over the largest |b|, for float outputs of equal shape.
+template <typename T>
+double RelativeDifference(const ConstTensorView& a, const ConstTensorView& b) {
+  const auto* x = static_cast<const T*>(a.data);
+  const auto* y = static_cast<const T*>(b.data);
+  const auto n = static_cast<std::size_t>(a.shape.num_elements());
+  double largest = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = std::fabs(static_cast<double>(x[i]) - static_cast<double>(y[i]));
+    if (!(d <= largest)) largest = d;  // also catches NaN
+    scale = std::max(scale, std::fabs(static_cast<double>(y[i])));
+  }
+  if (largest == 0.0) return 0.0;
+  return scale > 0.0 ? largest / scale : std::numeric_limits<double>::infinity();
+}
+
+// The inference-only model's `infer` answers as the training form's does;
+// returns the largest difference found (see BakeReport::infer_difference).
+double CheckInferSame(const Model& trained, const Model& frozen, const std::string& key) {
   SignatureRunner ours = frozen.runner(key);
   SignatureRunner reference = trained.runner(key);
   std::vector<ConstTensorView> views;
@@ -443,14 +558,24 @@ void CheckInferSame(const Model& trained, const Model& frozen, const std::string
   }
   ours.Run(views);
   reference.Run(reference_views);
+  double worst = 0.0;
   for (std::size_t o = 0; o < ours.spec().outputs.size(); ++o) {
     const std::string& name = ours.spec().outputs[o].name;
     const ConstTensorView& a = ours.outputs()[o];
     const ConstTensorView& b = reference.outputs()[reference.spec().output_index(name)];
-    if (a.dtype != b.dtype || a.shape != b.shape || std::memcmp(a.data, b.data, a.byte_size()) != 0) {
-      CheckFailed("'" + key + "' output '" + name + "' differs from the training model's");
+    const std::string where = "'" + key + "' output '" + name + "'";
+    if (a.dtype != b.dtype || a.shape != b.shape) CheckFailed(where + " has another type or shape than the training model's");
+    if (std::memcmp(a.data, b.data, a.byte_size()) == 0) continue;
+    double difference = std::numeric_limits<double>::infinity();  // other types must match exactly
+    if (a.dtype == DType::kFloat32) difference = RelativeDifference<float>(a, b);
+    if (a.dtype == DType::kFloat64) difference = RelativeDifference<double>(a, b);
+    if (!(difference <= kInferTolerance)) {
+      CheckFailed(where + " differs from the training model's by " + std::to_string(difference) +
+                  " of its largest value (allowed: " + std::to_string(kInferTolerance) + ")");
     }
+    worst = std::max(worst, difference);
   }
+  return worst;
 }
 
 // Throws InvalidArgument naming what `options.require_runtime` cannot load.
@@ -465,7 +590,7 @@ void CheckRuntime(const std::vector<uint8_t>& bytes, const BakeOptions& options,
 }  // namespace
 
 std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights,
-                               const BakeOptions& options) {
+                               const BakeOptions& options, BakeReport* report) {
   if (model == nullptr && size != 0) throw InvalidArgument("model bytes: null pointer");
   if (!options.require_runtime.empty()) {
     const std::vector<std::string> known = KnownRuntimes();
@@ -479,6 +604,11 @@ std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapsh
   std::vector<uint8_t> trained_bytes = WriteModelTree(*tree);
   const Model trained = Model::FromBytes(trained_bytes.data(), trained_bytes.size(), options.check_with);
   CheckSave(trained, weights, options.save_signature);
+  if (report != nullptr) {
+    report->variables.clear();
+    for (const NamedTensor& w : weights) report->variables.push_back(w.name);
+    report->infer_difference = -1.0;
+  }
   if (!options.inference_only) {
     if (!options.require_runtime.empty() &&
         !FindIncompatibilities(trained_bytes.data(), trained_bytes.size(), options.require_runtime).empty()) {
@@ -499,24 +629,26 @@ std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapsh
   baker.FreezeInference();
   std::vector<uint8_t> frozen_bytes = WriteModelTree(*tree);
   const Model frozen = Model::FromBytes(frozen_bytes.data(), frozen_bytes.size(), options.check_with);
-  CheckInferSame(trained, frozen, options.infer_signature);
+  const double difference = CheckInferSame(trained, frozen, options.infer_signature);
+  if (report != nullptr) report->infer_difference = difference;
   if (!options.require_runtime.empty()) CheckRuntime(frozen_bytes, options, "");
   return frozen_bytes;
 }
 
-std::vector<uint8_t> BakeModel(const Model& model, const Snapshot& weights, BakeOptions options) {
+std::vector<uint8_t> BakeModel(const Model& model, const Snapshot& weights, BakeOptions options, BakeReport* report) {
   if (options.check_with.litert_library.empty()) options.check_with.litert_library = model.library_path();
-  return BakeModel(model.file_data(), model.file_size(), weights, options);
+  return BakeModel(model.file_data(), model.file_size(), weights, options, report);
 }
 
 void BakeModelToFile(const void* model, std::size_t size, const Snapshot& weights, const std::string& path,
-                     const BakeOptions& options) {
-  const std::vector<uint8_t> bytes = BakeModel(model, size, weights, options);
+                     const BakeOptions& options, BakeReport* report) {
+  const std::vector<uint8_t> bytes = BakeModel(model, size, weights, options, report);
   WriteFileAtomically(path, bytes.data(), bytes.size());
 }
 
-void BakeModelToFile(const Model& model, const Snapshot& weights, const std::string& path, BakeOptions options) {
-  const std::vector<uint8_t> bytes = BakeModel(model, weights, std::move(options));
+void BakeModelToFile(const Model& model, const Snapshot& weights, const std::string& path, BakeOptions options,
+                     BakeReport* report) {
+  const std::vector<uint8_t> bytes = BakeModel(model, weights, std::move(options), report);
   WriteFileAtomically(path, bytes.data(), bytes.size());
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litetrain import _core, _runtime
-from litetrain.baking import bake
+from litetrain.baking import Baked, bake
 from litetrain.checkpoint import CheckpointError
 from litetrain.compatibility import Compatibility, check_compatibility, list_operators
 from litetrain.errors import Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
@@ -13,6 +13,7 @@ from litetrain.trainer import History, Trainer
 __version__ = "0.1.0"
 
 __all__ = [
+    "Baked",
     "CheckpointError",
     "Compatibility",
     "Error",

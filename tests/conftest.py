@@ -1,7 +1,18 @@
-"""Shared fixtures: each test model is built once per session, with TensorFlow."""
+"""Shared fixtures: each test model is built once per session, with TensorFlow,
+or read from a folder of prebuilt ones.
+
+``LITETRAIN_TEST_MODELS=DIR`` takes the models from DIR (written by
+``tools/make_test_models.py`` on a machine with TensorFlow): a run on a target
+without TensorFlow (tools/test-aarch64, under emulation) needs nothing else.
+Test modules that need the build host itself (TensorFlow in the test process,
+C++ build tools) call :func:`skip_module_on_prebuilt_target` first: they are
+skipped, with the reason, only in such a run, never in the normal one, where
+a missing TensorFlow fails them.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -9,12 +20,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from litetrain._reference_models import mlp_initial_weights, mlp_training_model
+from litetrain._reference_models import TEST_MODELS, mlp_initial_weights, mlp_training_model
+
+PREBUILT_MODELS = os.environ.get("LITETRAIN_TEST_MODELS")
 
 # Lines the tests want a reader of the run to see (counts, timings).
 REPORT: list[str] = []
 
-MLP_SIZES = (32, 16, 4)
+MLP_SIZES = TEST_MODELS["mlp_fixed"]["layer_sizes"]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -24,20 +37,55 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
+def skip_module_on_prebuilt_target(needs: str) -> None:
+    """Skips the calling test module in a run on prebuilt models without
+    TensorFlow (a target machine), which lacks what the module `needs`."""
+    if PREBUILT_MODELS is not None and importlib.util.find_spec("tensorflow") is None:
+        pytest.skip(
+            f"needs {needs}; this run has no TensorFlow and takes prebuilt models from "
+            f"LITETRAIN_TEST_MODELS={PREBUILT_MODELS}",
+            allow_module_level=True,
+        )
+
+
+def build_host_import(module: str, needs: str):
+    """Imports `module` (TensorFlow or Keras) for a test module that `needs` it,
+    skipping that module in a run on prebuilt models without TensorFlow;
+    elsewhere a failed import fails the module."""
+    skip_module_on_prebuilt_target(needs)
+    return importlib.import_module(module)
+
+
+def prebuilt_or_new_model(name: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file of ``TEST_MODELS[name]``: prebuilt, or built now with TensorFlow."""
+    if PREBUILT_MODELS is not None:
+        path = Path(PREBUILT_MODELS) / f"{name}.tflite"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"LITETRAIN_TEST_MODELS has no {path.name}: run tools/make_test_models.py {PREBUILT_MODELS}"
+            )
+        return path
+    path = tmp_path_factory.mktemp("models") / f"{name}.tflite"
+    path.write_bytes(mlp_training_model(**TEST_MODELS[name]))
+    return path
+
+
 @pytest.fixture(scope="session")
 def mlp_fixed_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 32-16-4 training MLP with a fixed batch of 8."""
-    path = tmp_path_factory.mktemp("models") / "mlp_fixed.tflite"
-    path.write_bytes(mlp_training_model(MLP_SIZES, batch_size=8))
-    return path
+    return prebuilt_or_new_model("mlp_fixed", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def mlp_dynamic_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same MLP with a dynamic batch dimension."""
-    path = tmp_path_factory.mktemp("models") / "mlp_dynamic.tflite"
-    path.write_bytes(mlp_training_model(MLP_SIZES, batch_size=None))
-    return path
+    return prebuilt_or_new_model("mlp_dynamic", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def digits_model(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A 64-32-10 training MLP for sklearn's digits, dynamic batch, SGD at 0.1."""
+    return prebuilt_or_new_model("mlp_digits", tmp_path_factory).read_bytes()
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +123,7 @@ def tflite_runtime_python() -> str:
 
 @pytest.fixture(scope="session")
 def mlp_weights() -> dict[str, np.ndarray]:
-    """The initial weights both MLP models embed."""
+    """The initial weights both 32-16-4 MLP models embed."""
     return mlp_initial_weights(MLP_SIZES)
 
 

@@ -12,19 +12,12 @@ import numpy as np
 import pytest
 
 import litetrain
-from litetrain._reference_models import digits_dataset, mlp_training_model
-
-DIGITS_LAYERS = (64, 32, 10)
+from litetrain._reference_models import digits_dataset
 
 
 @pytest.fixture(scope="session")
 def digits():
     return digits_dataset(seed=0)
-
-
-@pytest.fixture(scope="session")
-def digits_model() -> bytes:
-    return mlp_training_model(DIGITS_LAYERS, batch_size=None, learning_rate=0.1)
 
 
 def accuracy(logits, y):

@@ -52,7 +52,7 @@ void BindBake(py::module_& m) {
       [](const py::object& model, const py::dict& weights, const std::string& path, bool inference_only,
          const std::string& require_runtime, const std::string& save, const std::string& infer,
          const std::string& library, int threads) {
-        const Snapshot snapshot = SnapshotFromDict(weights);
+        const Snapshot snapshot = FromDict(weights, "weights");
         const BakeOptions options = Options(inference_only, require_runtime, save, infer, library, threads);
         std::vector<uint8_t> bytes;
         BakeReport report;

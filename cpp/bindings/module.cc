@@ -24,6 +24,13 @@ void TranslateErrors(std::exception_ptr pending) {
     RaiseAs("ModelFormatError", e);
   } catch (const litetrain::LibraryError& e) {
     RaiseAs("LibraryError", e);
+  } catch (const litetrain::CheckpointError& e) {
+    RaiseAs("CheckpointError", e);
+  } catch (const litetrain::IoError& e) {
+    // OSError(errno, message) becomes the matching subclass
+    // (PermissionError, IsADirectoryError, ...), as Python's own I/O would.
+    py::object error = py::reinterpret_borrow<py::object>(PyExc_OSError)(e.error_number(), e.what());
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
   } catch (const litetrain::NonFiniteLoss& e) {
     RaiseAs("NonFiniteLoss", e);
   } catch (const litetrain::RuntimeFailure& e) {
@@ -46,5 +53,8 @@ PYBIND11_MODULE(_core, m) {
   litetrain::bindings::BindModel(m);
   litetrain::bindings::BindSignatureRunner(m);
   litetrain::bindings::BindTrainer(m);
+  litetrain::bindings::BindCheckpoint(m);
   litetrain::bindings::BindBake(m);
+  litetrain::bindings::BindBareStepLoop(m);
+  litetrain::bindings::BindStepTiming(m);
 }

@@ -1,6 +1,5 @@
 #include <atomic>
 #include <csignal>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -49,16 +48,6 @@ Dataset ToDataset(const py::dict& arrays, std::vector<py::array>& keep) {
     keep.push_back(array);
   }
   return Dataset(std::move(columns));
-}
-
-py::dict ToDict(const std::vector<NamedTensor>& tensors) {
-  py::dict out;
-  for (const NamedTensor& t : tensors) {
-    py::array array(ToNumpy(t.dtype), t.shape.to_vector());
-    std::memcpy(array.mutable_data(), t.bytes.data(), t.bytes.size());
-    out[py::str(t.name)] = std::move(array);
-  }
-  return out;
 }
 
 OnNonFinite ParseOnNonFinite(const std::string& policy) {
@@ -181,7 +170,7 @@ void BindTrainer(py::module_& m) {
               py::gil_scoped_release release;  // `keep` holds the arrays
               outputs = t.Predict(data, batch_size, signature);
             }
-            return ToDict(outputs);
+            return ToDict(std::move(outputs));
           },
           py::arg("arrays"), py::arg("batch_size"), py::arg("signature"))
       .def(
@@ -200,35 +189,23 @@ void BindTrainer(py::module_& m) {
                py::gil_scoped_release release;
                snapshot = t.TakeSnapshot();
              }
-             return ToDict(snapshot);
+             return ToDict(std::move(snapshot));
            })
       .def(
           "restore",
           [](Trainer& t, const py::dict& arrays) {
-            const Snapshot snapshot = SnapshotFromDict(arrays);
+            const Snapshot snapshot = FromDict(arrays, "snapshot");
             py::gil_scoped_release release;  // the snapshot is our own copy
             t.Restore(snapshot);
           },
-          py::arg("arrays"));
+          py::arg("arrays"))
+      .def("save_checkpoint", &Trainer::SaveCheckpoint, py::arg("path"),
+           py::call_guard<py::gil_scoped_release>())
+      .def("load_checkpoint", &Trainer::LoadCheckpoint, py::arg("path"),
+           py::call_guard<py::gil_scoped_release>());
 
   m.def("epoch_order", &EpochOrder, py::arg("n"), py::arg("seed"), py::arg("epoch"),
         py::arg("shuffle") = true);
-}
-
-Snapshot SnapshotFromDict(const py::dict& arrays) {
-  Snapshot snapshot;
-  for (const auto& item : arrays) {
-    auto array = py::array::ensure(item.second, py::array::c_style);
-    if (!array) throw InvalidArgument("snapshot entry '" + std::string(py::str(item.first)) + "' is not an array");
-    int64_t dims[Shape::kMaxRank];
-    if (array.ndim() > Shape::kMaxRank) throw InvalidArgument("snapshot entry has too many dimensions");
-    for (py::ssize_t d = 0; d < array.ndim(); ++d) dims[d] = array.shape(d);
-    const auto* bytes = static_cast<const uint8_t*>(array.data());
-    snapshot.push_back(NamedTensor{py::str(item.first), ToDType(array.dtype()),
-                                   Shape(dims, static_cast<int>(array.ndim())),
-                                   std::vector<uint8_t>(bytes, bytes + array.nbytes())});
-  }
-  return snapshot;
 }
 
 }  // namespace litetrain::bindings

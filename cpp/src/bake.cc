@@ -54,13 +54,6 @@ Shape ToShape(const std::vector<int32_t>& dims) {
   throw InvalidArgument("the model is not a litetrain training model: " + why);
 }
 
-// Builtin codes of the layout changes `save` may apply to a variable before
-// returning it (a model keeping a kernel transposed, a scalar as [1]).
-constexpr int32_t kReshape = 22;
-constexpr int32_t kTranspose = 39;
-constexpr int32_t kSqueeze = 43;
-constexpr int32_t kExpandDims = 70;
-
 // One layout change on the way from the variable to the `save` output.
 struct LayoutStep {
   std::vector<int64_t> input_shape;  // the tensor it changes
@@ -141,7 +134,9 @@ class Baker {
   }
 
   // Follows each `save` output back to the variable it reads:
-  // output <- READ_VARIABLE <- VAR_HANDLE(container, shared_name).
+  // output <- [RESHAPE | TRANSPOSE(constant perm)]* <- READ_VARIABLE <- VAR_HANDLE(container, shared_name).
+  // (litetrain.build stores dense kernels transposed and returns scalars as
+  // shape [1]; `save` presents them in the weights' layout.)
   void FindSavedVariables() {
     const std::string& key = options_.save_signature;
     fb::SignatureDefT* save = graph::FindSignature(model_, key);
@@ -162,22 +157,21 @@ class Baker {
       if (handle_op == nullptr || BuiltinCode(model_, *handle_op) != graph::kVarHandle) {
         NotTraining(where + " reads a variable whose handle does not come from VAR_HANDLE");
       }
-      const fb::TensorT& tensor = *subgraph.tensors.at(output->tensor_index);
-      for (int32_t dim : tensor.shape_signature) {
-        if (dim < 0) NotTraining(where + " has a dynamic shape; variables must have a fixed one");
-      }
+      const fb::TensorT& returned = *subgraph.tensors.at(output->tensor_index);
       const fb::TensorT* read_tensor = subgraph.tensors.at(static_cast<std::size_t>(read_op->outputs.at(0))).get();
-      for (int32_t dim : read_tensor->shape_signature) {
-        if (dim < 0) NotTraining(where + " reads a variable of dynamic shape; variables must have a fixed one");
+      for (const fb::TensorT* t : {&returned, read_tensor}) {
+        for (int32_t dim : t->shape_signature) {
+          if (dim < 0) NotTraining(where + " has a dynamic shape; variables must have a fixed one");
+        }
       }
-      if (ToShape(read_tensor->shape).num_elements() != ToShape(tensor.shape).num_elements()) {
+      if (ToShape(read_tensor->shape).num_elements() != ToShape(returned.shape).num_elements()) {
         NotTraining(where + " has another number of values than the variable it reads");
       }
       SavedVariable v;
       v.name = output->name;
       v.key = graph::VariableKey(*handle_op);
-      v.type = tensor.type;
-      v.shape = ToShape(tensor.shape);
+      v.type = returned.type;
+      v.shape = ToShape(returned.shape);
       v.read = read_tensor;
       v.steps = std::move(steps);
       if (const auto* o = handle_op->builtin_options.AsVarHandleOptions()) {
@@ -201,11 +195,11 @@ class Baker {
       if (p < 0) return nullptr;
       const fb::OperatorT& op = *subgraph.operators[static_cast<std::size_t>(p)];
       const int32_t code = BuiltinCode(model_, op);
-      const bool reshape = code == kReshape || code == kSqueeze || code == kExpandDims;
-      if ((!reshape && code != kTranspose) || op.inputs.empty() || op.inputs[0] < 0) return &op;
+      const bool reshape = code == graph::kReshape || code == graph::kSqueeze || code == graph::kExpandDims;
+      if ((!reshape && code != graph::kTranspose) || op.inputs.empty() || op.inputs[0] < 0) return &op;
       const fb::TensorT& input = *subgraph.tensors.at(static_cast<std::size_t>(op.inputs[0]));
       LayoutStep step{Dims(input.shape), {}};
-      if (code == kTranspose) {
+      if (code == graph::kTranspose) {
         step.perm = ConstantInts(subgraph, op.inputs.size() == 2 ? op.inputs[1] : -1);
         std::vector<bool> seen(step.input_shape.size(), false);
         bool valid = step.perm.size() == step.input_shape.size();

@@ -4,8 +4,10 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <set>
 
 #include "batch_feeder.h"
+#include "litetrain/checkpoint.h"
 #include "litetrain/signature_runner.h"
 
 namespace litetrain {
@@ -121,7 +123,11 @@ class Trainer::Impl {
 
     FitResult result;
     nonfinite_stop_ = false;
+    // Reserved up front: a long fit's memory stays flat while it runs (what
+    // grows per epoch is one small vector of metric means).
     result.losses.reserve(static_cast<std::size_t>(steps_per_epoch * options.epochs));
+    result.epoch_losses.reserve(static_cast<std::size_t>(options.epochs));
+    result.epoch_metrics.reserve(static_cast<std::size_t>(options.epochs));
     for (std::size_t m : metric_indices_) result.metric_names.push_back(spec.outputs[m].name);
     BatchFeeder feeder(data, std::move(columns), std::min(batch, n));
     const auto started = std::chrono::steady_clock::now();
@@ -221,6 +227,36 @@ class Trainer::Impl {
                                      std::vector<uint8_t>(bytes, bytes + outputs[o].byte_size())});
     }
     return snapshot;
+  }
+
+  // Refuses a checkpoint of another model with CheckpointError, in the
+  // words of Python's first implementation.
+  void CheckCheckpoint(const std::string& path, const Snapshot& variables) const {
+    const std::vector<TensorSpec>& expected = restore_.spec().inputs;
+    std::set<std::string> theirs, ours;
+    for (const NamedTensor& v : variables) theirs.insert(v.name);
+    for (const TensorSpec& input : expected) ours.insert(input.name);
+    std::string missing, extra;
+    for (const std::string& name : ours) {
+      if (!theirs.count(name)) missing += (missing.empty() ? "'" : ", '") + name + "'";
+    }
+    for (const std::string& name : theirs) {
+      if (!ours.count(name)) extra += (extra.empty() ? "'" : ", '") + name + "'";
+    }
+    const std::string where = "checkpoint '" + path + "' is of another model: ";
+    if (!missing.empty() || !extra.empty()) {
+      throw CheckpointError(where + (missing.empty() ? "" : "it lacks [" + missing + "]") +
+                            (!missing.empty() && !extra.empty() ? "; " : "") +
+                            (extra.empty() ? "" : "it has [" + extra + "], which this model does not"));
+    }
+    for (const NamedTensor& v : variables) {
+      const TensorSpec& input = expected[restore_.spec().input_index(v.name)];
+      if (v.dtype != input.dtype || v.shape != input.shape) {
+        throw CheckpointError(where + "variable '" + v.name + "' is " + std::string(DTypeName(v.dtype)) +
+                              v.shape.to_string() + " there, " + std::string(DTypeName(input.dtype)) +
+                              input.shape.to_string() + " here");
+      }
+    }
   }
 
   void Restore(const Snapshot& snapshot) {
@@ -408,6 +444,16 @@ Snapshot Trainer::TakeSnapshot() {
 void Trainer::Restore(const Snapshot& snapshot) {
   std::lock_guard<std::mutex> lock(impl_->mutex());
   impl_->Restore(snapshot);
+}
+void Trainer::SaveCheckpoint(const std::string& path) {
+  const Snapshot snapshot = TakeSnapshot();
+  WriteCheckpoint(path, snapshot);
+}
+void Trainer::LoadCheckpoint(const std::string& path) {
+  const Snapshot variables = litetrain::LoadCheckpoint(path);  // reads and verifies the whole file first
+  std::lock_guard<std::mutex> lock(impl_->mutex());
+  impl_->CheckCheckpoint(path, variables);
+  impl_->Restore(variables);
 }
 const Model& Trainer::model() const { return impl_->model(); }
 

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from litetrain import _core, _runtime
+from litetrain import _core, _runtime, optim
+from litetrain.builder import BuildError, BuiltModel, build
+from litetrain.checkpoint import load_checkpoint, write_checkpoint
+from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
+from litetrain.export import ExportReport, export
 from litetrain.baking import Baked, bake
-from litetrain.checkpoint import CheckpointError
 from litetrain.compatibility import Compatibility, check_compatibility, list_operators
-from litetrain.errors import Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
 from litetrain.model import Model, SignatureRunner
 from litetrain.trainer import History, Trainer
+from litetrain.weights_io import load_weights
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Baked",
+    "BuildError",
+    "BuiltModel",
     "CheckpointError",
     "Compatibility",
     "Error",
+    "ExportReport",
     "History",
     "LibraryError",
     "Model",
@@ -25,12 +31,18 @@ __all__ = [
     "RuntimeFailure",
     "SignatureRunner",
     "Trainer",
+    "build",
     "bake",
     "check_compatibility",
     "epoch_order",
+    "export",
     "get_log_level",
+    "load_checkpoint",
+    "load_weights",
+    "optim",
     "list_operators",
     "set_log_level",
+    "write_checkpoint",
 ]
 
 _installed = _runtime.installed_litert_library()

@@ -42,6 +42,18 @@ from typing import Sequence
 import numpy as np
 
 
+# The models the test suites train, by file stem. tools/make_test_models.py
+# writes them (with TensorFlow) for runs that have none: the C++ tests, and
+# pytest on a target machine (LITETRAIN_TEST_MODELS, see tests/conftest.py).
+TEST_MODELS = {
+    "mlp_fixed": {"layer_sizes": (32, 16, 4), "batch_size": 8},
+    "mlp_dynamic": {"layer_sizes": (32, 16, 4), "batch_size": None},
+    "mlp_digits": {"layer_sizes": (64, 32, 10), "batch_size": None, "learning_rate": 0.1},
+    # Two equal initial biases: the converter stores them as one constant (bake's tests).
+    "mlp_shared_init": {"layer_sizes": (32, 16, 16, 4), "batch_size": 8},
+}
+
+
 def mlp_initial_weights(layer_sizes: Sequence[int] = (32, 16, 4), seed: int = 0) -> dict[str, np.ndarray]:
     """The initial weights of :func:`mlp_training_model`, by variable name.
 
@@ -80,6 +92,7 @@ def mlp_training_model(
     batch_size: int | None = 8,
     learning_rate: float = 0.1,
     seed: int = 0,
+    accuracy: bool = True,
     settable_learning_rate: bool = False,
 ) -> bytes:
     """Builds a trainable MLP (ReLU hidden layers, logits out, SGD) as ``.tflite`` bytes.
@@ -89,6 +102,7 @@ def mlp_training_model(
         batch_size: The batch dimension of every signature; None makes it dynamic.
         learning_rate: The SGD step size (its initial value if settable).
         seed: Seed of the initial weights (see :func:`mlp_initial_weights`).
+        accuracy: Whether train/eval also output the batch accuracy.
         settable_learning_rate: Keep the step size in a variable with
             ``set_learning_rate`` / ``get_learning_rate`` signatures; else it
             is a constant of the graph.
@@ -142,7 +156,7 @@ def mlp_training_model(
         step = module.learning_rate if settable_learning_rate else learning_rate
         for var, grad in zip(variables, tape.gradient(loss, variables)):
             var.assign_sub(step * grad)
-        return {"loss": loss, "accuracy": _accuracy(logits, y)}
+        return {"loss": loss, "accuracy": _accuracy(logits, y)} if accuracy else {"loss": loss}
 
     @tf.function(input_signature=[x_spec, y_spec])
     def evaluate(x, y):
@@ -213,3 +227,47 @@ def digits_dataset(
     n_test = int(round(len(x) * test_fraction))
     test, train = order[:n_test], order[n_test:]
     return x[train], y[train], x[test], y[test]
+
+
+def digits_fit_result(model: bytes | str | os.PathLike, *, epochs: int = 20, batch_size: int = 32, seed: int = 7) -> dict:
+    """Trains the ``mlp_digits`` test model on digits with ``Trainer.fit``.
+
+    What one machine records and another must reproduce (tests/test_cross_machine.py):
+    the same model file, data, seed and steps on another CPU or build.
+
+    Returns:
+        ``{"machine", "accuracy", "epoch_losses", "losses", "steps",
+        "test_samples"}``: the processor it ran on, the test accuracy after
+        training, the mean loss of each epoch, every step's loss, the counts
+        (plain values, JSON-ready).
+    """
+    import platform
+
+    import litetrain
+
+    x, y, x_test, y_test = digits_dataset(seed=0)
+    trainer = litetrain.Trainer(model)
+    history = trainer.fit(x, y, batch_size=batch_size, epochs=epochs, seed=seed, progress=False)
+    logits = trainer.predict(x_test)["logits"]
+    return {
+        "machine": f"{platform.machine()} {_cpu_model()}".strip(),
+        "accuracy": float(np.mean(logits.argmax(1) == y_test.argmax(1))),
+        "epoch_losses": [float(v) for v in history.epoch_losses],
+        "losses": [float(v) for v in history.losses],
+        "steps": history.steps,
+        "test_samples": len(x_test),
+    }
+
+
+def _cpu_model() -> str:
+    """The processor's name from /proc/cpuinfo (x86 "model name", Arm "CPU part"), or ""."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            lines = cpuinfo.read().splitlines()
+    except OSError:
+        return ""
+    for key in ("model name", "CPU part"):
+        for line in lines:
+            if line.startswith(key):
+                return line.split(":", 1)[1].strip()
+    return ""

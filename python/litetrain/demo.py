@@ -1,8 +1,8 @@
 """The main job in one command: ``python -m litetrain.demo``.
 
-Builds a small MLP for ``sklearn.datasets.load_digits`` (real 8x8 digit
-images, shipped inside scikit-learn: no download), trains it through
-litetrain's native core, and prints test accuracy and the median step
+Builds a trainable ``.tflite`` from a small Keras MLP with ``litetrain.build``
+for ``sklearn.datasets.load_digits`` (real 8x8 digit images, shipped inside
+scikit-learn: no download), trains it through litetrain's native core, and prints test accuracy and the median step
 latency beside the same loop through ``ai_edge_litert``'s Python Interpreter,
 from the same starting weights and the same batches.
 
@@ -16,9 +16,20 @@ import time
 import numpy as np
 
 import litetrain
-from litetrain._reference_models import digits_dataset, mlp_training_model
+from litetrain._reference_models import digits_dataset
 
 LAYERS = (64, 64, 10)
+
+
+def _keras_mlp(seed: int):
+    from litetrain.builder import import_tensorflow
+
+    import_tensorflow()  # first, so that TensorFlow starts quiet
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    layers = [keras.layers.Dense(n, activation="relu") for n in LAYERS[1:-1]]
+    return keras.Sequential([keras.Input((LAYERS[0],)), *layers, keras.layers.Dense(LAYERS[-1], name="logits")])
 
 
 def _interpreter_loop(model_bytes: bytes, x, y, batch: int, epochs: int, seed: int):
@@ -54,9 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     x_train, y_train, x_test, y_test = digits_dataset(seed=args.seed)
     print(f"digits: {len(x_train)} training and {len(x_test)} test images, {LAYERS[-1]} classes")
     started = time.perf_counter()
-    model_bytes = mlp_training_model(LAYERS, batch_size=None, learning_rate=0.1, seed=args.seed)
-    print(f"built a {'-'.join(map(str, LAYERS))} training MLP ({len(model_bytes) / 1024:.0f} KiB) "
-          f"with TensorFlow in {time.perf_counter() - started:.1f} s")
+    built = litetrain.build(_keras_mlp(args.seed), "categorical_crossentropy", litetrain.optim.SGD(0.1),
+                            from_logits=True)
+    model_bytes = built.tflite
+    print(f"litetrain.build: Keras {'-'.join(map(str, LAYERS))} MLP -> trainable .tflite "
+          f"({len(model_bytes) / 1024:.0f} KiB, builtin ops only) in {time.perf_counter() - started:.1f} s")
 
     trainer = litetrain.Trainer(model_bytes)
     history = trainer.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,

@@ -1,7 +1,9 @@
 """Exceptions raised by litetrain.
 
 Bad arguments raise the builtin that fits (``ValueError``, ``IndexError``,
-``FileNotFoundError``); everything else is a :class:`Error`.
+``FileNotFoundError``), a file the system refuses an ``OSError``
+(``PermissionError``, ``IsADirectoryError``, ...); everything else is a
+:class:`Error`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ class Error(Exception):
 
 class ModelFormatError(Error, ValueError):
     """The bytes are not a usable TFLite model (truncated, corrupt, inconsistent)."""
+
+
+class CheckpointError(Error, ValueError):
+    """A checkpoint file is damaged, not a litetrain checkpoint, or of another model."""
 
 
 class LibraryError(Error, ImportError):

@@ -12,7 +12,6 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from litetrain import _core
-from litetrain.checkpoint import check_matches, read_checkpoint, write_checkpoint
 from litetrain.model import Model
 
 # The signatures through which a model exposes its learning rate.
@@ -101,6 +100,7 @@ class Trainer:
         callback: Callable[[int, int, float], bool | None] | None = None,
         callback_every: int = 100,
         on_nonfinite: str = "raise",
+        learning_rate_schedule: Callable[[int], float] | None = None,
     ) -> History:
         """Trains for `epochs` epochs in the native loop, with the GIL released.
 
@@ -130,6 +130,8 @@ class Trainer:
             on_nonfinite: On a NaN or infinite loss: "raise"
                 (:class:`litetrain.NonFiniteLoss`), "stop", or "rollback"
                 (restore the weights of the start of that epoch, and stop).
+            learning_rate_schedule: ``f(epoch) -> learning rate``, set before
+                each epoch (models from :func:`litetrain.build`).
 
         Returns:
             A :class:`History`. Ctrl-C stops after the current step and raises
@@ -157,6 +159,8 @@ class Trainer:
         native_callback, every = _combine(callback, callback_every, bar)
         try:
             for epoch in range(initial_epoch, initial_epoch + epochs):
+                if learning_rate_schedule is not None:
+                    self.set_learning_rate(learning_rate_schedule(epoch))
                 result = self._native.fit(
                     arrays, batch_size, 1, epoch, history.steps, shuffle, seed, drop_remainder,
                     on_nonfinite, every, native_callback, handle_sigint,
@@ -209,14 +213,12 @@ class Trainer:
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Writes every variable to `path` (see :mod:`litetrain.checkpoint`), atomically."""
-        write_checkpoint(path, self.snapshot())
+        self._native.save_checkpoint(os.fspath(path))
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Restores a checkpoint. A damaged one, or one of another model, raises
         :class:`litetrain.CheckpointError` and leaves the trainer as it was."""
-        variables = read_checkpoint(path)
-        check_matches(path, variables, self.snapshot())
-        self.restore(variables)
+        self._native.load_checkpoint(os.fspath(path))
 
     # --- settings --------------------------------------------------------------
 

@@ -3,11 +3,15 @@
 //
 //   InvalidArgument  -> ValueError        bad user input (dtype, shape, name)
 //   OutOfRange       -> IndexError        an index past the end
-//   FileNotFound     -> FileNotFoundError a model path that does not exist
+//   FileNotFound     -> FileNotFoundError a file (or its folder) that does not exist
+//   IoError          -> OSError           reading or writing a file failed (errno kept)
 //   ModelFormatError -> litetrain.ModelFormatError  damaged / not a model
+//   FileFormatError  -> litetrain.Error             damaged / unreadable .npy file
+//                                                   (Python reads .npy with numpy)
+//   CheckpointError  -> litetrain.CheckpointError   damaged / foreign checkpoint
 //   LibraryError     -> litetrain.LibraryError      libLiteRt.so missing/wrong
 //   RuntimeFailure   -> litetrain.RuntimeFailure    LiteRT failed a call
-//   Error            -> litetrain.Error             base of the last three
+//   Error            -> litetrain.Error             base of those above
 #pragma once
 
 #include <stdexcept>
@@ -42,6 +46,33 @@ class LITETRAIN_API Error : public std::runtime_error {
 class LITETRAIN_API ModelFormatError : public Error {
  public:
   using Error::Error;
+};
+
+// A data file (.npy) is damaged, or holds something litetrain does not read
+// (another dtype, Fortran order, another byte order).
+class LITETRAIN_API FileFormatError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A checkpoint file is damaged, not a litetrain checkpoint, or of another
+// model. what() names the file and the problem.
+class LITETRAIN_API CheckpointError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The operating system refused to read or write a file (permissions, a full
+// disk, a directory where a file was expected). what() names the path.
+class LITETRAIN_API IoError : public Error {
+ public:
+  IoError(const std::string& message, int error_number)
+      : Error(message), error_number_(error_number) {}
+  // The errno value of the failed call.
+  int error_number() const noexcept { return error_number_; }
+
+ private:
+  int error_number_;
 };
 
 // libLiteRt.so could not be found, loaded, or lacks a function we need.

@@ -17,6 +17,7 @@ namespace detail {
 class CompiledModel;
 }
 class SignatureRunner;
+class BareStepLoop;
 
 struct ModelOptions {
   // CPU threads LiteRT may use; 0 keeps the runtime's default (1).
@@ -69,6 +70,7 @@ class LITETRAIN_API Model {
   int threads() const;
 
  private:
+  friend class BareStepLoop;  // binds buffers to the compiled model directly
   explicit Model(std::shared_ptr<detail::CompiledModel> impl);
   std::shared_ptr<detail::CompiledModel> impl_;
 };

@@ -15,6 +15,7 @@
 #include "litetrain/errors.h"
 #include "litetrain/export.h"
 #include "litetrain/model.h"
+#include "litetrain/snapshot.h"
 #include "litetrain/tensor.h"
 
 namespace litetrain {
@@ -24,18 +25,6 @@ class LITETRAIN_API NonFiniteLoss : public Error {
  public:
   using Error::Error;
 };
-
-// A copy of one variable.
-struct NamedTensor {
-  std::string name;
-  DType dtype = DType::kUnsupported;
-  Shape shape;
-  std::vector<uint8_t> bytes;
-};
-
-// Every variable the `save` signature returns (weights and optimizer state),
-// in its output order.
-using Snapshot = std::vector<NamedTensor>;
 
 enum class OnNonFinite {
   kRaise,     // throw NonFiniteLoss (the weights are those after the bad step)
@@ -132,6 +121,14 @@ class LITETRAIN_API Trainer {
   // Checks names, dtypes and shapes against `restore`'s inputs first, so that
   // a snapshot of another model is refused with the trainer unchanged.
   void Restore(const Snapshot& snapshot);
+
+  // Writes every variable to a checkpoint file (see checkpoint.h), atomically.
+  // Throws FileNotFound (no such folder), IoError, RuntimeFailure.
+  void SaveCheckpoint(const std::string& path);
+  // Restores a checkpoint file. A damaged file, or one of another model
+  // (other names, dtypes or shapes), throws CheckpointError and leaves the
+  // trainer as it was; a missing one FileNotFound.
+  void LoadCheckpoint(const std::string& path);
 
   const Model& model() const;
 

@@ -15,9 +15,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from litetrain.cli import bake, inspect, train
+from litetrain.bench import cli as bench
+from litetrain.cli import bake, export, inspect, train
 
-COMMANDS = (inspect, train, bake)
+COMMANDS = (inspect, train, bake, export, bench)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 
+
 def _describe(model_path: str) -> dict[str, Any]:
     import litetrain
     from litetrain.compatibility import known_runtimes

@@ -1,0 +1,208 @@
+"""Keras model -> trainable .tflite (builtin ops only): :func:`build`.
+
+Needs TensorFlow (``pip install 'litetrain[build]'``); training the result does not.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from litetrain.builder.errors import BuildError
+
+__all__ = ["BuildError", "BuiltModel", "build"]
+
+SIGNATURES = ("train", "eval", "infer", "save", "restore", "set_learning_rate", "get_learning_rate")
+
+
+def import_tensorflow():
+    """TensorFlow, imported quietly, or an ImportError that says what to install."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import tensorflow as tf
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("building models needs TensorFlow: pip install 'litetrain[build]'") from e
+    return tf
+
+
+@dataclass
+class BuiltModel:
+    """A trainable ``.tflite`` made by :func:`build`.
+
+    Attributes:
+        tflite: The model file's bytes.
+        keras_model: The source Keras model (for :func:`litetrain.export` and
+            :func:`litetrain.load_weights`); None for a tf.Module.
+        trainable_weights: Names of the weights that train ("<layer>_<weight>").
+        frozen_weights: Names of the weights that are constants of the file.
+    """
+
+    tflite: bytes
+    keras_model: object
+    trainable_weights: list[str]
+    frozen_weights: list[str]
+
+    @property
+    def signatures(self):
+        """Signature name -> litetrain.SignatureInfo (inputs, outputs, num_ops)."""
+        from litetrain.model import Model
+
+        return Model(self.tflite).signatures
+
+    @property
+    def op_counts(self) -> dict[str, int]:
+        """Ops dispatched per call of each signature (a step's cost for small models)."""
+        return {name: info.num_ops for name, info in self.signatures.items()}
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the .tflite atomically (temporary file, fsync, rename)."""
+        from litetrain._files import write_atomically
+
+        write_atomically(path, self.tflite)
+
+    def trainer(self, **options):
+        """A :class:`litetrain.Trainer` over this model (options as Trainer's)."""
+        from litetrain.trainer import Trainer
+
+        return Trainer(self.tflite, **options)
+
+
+def build(
+    model,
+    loss,
+    optimizer,
+    *,
+    trainable=None,
+    batch_size: int | None = None,
+    from_logits: bool | None = None,
+    metrics: tuple[str, ...] | None = None,
+    quantize_frozen: str | None = None,
+    batch_statistics: bool = False,
+    input_shape: tuple[int, ...] | None = None,
+    seed: int = 0,
+) -> BuiltModel:
+    """Builds a trainable ``.tflite`` of TFLite builtin ops from a Keras model.
+
+    Signatures (inputs by name; a single model input is ``x``, labels ``y``):
+    ``train(x, y) -> {loss[, accuracy]}`` one optimizer step;
+    ``eval(x, y) -> {loss[, accuracy]}`` no update;
+    ``infer(x) -> {<output layer name>}``;
+    ``save() -> {name: value}`` every variable (trainable weights as "<layer>_<weight>"
+    in Keras' layout, optimizer state as ``<weight>__adam_m`` etc., ``optimizer__learning_rate``);
+    ``restore(**those) -> {ok}``;
+    ``set_learning_rate(learning_rate) / get_learning_rate() -> {learning_rate}``.
+
+    Args:
+        model: A built Keras 3 model (Sequential or functional), or a
+            ``tf.Module`` whose ``__call__(x)`` computes the output from its
+            ``tf.Variable``s (then `input_shape` is needed; its gradients are
+            TensorFlow's own, so ops like ``tf.nn.relu`` whose gradient needs
+            Flex are refused: write them as litetrain's layers do).
+        loss: "categorical_crossentropy", "sparse_categorical_crossentropy",
+            "binary_crossentropy", "mean_squared_error" ("mse"), "huber", or the
+            matching Keras loss object.
+        optimizer: litetrain.optim.SGD / Adam / AdamW or the Keras optimizer.
+        trainable: Which layers train: None (those Keras marks trainable),
+            layer names or fnmatch patterns, or a predicate. The others become
+            constants of the file.
+        batch_size: Fixed batch size (leanest graph: no shape ops per step),
+            or None for any batch size.
+        from_logits: For string cross-entropy losses: whether outputs are logits.
+        metrics: Extra train/eval outputs; default ("accuracy",) for
+            classification losses, () otherwise.
+        quantize_frozen: None, or "int8": frozen weights stored as int8
+            (dynamic-range quantization); trainable weights stay float32.
+        batch_statistics: BatchNormalization layers that train use the
+            batch's statistics in ``train`` and update their moving ones
+            (Keras' training=True); default: moving statistics everywhere
+            (Keras' training=False, usual for fine-tuning).
+        input_shape: For a tf.Module: the input's shape without the batch dimension.
+        seed: Seed of dropout's random masks.
+
+    Raises:
+        BuildError: a layer, activation, loss, optimizer or gradient that has
+            no builtin form, named with the layer.
+    """
+    tf = import_tensorflow()
+    from litetrain import optim
+    from litetrain.builder import graph, losses, weights
+    from litetrain.builder.fuse import fuse_dense_bias
+
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
+    if quantize_frozen not in (None, "int8"):
+        raise ValueError(f"quantize_frozen must be None or 'int8', got {quantize_frozen!r}")
+    is_keras = hasattr(model, "layers") and hasattr(model, "get_weights")
+    if not is_keras and not isinstance(model, tf.Module):
+        raise BuildError(f"model must be a Keras model or a tf.Module, got {type(model).__name__}")
+    if is_keras and (not getattr(model, "built", False) or not getattr(model, "inputs", None)):
+        raise BuildError("the Keras model is not built: give it an Input (keras.Input) or call model.build(shape)")
+    if not is_keras and input_shape is None:
+        raise BuildError("a tf.Module model needs input_shape= (the input's shape without the batch dimension)")
+    loss_spec = losses.resolve(loss, from_logits)
+    if metrics is None:
+        metrics = ("accuracy",) if loss_spec.classification else ()
+    for m in metrics:
+        if m != "accuracy" or not loss_spec.classification:
+            raise BuildError(f"metric {m!r} is not supported for {loss_spec.name}; supported: accuracy (classification)")
+    if is_keras:
+        if len(model.outputs) != 1:
+            raise BuildError(f"the model has {len(model.outputs)} outputs; training supports one output")
+        trainable_layers = weights.select_trainable(model, trainable)
+        records = weights.collect(model, trainable_layers, batch_statistics)
+        shapes = dict(
+            input_names=_input_names(model),
+            output_names=[_layer_name(t) for t in model.outputs],
+            input_shapes=[tuple(t.shape[1:]) for t in model.inputs],
+            output_shape=tuple(model.outputs[0].shape[1:]),
+        )
+        module_variables = None
+    else:
+        records, module_variables = weights.module_weights(model, trainable)
+        shapes = dict(
+            input_names=["x"],
+            output_names=["output"],
+            input_shapes=[tuple(input_shape)],
+            output_shape=_module_output_shape(tf, model, input_shape),
+        )
+    spec = graph.GraphSpec(
+        model=model,
+        weights=records,
+        loss=loss_spec,
+        optimizer=optim.resolve(optimizer),
+        batch_size=batch_size,
+        metrics=tuple(metrics),
+        seed=seed,
+        module_variables=module_variables,
+        **shapes,
+    )
+    module, signatures = graph.build_module(tf, spec)
+    tflite = graph.convert(tf, module, signatures, quantize_frozen=quantize_frozen == "int8")
+    tflite = fuse_dense_bias(tflite)
+    return BuiltModel(
+        tflite=tflite,
+        keras_model=model if is_keras else None,
+        trainable_weights=[w.name for w in records.values() if w.trainable],
+        frozen_weights=[w.name for w in records.values() if not w.variable],
+    )
+
+
+def _module_output_shape(tf, module, input_shape) -> tuple:
+    spec = tf.TensorSpec([None, *input_shape], tf.float32)
+    output = tf.function(module, autograph=False).get_concrete_function(spec).structured_outputs
+    if not hasattr(output, "shape"):
+        raise BuildError("the tf.Module must return one tensor from __call__(x)")
+    return tuple(output.shape[1:])
+
+
+def _layer_name(keras_tensor) -> str:
+    return keras_tensor._keras_history.operation.name
+
+
+def _input_names(model) -> list[str]:
+    if len(model.inputs) == 1:
+        return ["x"]
+    names = [_layer_name(t) for t in model.inputs]
+    if "y" in names:
+        raise BuildError("an input is named 'y', the name of the labels; rename that Input")
+    return names

@@ -1,0 +1,161 @@
+"""Activations with gradients written in TFLite builtin ops.
+
+TensorFlow's own gradients of relu, relu6, leaky_relu and gelu are ops the
+TFLite builtin set lacks (ReluGrad, Relu6Grad, LeakyReluGrad, Erfc), so a
+plain GradientTape conversion needs Flex. Each function here computes the same
+forward value with a `tf.custom_gradient` whose backward pass uses only
+builtin-friendly ops, and the cheapest such form (from the output where that
+is enough, so the input need not stay alive).
+"""
+
+from __future__ import annotations
+
+import math
+
+from litetrain.builder.errors import BuildError
+
+# Keras' defaults where the activation is named by a string.
+KERAS_LEAKY_RELU_SLOPE = 0.2
+
+
+def get(tf, name: str, where: str, negative_slope: float = KERAS_LEAKY_RELU_SLOPE):
+    """Returns ``f(x) -> y`` for the Keras activation `name` (a string), refusing unknown ones."""
+    if name in (None, "linear"):
+        return lambda x: x
+    builders = {
+        "relu": lambda: _relu(tf),
+        "relu6": lambda: _relu6(tf),
+        "leaky_relu": lambda: _leaky_relu(tf, negative_slope),
+        "sigmoid": lambda: _sigmoid(tf),
+        "tanh": lambda: _tanh(tf),
+        "softmax": lambda: _softmax(tf),
+        "gelu": lambda: _gelu(tf, approximate=False),
+        "gelu_approximate": lambda: _gelu(tf, approximate=True),
+    }
+    if name not in builders:
+        raise BuildError(
+            f"{where}: activation {name!r} is not supported in a training graph; "
+            f"supported: linear, {', '.join(builders)}"
+        )
+    return builders[name]()
+
+
+def _relu(tf):
+    @tf.custom_gradient
+    def relu(x):
+        y = tf.nn.relu(x)
+
+        def grad(dy):
+            # y >= 0, so sign(y) is the 0/1 mask of the active units: 2 ops.
+            return dy * tf.sign(y)
+
+        return y, grad
+
+    return relu
+
+
+def _relu6(tf):
+    @tf.custom_gradient
+    def relu6(x):
+        y = tf.nn.relu6(x)
+
+        def grad(dy):
+            inside = tf.logical_and(y > 0.0, y < 6.0)
+            return tf.where(inside, dy, tf.zeros_like(dy))
+
+        return y, grad
+
+    return relu6
+
+
+def _leaky_relu(tf, slope: float):
+    @tf.custom_gradient
+    def leaky_relu(x):
+        y = tf.nn.leaky_relu(x, alpha=slope)
+
+        def grad(dy):
+            return tf.where(x > 0.0, dy, dy * slope)
+
+        return y, grad
+
+    return leaky_relu
+
+
+def _sigmoid(tf):
+    @tf.custom_gradient
+    def sigmoid(x):
+        y = tf.sigmoid(x)
+
+        def grad(dy):
+            return dy * (y * (1.0 - y))
+
+        return y, grad
+
+    return sigmoid
+
+
+def _tanh(tf):
+    @tf.custom_gradient
+    def tanh(x):
+        y = tf.tanh(x)
+
+        def grad(dy):
+            return dy * (1.0 - y * y)
+
+        return y, grad
+
+    return tanh
+
+
+def _softmax(tf):
+    @tf.custom_gradient
+    def softmax(x):
+        y = tf.nn.softmax(x, axis=-1)
+
+        def grad(dy):
+            return y * (dy - tf.reduce_sum(dy * y, axis=-1, keepdims=True))
+
+        return y, grad
+
+    return softmax
+
+
+def _erf(tf, x):
+    """erf from exp and a rational polynomial (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
+
+    TFLite has no ERF builtin; this keeps exact GELU builtin-only.
+    """
+    p = 0.3275911
+    a1, a2, a3, a4, a5 = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429
+    s = tf.sign(x)
+    ax = tf.abs(x)
+    t = 1.0 / (1.0 + p * ax)
+    poly = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))))
+    return s * (1.0 - poly * tf.exp(-ax * ax))
+
+
+def _gelu(tf, approximate: bool):
+    inv_sqrt2 = 1.0 / math.sqrt(2.0)
+    inv_sqrt2pi = 1.0 / math.sqrt(2.0 * math.pi)
+    c = math.sqrt(2.0 / math.pi)
+
+    @tf.custom_gradient
+    def gelu(x):
+        if approximate:
+            inner = c * (x + 0.044715 * x * x * x)
+            th = tf.tanh(inner)
+            y = 0.5 * x * (1.0 + th)
+        else:
+            cdf = 0.5 * (1.0 + _erf(tf, x * inv_sqrt2))
+            y = x * cdf
+
+        def grad(dy):
+            if approximate:
+                dinner = c * (1.0 + 3.0 * 0.044715 * x * x)
+                return dy * (0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * dinner)
+            pdf = inv_sqrt2pi * tf.exp(-0.5 * x * x)
+            return dy * (cdf + x * pdf)
+
+        return y, grad
+
+    return gelu

@@ -1,0 +1,344 @@
+"""The training graph: a tf.Module with train / eval / infer / save / restore /
+learning-rate signatures over plain tf.Variables, converted to builtin-only TFLite.
+
+Keras 3 layers inside a tf.Module lose their weights on conversion (see
+DESIGN.md), so the graph never calls the Keras layers: it re-expresses each
+one (litetrain.builder.layers) over variables of its own, initialised from the
+Keras weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from litetrain.builder import layers, losses, updates
+from litetrain.builder.errors import BuildError
+from litetrain.builder.weights import Weight
+
+
+@dataclass
+class GraphSpec:
+    """Everything the signatures need, decided before tracing."""
+
+    model: object  # the Keras model
+    weights: dict[int, Weight]  # id(keras variable) -> Weight
+    loss: losses.Loss
+    optimizer: object
+    batch_size: int | None
+    metrics: tuple[str, ...]
+    input_names: list[str]
+    output_names: list[str]
+    input_shapes: list[tuple]  # per input, without the batch dimension
+    output_shape: tuple  # without the batch dimension
+    seed: int = 0
+    # For a tf.Module model: its trainable tf.Variables by save/restore name
+    # (they are used as they are; a Keras model gets variables of our own).
+    module_variables: dict[str, object] | None = None
+    signature_names: list[str] = field(default_factory=list)
+
+
+class _Context:
+    """What a layer implementation sees while one signature is traced."""
+
+    def __init__(self, tf, weights: dict[int, Weight], variables: dict[str, object], training: bool, tape=None, seed=0):
+        self.tf = tf
+        self.training = training
+        self._weights = weights
+        self._variables = variables
+        self._tape = tape
+        self._reads: dict[str, object] = {}
+        self._seed = seed
+        self.state_updates: list[tuple[str, object]] = []
+
+    def weight(self, keras_variable):
+        """The weight's value in its stored layout: read once per signature, or a constant."""
+        record = self._weights[id(keras_variable)]
+        if record.name not in self._reads:
+            if record.variable:
+                value = self._variables[record.name].read_value()
+                if self._tape is not None and record.trainable:
+                    self._tape.watch(value)
+            else:
+                value = self.tf.constant(record.stored())
+            self._reads[record.name] = value
+        return self._reads[record.name]
+
+    def trainable_reads(self):
+        trainable = {w.name for w in self._weights.values() if w.trainable}
+        return [(name, value) for name, value in self._reads.items() if name in trainable]
+
+    def updates_state(self, keras_variable) -> bool:
+        """Whether train updates this weight from the forward pass (see Weight.state)."""
+        return self.training and self._weights[id(keras_variable)].state
+
+    def assign_state(self, keras_variable, value) -> None:
+        """Queues a new value of a state weight, assigned after the step's gradients."""
+        self.state_updates.append((self._weights[id(keras_variable)].name, value))
+
+    def next_seed(self) -> int:
+        self._seed += 1
+        return self._seed
+
+
+def inference_function(tf, model, weights: dict[int, Weight], input_specs, output_name: str):
+    """A tf.function computing ``{output_name: outputs}`` with every weight a constant (for export)."""
+
+    @tf.function(autograph=False, input_signature=input_specs)
+    def infer(*inputs):
+        (outputs,) = _forward(_Context(tf, weights, {}, training=False), model, list(inputs))
+        return {output_name: outputs}
+
+    return infer
+
+
+def _forward(ctx: _Context, model, inputs: list):
+    """Runs the Keras graph with litetrain's layer implementations; returns the output list."""
+    tf = ctx.tf
+
+    def operation_fn(layer):
+        if _is_model(layer):
+            return lambda *args, **kwargs: _nested(ctx, layer, args)
+        impl = layers.implementation(layer)
+
+        def call(*args, **kwargs):
+            with tf.name_scope(layer.name):
+                return impl(ctx, layer, *args)
+
+        return call
+
+    functional = model if hasattr(model, "_run_through_graph") and model.__class__.__name__ != "Sequential" else None
+    functional = functional or getattr(model, "_functional", None)
+    if functional is None:
+        raise BuildError("the Keras model is not built: give it an Input (keras.Input) or call model.build(shape)")
+    outputs = functional._run_through_graph(inputs if len(inputs) > 1 else inputs[0], operation_fn=operation_fn)
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+def _is_model(layer) -> bool:
+    return hasattr(layer, "_run_through_graph") or hasattr(layer, "_functional")
+
+
+def _nested(ctx: _Context, model, args):
+    inputs = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+    outputs = _forward(ctx, model, list(inputs))
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
+def build_module(tf, spec: GraphSpec):
+    """Returns (module, signatures) ready for tf.saved_model.save."""
+    trainable = [w for w in spec.weights.values() if w.trainable]
+    if not trainable:
+        raise BuildError("no layer trains: trainable= selected no weights")
+    module = tf.Module()
+    if spec.module_variables is not None:
+        module.weights_ = {w.name: spec.module_variables[w.name] for w in trainable}
+    else:
+        module.weights_ = {w.name: tf.Variable(w.stored(), name=w.name) for w in spec.weights.values() if w.variable}
+    module.slots_ = {
+        w.name: [tf.Variable(np.zeros_like(w.stored()), name=s)
+                 for s in updates.slot_names(spec.optimizer, w.name)]
+        for w in trainable
+    }
+    module.lr_ = tf.Variable(np.float32(spec.optimizer.learning_rate), name="learning_rate")
+    module.iterations_ = tf.Variable(np.int32(0), name="iterations") if updates.has_iterations(spec.optimizer) else None
+
+    model = spec.model
+    n = spec.batch_size
+    input_specs = [
+        tf.TensorSpec([n, *shape], tf.float32, name=name) for shape, name in zip(spec.input_shapes, spec.input_names)
+    ]
+    output_shape = [None, *spec.output_shape]
+    losses.check_output(spec.loss, output_shape, f"output {spec.output_names[0]!r}")
+    label_dtype, label_shape = spec.loss.label_spec(output_shape, n)
+    label_spec = tf.TensorSpec(label_shape, getattr(tf, label_dtype), name="y")
+
+    def metrics(outputs, labels):
+        return {m: losses.accuracy(tf, spec.loss, outputs, labels) for m in spec.metrics}
+
+    def forward(ctx, inputs):
+        if spec.module_variables is not None:
+            return [model(*inputs)]
+        return _forward(ctx, model, inputs)
+
+    @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
+    def train(*args):
+        inputs, labels = list(args[:-1]), args[-1]
+        if spec.module_variables is not None:
+            return train_module(inputs, labels)
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            ctx = _Context(tf, spec.weights, module.weights_, training=True, tape=tape, seed=spec.seed)
+            (outputs,) = _forward(ctx, model, inputs)
+            loss = losses.compute(tf, spec.loss, outputs, labels)
+        lr = module.lr_.read_value()
+        reads = ctx.trainable_reads()
+        seed = lr if updates.prescales_gradients(spec.optimizer) else None
+        grads = tape.gradient(loss, [value for _, value in reads], output_gradients=seed)
+        missing = [name for (name, _), g in zip(reads, grads) if g is None]
+        if missing:
+            raise BuildError(f"no gradient reaches {', '.join(missing)}: is it connected to the output?")
+        params = [(module.weights_[name], value, g) for (name, value), g in zip(reads, grads)]
+        slots = [module.slots_[name] for name, _ in reads]
+        updates.apply(tf, spec.optimizer, lr, params, slots, module.iterations_)
+        for name, value in ctx.state_updates:
+            module.weights_[name].assign(value)
+        return {"loss": loss, **metrics(outputs, labels)}
+
+    def train_module(inputs, labels):
+        # The module's own code reads its variables: differentiate with respect to them.
+        names = list(module.weights_)
+        variables = [module.weights_[name] for name in names]
+        with tf.GradientTape() as tape:
+            outputs = model(*inputs)
+            loss = losses.compute(tf, spec.loss, outputs, labels)
+        lr = module.lr_.read_value()
+        seed = lr if updates.prescales_gradients(spec.optimizer) else None
+        grads = tape.gradient(loss, variables, output_gradients=seed)
+        missing = [name for name, g in zip(names, grads) if g is None]
+        if missing:
+            raise BuildError(f"no gradient reaches {', '.join(missing)}: is it connected to the output?")
+        params = [(v, v.read_value(), g) for v, g in zip(variables, grads)]
+        updates.apply(tf, spec.optimizer, lr, params, [module.slots_[name] for name in names], module.iterations_)
+        return {"loss": loss, **metrics(outputs, labels)}
+
+    @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
+    def evaluate(*args):
+        ctx = _Context(tf, spec.weights, module.weights_, training=False)
+        (outputs,) = forward(ctx, list(args[:-1]))
+        return {"loss": losses.compute(tf, spec.loss, outputs, args[-1]), **metrics(outputs, args[-1])}
+
+    @tf.function(autograph=False, input_signature=input_specs)
+    def infer(*inputs):
+        ctx = _Context(tf, spec.weights, module.weights_, training=False)
+        (outputs,) = forward(ctx, list(inputs))
+        return {spec.output_names[0]: outputs}
+
+    state = _state_variables(spec, module)
+
+    @tf.function(autograph=False, input_signature=[])
+    def save():
+        return {name: _saved_form(tf, variable.read_value(), inverse) for name, (variable, inverse) in state.items()}
+
+    restore_specs = [
+        tf.TensorSpec(_keras_shape(v, inv) or [1], v.dtype, name=name) for name, (v, inv) in state.items()
+    ]
+
+    @tf.function(autograph=False, input_signature=restore_specs)
+    def restore(*values):
+        for (variable, inverse), value in zip(state.values(), values):
+            if inverse:
+                value = tf.transpose(value, np.argsort(inverse))
+            variable.assign(tf.reshape(value, []) if variable.shape.rank == 0 else value)
+        # A signature without outputs is pruned to nothing by the converter.
+        return {"ok": tf.constant(True)}
+
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([], tf.float32, name="learning_rate")])
+    def set_learning_rate(learning_rate):
+        module.lr_.assign(learning_rate)
+        return {"learning_rate": _saved_form(tf, module.lr_.read_value(), None)}
+
+    @tf.function(autograph=False, input_signature=[])
+    def get_learning_rate():
+        return {"learning_rate": _saved_form(tf, module.lr_.read_value(), None)}
+
+    signatures = {
+        "train": train,
+        "eval": evaluate,
+        "infer": infer,
+        "save": save,
+        "restore": restore,
+        "set_learning_rate": set_learning_rate,
+        "get_learning_rate": get_learning_rate,
+    }
+    return module, signatures
+
+
+def _state_variables(spec: GraphSpec, module) -> dict[str, tuple[object, tuple | None]]:
+    """Every variable by its save/restore name, with the permutation back to Keras' layout."""
+    state = {}
+    for w in (w for w in spec.weights.values() if w.trainable):
+        state[w.name] = (module.weights_[w.name], w.inverse_perm)
+        for slot_name, slot in zip(updates.slot_names(spec.optimizer, w.name), module.slots_[w.name]):
+            state[slot_name] = (slot, w.inverse_perm)
+    state[updates.LEARNING_RATE] = (module.lr_, None)
+    for w in (w for w in spec.weights.values() if w.state):
+        state[w.name] = (module.weights_[w.name], None)
+    if module.iterations_ is not None:
+        state[updates.ITERATIONS] = (module.iterations_, None)
+    return state
+
+
+def _saved_form(tf, value, inverse):
+    """A variable's value as save outputs it: Keras' layout; scalars as shape [1].
+
+    LiteRT 2.3's CompiledModel cannot bind an output buffer to a signature
+    output that is a scalar READ_VARIABLE result (subgraph.cc: allocation_type
+    check fails), so scalar state travels as a one-element vector.
+    """
+    if inverse:
+        return tf.transpose(value, inverse)
+    if value.shape.rank == 0:
+        return tf.reshape(value, [1])
+    return value
+
+
+def _keras_shape(variable, inverse):
+    shape = variable.shape.as_list()
+    return [shape[i] for i in inverse] if inverse else shape
+
+
+def convert(tf, module, signatures, *, quantize_frozen: bool = False, configure=None) -> bytes:
+    """SavedModel -> builtin-only TFLite with resource variables.
+
+    Args:
+        quantize_frozen: Dynamic-range quantization of constant weights.
+        configure: Called with the converter before converting (export's quantization options).
+    """
+    with tempfile.TemporaryDirectory(prefix="litetrain-build-") as saved_model:
+        # The gradients are already part of the traced train function; saving
+        # them again per custom_gradient would trace (and refuse) gradients of
+        # layers nothing trains through.
+        options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
+        tf.saved_model.save(module, saved_model, signatures=signatures, options=options)
+        with _quiet_absl():  # it warns that the (unneeded) gradients were not saved
+            converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.experimental_enable_resource_variables = True
+        if quantize_frozen:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if configure is not None:
+            configure(converter)
+        try:
+            with _quiet_absl():
+                return converter.convert()
+        except Exception as e:  # the converter raises ConverterError with a long dump
+            raise BuildError(_explain_converter_error(str(e))) from None
+
+
+@contextlib.contextmanager
+def _quiet_absl():
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _explain_converter_error(message: str) -> str:
+    ops = sorted(set(re.findall(r"'tf\.(\w+)'", message)) | set(re.findall(r"\btf\.(\w+)\b(?= op)", message)))
+    scopes = sorted(set(re.findall(r'"(?:train|eval|infer)/([\w.-]+)/', message)))
+    where = f" in layer(s) {', '.join(scopes)}" if scopes else ""
+    if ops:
+        return (
+            f"the training graph needs TensorFlow ops that are not TFLite builtins{where}: {', '.join(ops)}. "
+            "Freeze the layers that need them (trainable=) or use supported layers/activations."
+        )
+    first = message.strip().splitlines()[:3]
+    return "conversion to TFLite failed: " + " ".join(first)

@@ -1,0 +1,438 @@
+"""Keras layers as TensorFlow ops whose gradients are TFLite builtins.
+
+Each supported layer class maps to a function ``apply(ctx, layer, *inputs)``
+that computes the layer's output from `ctx`'s weight tensors. Where
+TensorFlow's own gradient would need Flex (convolution filter gradients, max
+pooling, depthwise convolution) or would dispatch more ops than needed (dense
+layers), the function carries a `tf.custom_gradient` written in builtin ops.
+
+Dense kernels are stored transposed ([units, inputs], the layout of TFLite's
+FULLY_CONNECTED) so that forward and backward each take one op per product;
+``save``/``restore`` present them in Keras' layout.
+"""
+
+from __future__ import annotations
+
+from litetrain.builder import activations
+from litetrain.builder.errors import BuildError
+
+# Storage permutation of each weight kind that is not kept in Keras' layout.
+DENSE_KERNEL_PERM = (1, 0)
+
+
+def _name(layer) -> str:
+    return f"layer {layer.name!r} ({type(layer).__name__})"
+
+
+def _activation(tf, layer, name):
+    if not isinstance(name, str):
+        name = getattr(name, "__name__", repr(name))
+    return activations.get(tf, name, _name(layer))
+
+
+def _check_channels_last(layer):
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise BuildError(f"{_name(layer)}: data_format {layer.data_format!r}; only channels_last is supported")
+
+
+def _padding(layer) -> str:
+    padding = layer.padding.upper()
+    if padding not in ("SAME", "VALID"):
+        raise BuildError(f"{_name(layer)}: padding {layer.padding!r}; only 'same' and 'valid' are supported")
+    return padding
+
+
+def _same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's SAME padding (before, after) along one axis."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+# --- Dense -------------------------------------------------------------------
+
+
+def dense(ctx, layer, x):
+    tf = ctx.tf
+    if x.shape.rank != 2:
+        raise BuildError(f"{_name(layer)}: input of rank {x.shape.rank}; add a Flatten before it (rank 2 only)")
+    kernel_t = ctx.weight(layer.kernel)  # [units, inputs]
+    bias = ctx.weight(layer.bias) if layer.use_bias else None
+    act = _activation(tf, layer, layer.activation)
+
+    @tf.custom_gradient
+    def fully_connected(x, kernel_t, *bias_arg):
+        # MatMul with a transposed rank-2 weight + bias converts to FULLY_CONNECTED
+        # (+ ADD, fused afterwards by litetrain.builder.fuse).
+        y = tf.matmul(x, kernel_t, transpose_b=True)
+        if bias_arg:
+            y = y + bias_arg[0]
+
+        def grad(dy):
+            dx = tf.matmul(dy, kernel_t)
+            dkernel_t = tf.matmul(dy, x, transpose_a=True)
+            if bias_arg:
+                return dx, dkernel_t, tf.reduce_sum(dy, axis=0)
+            return dx, dkernel_t
+
+        return y, grad
+
+    y = fully_connected(x, kernel_t, bias) if bias is not None else fully_connected(x, kernel_t)
+    return act(y)
+
+
+# --- Convolutions --------------------------------------------------------------
+
+
+def _conv_filter_grad(tf, x, dy, kernel_hw, strides, padding):
+    """dL/dkernel of a 2-D convolution as a convolution (builtin CONV_2D).
+
+    The batch becomes the contracted channel: x as [cin, H, W, N] convolved
+    with dy as [H', W', N, cout], the forward strides as dilations, gives
+    [cin, kh', kw', cout] with kh' >= kh; crop and transpose to Keras' layout.
+    """
+    kh, kw = kernel_hw
+    if x.shape[0] is None:
+        raise BuildError(
+            "a trainable convolution needs a fixed batch size (its filter gradient contracts over the batch): "
+            "pass batch_size= to litetrain.build"
+        )
+    if padding == "SAME":
+        (pt, pb), (pl, pr) = (_same_pads(x.shape[1], kh, strides[0]), _same_pads(x.shape[2], kw, strides[1]))
+        if pt or pb or pl or pr:
+            x = tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]])
+    xt = tf.transpose(x, [3, 1, 2, 0])
+    dyt = tf.transpose(dy, [1, 2, 0, 3])
+    g = tf.nn.conv2d(xt, dyt, strides=1, padding="VALID", dilations=list(strides))
+    if g.shape[1] != kh or g.shape[2] != kw:
+        g = g[:, :kh, :kw, :]
+    return tf.transpose(g, [1, 2, 0, 3])
+
+
+def _conv_input_grad(tf, dy, kernel, x_shape, strides, padding):
+    """dL/dx of a 2-D convolution: TRANSPOSE_CONV."""
+    return tf.nn.conv2d_transpose(dy, kernel, output_shape=x_shape, strides=list(strides), padding=padding)
+
+
+def _static_or_dynamic_shape(tf, x):
+    if x.shape.is_fully_defined():
+        return x.shape.as_list()
+    return tf.shape(x)
+
+
+def _check_conv(layer):
+    _check_channels_last(layer)
+    if tuple(layer.dilation_rate) != (1, 1):
+        raise BuildError(f"{_name(layer)}: dilation_rate {layer.dilation_rate}; only 1 is supported in training graphs")
+    if getattr(layer, "groups", 1) != 1:
+        raise BuildError(f"{_name(layer)}: groups={layer.groups}; grouped convolutions are not supported")
+
+
+def conv2d(ctx, layer, x):
+    tf = ctx.tf
+    _check_conv(layer)
+    padding = _padding(layer)
+    strides = tuple(layer.strides)
+    kernel_hw = tuple(layer.kernel_size)
+    kernel = ctx.weight(layer.kernel)  # [kh, kw, cin, cout]
+    act = _activation(tf, layer, layer.activation)
+
+    @tf.custom_gradient
+    def convolution(x, kernel):
+        y = tf.nn.conv2d(x, kernel, strides=list(strides), padding=padding)
+
+        def grad(dy):
+            dx = _conv_input_grad(tf, dy, kernel, _static_or_dynamic_shape(tf, x), strides, padding)
+            return dx, _conv_filter_grad(tf, x, dy, kernel_hw, strides, padding)
+
+        return y, grad
+
+    y = convolution(x, kernel)
+    if layer.use_bias:
+        y = tf.nn.bias_add(y, ctx.weight(layer.bias))
+    return act(y)
+
+
+def depthwise_conv2d(ctx, layer, x):
+    """Depthwise convolution; its gradients go through an equivalent dense convolution.
+
+    TFLite has no builtin for either depthwise gradient. The depthwise kernel
+    [kh, kw, cin, m] equals a dense kernel [kh, kw, cin, cin*m] that is zero
+    off the channel diagonal, so dx is that kernel's TRANSPOSE_CONV and dkernel
+    is the diagonal of the dense filter gradient (cin times the arithmetic of
+    a depthwise step; fine for the small channel counts of edge models).
+    """
+    tf = ctx.tf
+    _check_conv(layer)
+    padding = _padding(layer)
+    strides = tuple(layer.strides)
+    kh, kw = tuple(layer.kernel_size)
+    kernel = ctx.weight(layer.kernel)  # [kh, kw, cin, m]
+    cin, mult = kernel.shape[2], kernel.shape[3]
+    act = _activation(tf, layer, layer.activation)
+    # diagonal[ci, cj, m] = 1 where ci == cj
+    import numpy as np
+
+    diagonal = np.broadcast_to(np.eye(cin, dtype=np.float32)[:, :, None], (cin, cin, mult))
+
+    @tf.custom_gradient
+    def depthwise(x, kernel):
+        y = tf.nn.depthwise_conv2d(x, kernel, strides=[1, *strides, 1], padding=padding)
+
+        def grad(dy):
+            dense_kernel = tf.reshape(kernel[:, :, :, None, :] * diagonal, [kh, kw, cin, cin * mult])
+            dx = _conv_input_grad(tf, dy, dense_kernel, _static_or_dynamic_shape(tf, x), strides, padding)
+            dense_grad = _conv_filter_grad(tf, x, dy, (kh, kw), strides, padding)
+            dkernel = tf.reduce_sum(tf.reshape(dense_grad, [kh, kw, cin, cin, mult]) * diagonal, axis=3)
+            return dx, dkernel
+
+        return y, grad
+
+    y = depthwise(x, kernel)
+    if layer.use_bias:
+        y = tf.nn.bias_add(y, ctx.weight(layer.bias))
+    return act(y)
+
+
+# --- Pooling -------------------------------------------------------------------
+
+
+def _pool_geometry(layer, x):
+    """(p, padding) of a square pool whose windows tile the input; BuildError otherwise."""
+    _check_channels_last(layer)
+    pool = tuple(layer.pool_size)
+    strides = tuple(layer.strides) if layer.strides is not None else pool
+    padding = _padding(layer)
+    return pool, strides, padding
+
+
+def _tiles_input(pool, strides, padding, x) -> bool:
+    h, w = x.shape[1], x.shape[2]
+    if pool != strides or pool[0] != pool[1]:
+        return False
+    return padding == "VALID" or (h % pool[0] == 0 and w % pool[1] == 0)
+
+
+def _refuse_pool_grad(layer, pool, strides, padding):
+    raise BuildError(
+        f"{_name(layer)}: the gradient of pool_size={pool}, strides={strides}, padding={padding.lower()!r} "
+        "has no TFLite builtin form here; trainable layers before a pooling layer need square windows "
+        "with strides == pool_size (and 'valid' padding or sizes divisible by it). Freeze the layers "
+        "before it, or change the pooling."
+    )
+
+
+def _pad_back(tf, dx, x):
+    """Zero rows/columns for input pixels that VALID pooling never reads."""
+    extra_h = x.shape[1] - dx.shape[1]
+    extra_w = x.shape[2] - dx.shape[2]
+    if extra_h or extra_w:
+        dx = tf.pad(dx, [[0, 0], [0, extra_h], [0, extra_w], [0, 0]])
+    return dx
+
+
+def max_pooling2d(ctx, layer, x):
+    tf = ctx.tf
+    pool, strides, padding = _pool_geometry(layer, x)
+
+    @tf.custom_gradient
+    def max_pool(x):
+        y = tf.nn.max_pool2d(x, pool, strides, padding)
+
+        def grad(dy):
+            if not _tiles_input(pool, strides, padding, x):
+                _refuse_pool_grad(layer, pool, strides, padding)
+            p = pool[0]
+            h, w = dy.shape[1] * p, dy.shape[2] * p
+            # Each window becomes p*p channels; the first maximum in row-major
+            # order gets the gradient, as in TensorFlow's MaxPoolGrad.
+            windows = tf.nn.space_to_depth(x[:, :h, :w, :], p)
+            windows = tf.reshape(windows, [-1, dy.shape[1], dy.shape[2], p * p, x.shape[3]])
+            winner = tf.one_hot(tf.argmax(windows, axis=3), p * p, axis=3, dtype=dy.dtype)
+            spread = tf.reshape(winner * dy[:, :, :, None, :], [-1, dy.shape[1], dy.shape[2], p * p * x.shape[3]])
+            return _pad_back(tf, tf.nn.depth_to_space(spread, p), x)
+
+        return y, grad
+
+    return max_pool(x)
+
+
+def average_pooling2d(ctx, layer, x):
+    tf = ctx.tf
+    pool, strides, padding = _pool_geometry(layer, x)
+
+    @tf.custom_gradient
+    def avg_pool(x):
+        y = tf.nn.avg_pool2d(x, pool, strides, padding)
+
+        def grad(dy):
+            if not _tiles_input(pool, strides, padding, x):
+                _refuse_pool_grad(layer, pool, strides, padding)
+            p = pool[0]
+            spread = tf.tile(dy * (1.0 / (p * p)), [1, 1, 1, p * p])
+            return _pad_back(tf, tf.nn.depth_to_space(spread, p), x)
+
+        return y, grad
+
+    return avg_pool(x)
+
+
+def global_average_pooling2d(ctx, layer, x):
+    _check_channels_last(layer)
+    return ctx.tf.reduce_mean(x, axis=[1, 2], keepdims=bool(getattr(layer, "keepdims", False)))
+
+
+# --- Shape, regularisation, normalisation, activations ---------------------------
+
+
+def flatten(ctx, layer, x):
+    size = 1
+    for d in x.shape[1:]:
+        size *= d
+    return ctx.tf.reshape(x, [-1, size])
+
+
+def reshape(ctx, layer, x):
+    return ctx.tf.reshape(x, [-1, *layer.target_shape])
+
+
+def dropout(ctx, layer, x):
+    tf = ctx.tf
+    if not ctx.training or layer.rate == 0:
+        return x
+    if layer.noise_shape is not None:
+        raise BuildError(f"{_name(layer)}: noise_shape is not supported")
+    keep = tf.cast(tf.random.uniform(tf.shape(x), seed=ctx.next_seed()) >= layer.rate, x.dtype)
+    return x * keep * (1.0 / (1.0 - layer.rate))
+
+
+def _rsqrt(tf):
+    @tf.custom_gradient
+    def rsqrt(v):
+        y = tf.math.rsqrt(v)
+
+        def grad(dy):  # TensorFlow's RsqrtGrad is no builtin
+            return dy * (-0.5 * y * y * y)
+
+        return y, grad
+
+    return rsqrt
+
+
+def batch_normalization(ctx, layer, x):
+    """BatchNormalization over the last axis.
+
+    By default with the layer's moving statistics (Keras' training=False, the
+    usual choice when fine-tuning): gamma and beta train when the layer
+    trains, the statistics are constants. With ``build(...,
+    batch_statistics=True)`` a training layer normalises with the batch's
+    mean and variance in ``train`` and updates its moving statistics, as
+    Keras does with training=True.
+    """
+    tf = ctx.tf
+    axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
+    if axis not in (-1, x.shape.rank - 1):
+        raise BuildError(f"{_name(layer)}: axis={layer.axis}; only the last (channel) axis is supported")
+    if getattr(layer, "renorm", False):
+        raise BuildError(f"{_name(layer)}: renorm=True is not supported")
+    if ctx.updates_state(layer.moving_mean):
+        axes = list(range(x.shape.rank - 1))
+        mean = tf.reduce_mean(x, axis=axes)
+        variance = tf.reduce_mean(tf.math.squared_difference(x, tf.stop_gradient(mean)), axis=axes)
+        momentum = layer.momentum
+        ctx.assign_state(layer.moving_mean, ctx.weight(layer.moving_mean) * momentum + mean * (1.0 - momentum))
+        ctx.assign_state(
+            layer.moving_variance, ctx.weight(layer.moving_variance) * momentum + variance * (1.0 - momentum)
+        )
+    else:
+        mean, variance = ctx.weight(layer.moving_mean), ctx.weight(layer.moving_variance)
+    inv = _rsqrt(tf)(variance + layer.epsilon)
+    if layer.scale:
+        inv = inv * ctx.weight(layer.gamma)
+    shift = -mean * inv
+    if layer.center:
+        shift = shift + ctx.weight(layer.beta)
+    return x * inv + shift
+
+
+def activation_layer(ctx, layer, x):
+    return _activation(ctx.tf, layer, layer.activation)(x)
+
+
+def relu_layer(ctx, layer, x):
+    slope = float(layer.negative_slope)
+    if layer.threshold != 0:
+        raise BuildError(f"{_name(layer)}: threshold={layer.threshold}; only 0 is supported")
+    if layer.max_value is not None:
+        if float(layer.max_value) != 6.0 or slope:
+            raise BuildError(f"{_name(layer)}: max_value={layer.max_value}; only None or 6 (relu6) is supported")
+        return activations.get(ctx.tf, "relu6", _name(layer))(x)
+    if slope:
+        return activations.get(ctx.tf, "leaky_relu", _name(layer), negative_slope=slope)(x)
+    return activations.get(ctx.tf, "relu", _name(layer))(x)
+
+
+def leaky_relu_layer(ctx, layer, x):
+    return activations.get(ctx.tf, "leaky_relu", _name(layer), negative_slope=float(layer.negative_slope))(x)
+
+
+def softmax_layer(ctx, layer, x):
+    if layer.axis not in (-1, x.shape.rank - 1):
+        raise BuildError(f"{_name(layer)}: axis={layer.axis}; only the last axis is supported")
+    return activations.get(ctx.tf, "softmax", _name(layer))(x)
+
+
+def add_layer(ctx, layer, *inputs):
+    inputs = inputs[0] if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)) else inputs
+    total = inputs[0]
+    for t in inputs[1:]:
+        total = total + t
+    return total
+
+
+def concatenate_layer(ctx, layer, *inputs):
+    inputs = inputs[0] if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)) else inputs
+    return ctx.tf.concat(list(inputs), axis=layer.axis)
+
+
+# Keras class name -> implementation.
+IMPLEMENTATIONS = {
+    "Dense": dense,
+    "Conv2D": conv2d,
+    "DepthwiseConv2D": depthwise_conv2d,
+    "MaxPooling2D": max_pooling2d,
+    "AveragePooling2D": average_pooling2d,
+    "GlobalAveragePooling2D": global_average_pooling2d,
+    "Flatten": flatten,
+    "Reshape": reshape,
+    "Dropout": dropout,
+    "BatchNormalization": batch_normalization,
+    "Activation": activation_layer,
+    "ReLU": relu_layer,
+    "LeakyReLU": leaky_relu_layer,
+    "Softmax": softmax_layer,
+    "Add": add_layer,
+    "Concatenate": concatenate_layer,
+}
+
+# Weights stored in another layout than Keras': (class name, attribute) -> permutation.
+STORAGE_PERMUTATIONS = {("Dense", "kernel"): DENSE_KERNEL_PERM}
+
+
+def implementation(layer):
+    """The implementation for `layer`, or a BuildError naming it and what is supported."""
+    kind = type(layer).__name__
+    if kind not in IMPLEMENTATIONS:
+        raise BuildError(
+            f"{_name(layer)} is not supported in a training graph; supported layers: "
+            f"{', '.join(sorted(IMPLEMENTATIONS))}"
+        )
+    return IMPLEMENTATIONS[kind]
+
+
+def storage_permutation(layer, variable):
+    """The permutation from Keras' layout to the stored one, or None."""
+    for attr in ("kernel",):
+        if getattr(layer, attr, None) is variable:
+            return STORAGE_PERMUTATIONS.get((type(layer).__name__, attr))
+    return None

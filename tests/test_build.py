@@ -1,0 +1,344 @@
+"""litetrain.build: signatures, lean graphs, learning rate, freezing, refusals, and the way back
+(load_weights, export)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import keras_reference
+import litetrain
+from conftest import REPORT, build_host_import
+from litetrain import optim
+from test_build_parity import CASES, assert_trained_alike, run_both
+
+keras = build_host_import("keras", "TensorFlow in the test process (it builds models from Keras)")
+L = keras.layers
+
+
+def issue_mlp():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((32,)), L.Dense(16, activation="relu"), L.Dense(4)])
+
+
+@pytest.fixture(scope="module")
+def lean():
+    """The 32-16-4 MLP of the lean-graph target: fixed batch 8, SGD, loss only."""
+    model = issue_mlp()
+    return model, litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), batch_size=8, from_logits=True, metrics=())
+
+
+@pytest.fixture(scope="module")
+def adam_model():
+    model = issue_mlp()
+    return model, litetrain.build(model, "categorical_crossentropy", optim.Adam(0.01), from_logits=True)
+
+
+def digits_one_hot(n=256):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return (d.data[:n] / 16.0).astype(np.float32), np.eye(10, dtype=np.float32)[d.target[:n]]
+
+
+def test_lean_train_signature_is_at_most_36_ops(lean):
+    _, built = lean
+    counts = built.op_counts
+    assert counts["train"] <= 36, counts
+    REPORT.append(f"lean 32-16-4 MLP (SGD, softmax CE, batch 8): ops per signature {counts}")
+
+
+def test_signatures_and_names(adam_model):
+    model, built = adam_model
+    sigs = built.signatures
+    assert set(sigs) == set(litetrain.builder.SIGNATURES)
+    assert sorted(sigs["train"].inputs) == ["x", "y"] and list(sigs["train"].outputs) == ["accuracy", "loss"] or set(
+        sigs["train"].outputs
+    ) == {"loss", "accuracy"}
+    assert list(sigs["infer"].outputs) == [model.layers[-1].name]
+    saved = set(sigs["save"].outputs)
+    assert saved == set(sigs["restore"].inputs)
+    for name in built.trainable_weights:
+        assert {name, f"{name}__adam_m", f"{name}__adam_v"} <= saved
+    assert {"optimizer__learning_rate", "optimizer__iterations"} <= saved
+
+
+def test_fresh_model_saves_exactly_the_source_weights(adam_model):
+    model, built = adam_model
+    saved = built.trainer().snapshot()
+    for name, value in keras_reference.weights_by_name(model).items():
+        np.testing.assert_array_equal(saved[name], value)
+        assert not saved[f"{name}__adam_m"].any() and not saved[f"{name}__adam_v"].any()
+    assert saved["optimizer__learning_rate"].tolist() == [np.float32(0.01)]
+    assert saved["optimizer__iterations"].tolist() == [0]
+
+
+def test_learning_rate_changes_without_rebuild():
+    model = issue_mlp()
+    built = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), batch_size=8, from_logits=True)
+    x = np.random.default_rng(0).normal(size=(8, 32)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[np.arange(8) % 4]
+
+    def one_step(trainer):
+        before = trainer.snapshot()
+        trainer.fit(x, y, batch_size=8, epochs=1, shuffle=False, progress=False)
+        return {k: trainer.snapshot()[k] - before[k] for k in built.trainable_weights}
+
+    trainer = built.trainer()
+    assert trainer.learning_rate == pytest.approx(0.1)
+    step_01 = one_step(trainer)
+    trainer.restore(built.trainer().snapshot())
+    trainer.set_learning_rate(0.025)
+    assert trainer.learning_rate == pytest.approx(0.025)
+    step_0025 = one_step(trainer)
+    for name in step_01:
+        np.testing.assert_allclose(step_0025[name], step_01[name] / 4, rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
+        trainer.set_learning_rate(float("nan"))
+    rates = []
+    trainer.fit(x, y, batch_size=8, epochs=3, progress=False,
+                learning_rate_schedule=lambda epoch: rates.append(0.1 / (epoch + 1)) or rates[-1])
+    assert trainer.learning_rate == pytest.approx(0.1 / 3)
+
+
+def test_dynamic_batch_matches_tensorflow():
+    ours, theirs, weights, reference, initial, built = run_both(*CASES["adamw"], batch_size=None)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert_trained_alike(built, weights, reference, initial, "dynamic batch")
+    assert built.signatures["train"].inputs["x"].shape[0] == -1
+
+
+def test_trainable_convolution_needs_a_fixed_batch():
+    factory, loss, from_logits, optimizer = CASES["conv_valid"]
+    with pytest.raises(litetrain.BuildError, match=r"trainable convolution needs a fixed batch size"):
+        litetrain.build(factory(), loss, optimizer, from_logits=from_logits)
+
+
+def test_frozen_layers_are_constants_and_match_tensorflow():
+    factory = CASES["max_pool"][0]
+    ours, theirs, weights, reference, initial, built = run_both(
+        factory, "categorical_crossentropy", True, optim.Adam(0.01), trainable=["dense*"]
+    )
+    assert built.frozen_weights and all("conv" in n for n in built.frozen_weights)
+    assert not set(built.frozen_weights) & set(weights)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert_trained_alike(built, weights, reference, initial, "frozen conv")
+
+
+def test_frozen_weights_quantized_to_int8_and_the_head_still_trains():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), L.Dense(256, activation="relu", name="backbone"), L.Dense(10, name="head")])
+    kwargs = {"trainable": ["head"], "batch_size": 32, "from_logits": True}
+    plain = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), **kwargs)
+    small = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), quantize_frozen="int8", **kwargs)
+    backbone_bytes = 64 * 256 * 4
+    assert len(plain.tflite) - len(small.tflite) > 0.5 * backbone_bytes  # int8: a quarter of the bytes
+    x, y = digits_one_hot()
+    history = small.trainer().fit(x, y, batch_size=32, epochs=25, drop_remainder=True, progress=False)
+    assert history.epoch_losses[-1] < 0.5 * history.epoch_losses[0]
+
+
+def test_dropout_is_random_in_train_only():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), L.Dense(32, activation="relu"), L.Dropout(0.5), L.Dense(10)])
+    built = litetrain.build(model, "categorical_crossentropy", optim.SGD(1e-6), batch_size=32, from_logits=True)
+    x, y = digits_one_hot(32)
+    compiled = litetrain.Model(built.tflite)
+    train, evaluate = compiled.runner("train"), compiled.runner("eval")
+    train_losses = {float(train(x=x, y=y)["loss"]) for _ in range(5)}
+    eval_losses = {float(evaluate(x=x, y=y)["loss"]) for _ in range(3)}
+    assert len(train_losses) == 5 and len(eval_losses) == 1
+
+
+def test_keras_loss_and_optimizer_objects_are_accepted():
+    model = issue_mlp()
+    built = litetrain.build(
+        model, keras.losses.CategoricalCrossentropy(from_logits=True), keras.optimizers.SGD(0.05, momentum=0.5)
+    )
+    assert "dense_kernel__momentum" in built.signatures["save"].outputs or any(
+        n.endswith("__momentum") for n in built.signatures["save"].outputs
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs", "message"),
+    [
+        (lambda: keras.Sequential([keras.Input((8, 3)), L.Conv1D(2, 3), L.Flatten(), L.Dense(2)]), {},
+         r"layer 'conv1d' \(Conv1D\) is not supported"),
+        (lambda: keras.Sequential([keras.Input((8,)), L.Dense(4, activation="elu")]), {}, r"activation 'elu'"),
+        (lambda: keras.Sequential([keras.Input((9, 9, 1)), L.Conv2D(2, 3), L.MaxPooling2D(3, strides=2), L.Flatten(), L.Dense(2)]),
+         {}, r"layer 'max_pooling2d.*' \(MaxPooling2D\): the gradient of pool_size=\(3, 3\)"),
+        (lambda: keras.Sequential([keras.Input((9, 9, 1)), L.Conv2D(2, 3, dilation_rate=2), L.Flatten(), L.Dense(2)]),
+         {}, r"dilation_rate"),
+        (issue_mlp, {"loss": "kl_divergence"}, r"loss 'kl_divergence' is not supported"),
+        (issue_mlp, {"optimizer": keras.optimizers.SGD(0.1, clipnorm=1.0)}, r"clipnorm is not supported"),
+        (issue_mlp, {"trainable": ["head*"]}, r"trainable='head\*' matches no layer"),
+        (lambda: keras.Sequential([L.Dense(4)]), {}, r"not built"),
+    ],
+)
+def test_refusals_name_the_layer_and_the_problem(make, kwargs, message):
+    options = {"loss": "categorical_crossentropy", "optimizer": optim.SGD(0.1), **kwargs}
+    with pytest.raises(litetrain.BuildError, match=message):
+        litetrain.build(make(), options.pop("loss"), options.pop("optimizer"), **options)
+
+
+def test_overlapping_pool_is_fine_when_nothing_before_it_trains():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((9, 9, 1)), L.Conv2D(2, 3, name="conv"), L.MaxPooling2D(3, strides=2), L.Flatten(), L.Dense(2, name="head")])
+    built = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), trainable=["head"], from_logits=True)
+    assert [n.rsplit("_", 2)[-2:] for n in built.trainable_weights] == [["head", "kernel"], ["head", "bias"]]
+
+
+def test_load_weights_and_export_reproduce_the_trainer():
+    model = issue_mlp()
+    built = litetrain.build(model, "categorical_crossentropy", optim.Adam(0.01), from_logits=True)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 32)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 64)]
+    trainer = built.trainer()
+    trainer.fit(x, y, batch_size=16, epochs=3, progress=False)
+    predicted = trainer.predict(x)[model.layers[-1].name]
+
+    assigned = litetrain.load_weights(model, trainer)
+    assert assigned == sorted(built.trainable_weights)
+    np.testing.assert_allclose(model.predict(x, verbose=0), predicted, rtol=1e-5, atol=1e-6)
+
+    bad = dict(trainer.snapshot(), not_a_weight=np.zeros(1, np.float32))
+    with pytest.raises(ValueError, match="not_a_weight"):
+        litetrain.load_weights(model, bad)
+    bias = built.trainable_weights[1]
+    with pytest.raises(ValueError, match=rf"weight {bias}: got float32\[3\]"):
+        litetrain.load_weights(model, {bias: np.zeros(3, np.float32)})
+
+
+@pytest.mark.parametrize("quantize", [None, "dynamic", "float16", "int8"])
+def test_export_writes_a_runnable_inference_model(quantize, tmp_path, adam_model):
+    model, built = adam_model
+    x = np.random.default_rng(2).normal(size=(100, 32)).astype(np.float32)
+    y = np.random.default_rng(3).integers(0, 4, 100)
+    report = litetrain.export(built, built.trainer(), tmp_path / "m.tflite", quantize=quantize,
+                              representative_data=x, validation_data=(x, y))
+    assert report.size_bytes == (tmp_path / "m.tflite").stat().st_size
+    assert set(litetrain.Model(tmp_path / "m.tflite").signatures) == {"infer"}
+    assert report.agreement >= 0.9 and report.max_abs_difference < (1e-6 if quantize is None else 0.5)
+    if quantize is None:
+        expected = built.trainer().predict(x)[model.layers[-1].name]
+        np.testing.assert_allclose(litetrain.Model(tmp_path / "m.tflite").runner("infer")(x=x)[model.layers[-1].name],
+                                   expected, rtol=1e-5, atol=1e-6)
+
+
+def test_export_refuses_bad_options(tmp_path, adam_model):
+    _, built = adam_model
+    with pytest.raises(ValueError, match="quantize must be one of"):
+        litetrain.export(built, None, tmp_path / "m.tflite", quantize="int4")
+    with pytest.raises(ValueError, match="needs representative_data"):
+        litetrain.export(built, None, tmp_path / "m.tflite", quantize="int8")
+    assert not (tmp_path / "m.tflite").exists()
+
+
+class TanhMLP:
+    """A tf.Module of plain tf.Variables with a forward function (no Keras)."""
+
+    def __new__(cls, activation="tanh"):
+        import tensorflow as tf
+
+        class Module(tf.Module):
+            def __init__(self):
+                super().__init__()
+                rng = np.random.default_rng(0)
+                self.w1 = tf.Variable(rng.normal(0, 0.3, (12, 10)).astype(np.float32), name="w1")
+                self.b1 = tf.Variable(np.zeros(10, np.float32), name="b1")
+                self.w2 = tf.Variable(rng.normal(0, 0.3, (10, 4)).astype(np.float32), name="w2")
+                self.b2 = tf.Variable(np.zeros(4, np.float32), name="b2")
+
+            def __call__(self, x):
+                h = tf.matmul(x, self.w1) + self.b1
+                h = tf.tanh(h) if activation == "tanh" else tf.nn.relu(h)
+                return tf.matmul(h, self.w2) + self.b2
+
+        return Module()
+
+
+def test_tf_module_matches_tensorflow():
+    import tensorflow as tf
+
+    module = TanhMLP()
+    built = litetrain.build(module, "categorical_crossentropy", optim.Adam(0.01), input_shape=(12,), batch_size=8,
+                            from_logits=True)
+    assert sorted(built.trainable_weights) == ["b1", "b2", "w1", "w2"]
+    compiled = litetrain.Model(built.tflite)
+    assert {k: v.tolist() for k, v in compiled.runner("save")().items() if k in ("b1",)} == {"b1": [0.0] * 10}
+    rng = np.random.default_rng(1)
+    batches = [(rng.normal(size=(8, 12)).astype(np.float32), np.eye(4, dtype=np.float32)[rng.integers(0, 4, 8)])
+               for _ in range(10)]
+    train = compiled.runner("train")
+    ours = [float(train(x=x, y=y)["loss"]) for x, y in batches]
+    saved = compiled.runner("save")()
+
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    opt = keras_reference.keras_optimizer(optim.Adam(0.01))
+    theirs = []
+    for x, y in batches:
+        with tf.GradientTape() as tape:
+            value = loss(y, module(x))
+        opt.apply_gradients(zip(tape.gradient(value, module.trainable_variables), module.trainable_variables))
+        theirs.append(float(value))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    for v in module.trainable_variables:
+        np.testing.assert_allclose(saved[v.name.split(":")[0]], v.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_tf_module_with_a_flex_gradient_is_refused():
+    with pytest.raises(litetrain.BuildError, match="ReluGrad"):
+        litetrain.build(TanhMLP("relu"), "categorical_crossentropy", optim.SGD(0.1), input_shape=(12,), from_logits=True)
+    with pytest.raises(litetrain.BuildError, match="needs input_shape"):
+        litetrain.build(TanhMLP(), "categorical_crossentropy", optim.SGD(0.1))
+
+
+def test_bake_a_built_model_with_transposed_kernels_and_scalar_state(tmp_path, adam_model):
+    """save returns dense kernels transposed back and scalars as [1]: bake follows both."""
+    model, built = adam_model
+    trainer = built.trainer()
+    x = np.random.default_rng(4).normal(size=(64, 32)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[np.arange(64) % 4]
+    trainer.fit(x, y, batch_size=16, epochs=2, progress=False)
+    weights = trainer.snapshot()
+    litetrain.bake(built.tflite, trainer, tmp_path / "baked.tflite")
+    baked = litetrain.Trainer(tmp_path / "baked.tflite").snapshot()
+    assert baked.keys() == weights.keys()
+    for name, value in weights.items():
+        np.testing.assert_array_equal(baked[name], value, err_msg=name)
+    litetrain.bake(built.tflite, trainer, tmp_path / "infer.tflite", inference_only=True)
+    out = model.layers[-1].name
+    np.testing.assert_allclose(litetrain.Model(tmp_path / "infer.tflite").runner("infer")(x=x)[out],
+                               trainer.predict(x)[out], rtol=1e-5, atol=1e-6)
+
+
+def test_cli_export_from_a_keras_file_and_a_checkpoint(tmp_path):
+    import subprocess
+    import sys
+
+    from litetrain._reference_models import digits_dataset
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), L.Dense(16, activation="relu"), L.Dense(10, name="logits")])
+    model.save(tmp_path / "digits.keras")  # a reloaded Sequential keeps the weights' save/restore names
+    built = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), from_logits=True)
+    x, y, x_test, y_test = digits_dataset()
+    trainer = built.trainer()
+    trainer.fit(x, y, epochs=3, progress=False)
+    trainer.save_checkpoint(tmp_path / "ckpt.npz")
+    np.savez(tmp_path / "test.npz", x=x_test, y=y_test)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "litetrain", *args], capture_output=True, text=True, check=False)
+
+    done = cli("export", str(tmp_path / "digits.keras"), "--checkpoint", str(tmp_path / "ckpt.npz"),
+               "-o", str(tmp_path / "int8.tflite"), "--quantize", "int8", "--data", str(tmp_path / "test.npz"))
+    assert done.returncode == 0, done.stderr
+    assert "int8.tflite: int8" in done.stdout and "accuracy" in done.stdout
+    expected = trainer.evaluate(x_test, y_test)["accuracy"]
+    reported = float(done.stdout.split("(float32: ")[2].split(")")[0])
+    assert reported == pytest.approx(expected, abs=6e-4)  # printed to 4 digits
+    refused = cli("export", str(tmp_path / "digits.keras"), "-o", str(tmp_path / "x.tflite"), "--quantize", "int8")
+    assert refused.returncode == 1 and "needs --data" in refused.stderr and "Traceback" not in refused.stderr

@@ -56,7 +56,10 @@ def test_baked_model_starts_from_the_trained_weights(
 def test_inference_only_is_infer_with_constants(tmp_path, mlp_dynamic_path):
     trainer = trained(mlp_dynamic_path)
     out = tmp_path / "inference.tflite"
-    litetrain.bake(trainer.model, trainer, out, inference_only=True)
+    baked = litetrain.bake(trainer.model, trainer, out, inference_only=True)
+    assert (
+        baked.infer_difference == 0.0
+    )  # BATCH_MATMUL with constant weights: the same kernel
     model = litetrain.Model(out)
     assert list(model.signatures) == ["infer"]
     ops = {op.name for op in litetrain.list_operators(out)}
@@ -73,8 +76,17 @@ def test_weights_from_a_dict_or_a_checkpoint(tmp_path, mlp_fixed_path):
     trainer = trained(mlp_fixed_path)
     checkpoint = tmp_path / "ckpt.npz"
     trainer.save_checkpoint(checkpoint)
-    from_dict = litetrain.bake(mlp_fixed_path, trainer.snapshot(), None)
-    litetrain.bake(str(mlp_fixed_path), checkpoint, tmp_path / "from_checkpoint.tflite")
+    from_dict = litetrain.bake(mlp_fixed_path, trainer.snapshot(), None).data
+    written = litetrain.bake(
+        str(mlp_fixed_path), checkpoint, tmp_path / "from_checkpoint.tflite"
+    )
+    assert written.data is None and written.path == str(
+        tmp_path / "from_checkpoint.tflite"
+    )
+    assert (
+        sorted(written.variables) == ["b0", "b1", "w0", "w1"]
+        and written.infer_difference is None
+    )
     assert (tmp_path / "from_checkpoint.tflite").read_bytes() == from_dict
     assert_bitwise_equal(litetrain.Trainer(from_dict).snapshot(), trainer.snapshot())
 
@@ -201,9 +213,129 @@ def test_operators_and_compatibility(mlp_fixed_path):
     }
     check = litetrain.check_compatibility(mlp_fixed_path)
     assert check.ok and str(check) == "tflite-runtime-2.14 runs it"
-    assert litetrain.check_compatibility(litetrain.Model(mlp_fixed_path.read_bytes())) == check
+    assert (
+        litetrain.check_compatibility(litetrain.Model(mlp_fixed_path.read_bytes()))
+        == check
+    )
     with pytest.raises(
         ValueError,
         match=r"unknown runtime 'tflite-runtime-1.0'; litetrain knows: 'tflite-runtime-2.14'",
     ):
         litetrain.check_compatibility(mlp_fixed_path, "tflite-runtime-1.0")
+
+
+def layout_model() -> bytes:
+    """A training model whose `save` changes layouts, as litetrain.build's does:
+    the kernel is kept as [out, in] and returned transposed, the int32 step
+    counter (a scalar) is returned as shape [1], and a [2, 3, 4] table is
+    returned as [4, 2, 3] (a permutation that is not its own inverse)."""
+    from litetrain._reference_models import _import_tensorflow
+
+    tf = _import_tensorflow()
+    rng = np.random.default_rng(0)
+
+    class Module(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.kernel = tf.Variable(
+                rng.standard_normal((4, 3)).astype(np.float32)
+            )  # [out, in]
+            self.bias = tf.Variable(np.full(4, 0.1, np.float32))
+            self.step = tf.Variable(np.int32(0))
+            self.table = tf.Variable(np.zeros((2, 3, 4), np.float32))
+
+    m = Module()
+    # A fixed batch: the gradient of a broadcast over a dynamic one needs a Flex op.
+    x_spec, y_spec = (
+        tf.TensorSpec([5, 3], tf.float32, name="x"),
+        tf.TensorSpec([5, 4], tf.float32, name="y"),
+    )
+
+    def logits(x):
+        return tf.matmul(x, m.kernel, transpose_b=True) + m.bias
+
+    @tf.function(input_signature=[x_spec, y_spec])
+    def train(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(logits(x) - y))
+        dk, db = tape.gradient(loss, [m.kernel, m.bias])
+        m.kernel.assign_sub(0.1 * dk)
+        m.bias.assign_sub(0.1 * db)
+        m.step.assign_add(1)
+        return {"loss": loss}
+
+    @tf.function(input_signature=[x_spec])
+    def infer(x):
+        return {"logits": logits(x)}
+
+    @tf.function(input_signature=[])
+    def save():
+        return {
+            "kernel": tf.transpose(m.kernel),
+            "bias": tf.identity(m.bias),
+            "step": tf.reshape(m.step, [1]),
+            "table": tf.transpose(m.table, [2, 0, 1]),
+        }
+
+    specs = [
+        tf.TensorSpec([3, 4], tf.float32, name="kernel"),
+        tf.TensorSpec([4], tf.float32, name="bias"),
+        tf.TensorSpec([1], tf.int32, name="step"),
+        tf.TensorSpec([4, 2, 3], tf.float32, name="table"),
+    ]
+
+    @tf.function(input_signature=specs)
+    def restore(kernel, bias, step, table):
+        m.kernel.assign(tf.transpose(kernel))
+        m.bias.assign(bias)
+        m.step.assign(tf.reshape(step, []))
+        m.table.assign(tf.transpose(table, [1, 2, 0]))
+        return {"ok": tf.constant(True)}
+
+    import tempfile
+
+    signatures = {"train": train, "infer": infer, "save": save, "restore": restore}
+    with tempfile.TemporaryDirectory() as folder:
+        tf.saved_model.save(m, folder, signatures=signatures)
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            folder, signature_keys=list(signatures)
+        )
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.experimental_enable_resource_variables = True
+        return converter.convert()
+
+
+def test_variables_save_returns_transposed_or_reshaped(tmp_path):
+    model = tmp_path / "layout.tflite"
+    model.write_bytes(layout_model())
+    ops = {op.name for op in litetrain.list_operators(model) if "save" in op.signatures}
+    assert {"TRANSPOSE", "RESHAPE"} <= ops  # the layouts this test is about
+    weights = {
+        "kernel": np.arange(12, dtype=np.float32).reshape(3, 4)
+        / 10,  # distinct values: a wrong layout shows
+        "bias": np.array([1, -1, 2, -2], np.float32),
+        "step": np.array([41], np.int32),
+        "table": np.arange(24, dtype=np.float32).reshape(4, 2, 3),
+    }
+    baked = tmp_path / "baked.tflite"
+    litetrain.bake(model, weights, baked)
+    assert_bitwise_equal(litetrain.Model(baked).runner("save")(), weights)
+
+    reference = litetrain.Model(model)
+    reference.runner("restore")(**weights)
+    x = np.linspace(-1, 1, 15, dtype=np.float32).reshape(5, 3)
+    expected = reference.runner("infer")(x=x)["logits"]
+    np.testing.assert_allclose(
+        expected, x @ weights["kernel"] + weights["bias"], rtol=1e-6
+    )
+    frozen = litetrain.bake(
+        model, weights, tmp_path / "frozen.tflite", inference_only=True
+    )
+    got = litetrain.Model(tmp_path / "frozen.tflite").runner("infer")(x=x)["logits"]
+    assert (
+        frozen.infer_difference is not None
+        and frozen.infer_difference <= litetrain.baking.INFER_TOLERANCE
+    )
+    np.testing.assert_allclose(
+        got, expected, rtol=0, atol=1e-6 * np.abs(expected).max()
+    )

@@ -51,29 +51,34 @@ void BindBake(py::module_& m) {
       "bake",
       [](const py::object& model, const py::dict& weights, const std::string& path, bool inference_only,
          const std::string& require_runtime, const std::string& save, const std::string& infer,
-         const std::string& library, int threads) -> py::object {
+         const std::string& library, int threads) {
         const Snapshot snapshot = FromDict(weights, "weights");
         const BakeOptions options = Options(inference_only, require_runtime, save, infer, library, threads);
         std::vector<uint8_t> bytes;
+        BakeReport report;
         if (py::isinstance<Model>(model)) {
           const Model& loaded = model.cast<const Model&>();
           py::gil_scoped_release release;
           if (path.empty()) {
-            bytes = BakeModel(loaded, snapshot, options);
+            bytes = BakeModel(loaded, snapshot, options, &report);
           } else {
-            BakeModelToFile(loaded, snapshot, path, options);
+            BakeModelToFile(loaded, snapshot, path, options, &report);
           }
         } else {
           const py::buffer_info info = Bytes(model.cast<py::buffer>());
           py::gil_scoped_release release;
           if (path.empty()) {
-            bytes = BakeModel(info.ptr, static_cast<std::size_t>(info.size), snapshot, options);
+            bytes = BakeModel(info.ptr, static_cast<std::size_t>(info.size), snapshot, options, &report);
           } else {
-            BakeModelToFile(info.ptr, static_cast<std::size_t>(info.size), snapshot, path, options);
+            BakeModelToFile(info.ptr, static_cast<std::size_t>(info.size), snapshot, path, options, &report);
           }
         }
-        if (!path.empty()) return py::none();
-        return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        py::dict out;
+        out["data"] = path.empty() ? py::object(py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size()))
+                                   : py::object(py::none());
+        out["variables"] = report.variables;
+        out["infer_difference"] = report.infer_difference;
+        return out;
       },
       py::arg("model"), py::arg("weights"), py::arg("path") = "", py::arg("inference_only") = false,
       py::arg("require_runtime") = "", py::arg("save") = "save", py::arg("infer") = "infer",
@@ -114,6 +119,7 @@ void BindBake(py::module_& m) {
       py::arg("model"), py::arg("runtime"));
 
   m.def("known_runtimes", &KnownRuntimes);
+  m.attr("INFER_TOLERANCE") = kInferTolerance;
 }
 
 }  // namespace litetrain::bindings

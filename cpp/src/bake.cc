@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -12,6 +13,7 @@
 #include "litetrain/signature_runner.h"
 #include "model_file.h"
 #include "model_graph.h"
+#include "transpose.h"
 
 namespace litetrain {
 namespace {
@@ -52,38 +54,41 @@ Shape ToShape(const std::vector<int32_t>& dims) {
   throw InvalidArgument("the model is not a litetrain training model: " + why);
 }
 
+// One layout change on the way from the variable to the `save` output.
+struct LayoutStep {
+  std::vector<int64_t> input_shape;  // the tensor it changes
+  std::vector<int32_t> perm;         // TRANSPOSE's permutation; empty: a reshape (bytes unchanged)
+};
+
 // One output of the `save` signature and the variable it reads.
 struct SavedVariable {
   std::string name;       // the output's name = the weight's name
   std::string key;        // container/shared_name
   std::string container;
   std::string shared_name;
-  fb::TensorType type;
-  Shape shape;              // the variable's (stored) shape
-  const fb::TensorT* read;  // the READ_VARIABLE output in `save`: template for new constants
-  Shape output_shape;       // the shape `save` returns it in (the weight's)
-  std::vector<int32_t> perm;  // save returns TRANSPOSE(variable, perm); empty: same layout
+  fb::TensorType type = fb::TensorType::FLOAT32;
+  Shape shape;               // of the output, i.e. of the weight
+  const fb::TensorT* read = nullptr;  // the READ_VARIABLE output: the variable's own shape; template for new constants
+  std::vector<LayoutStep> steps;  // from the variable to the output, in order
   const NamedTensor* weight = nullptr;
-  std::vector<uint8_t> stored;  // the weight's bytes in the variable's layout
+  std::vector<uint8_t> value;     // the weight in the variable's layout
 };
 
-// The bytes of `value` = TRANSPOSE(stored, perm), back in the stored layout.
-std::vector<uint8_t> UndoTranspose(const NamedTensor& value, const std::vector<int32_t>& perm) {
-  const int rank = value.shape.rank();
-  const std::size_t item = ItemSize(value.dtype);
-  std::vector<int64_t> stored_dims(static_cast<std::size_t>(rank));
-  for (int k = 0; k < rank; ++k) stored_dims[static_cast<std::size_t>(perm[k])] = value.shape[k];
-  std::vector<int64_t> stored_strides(static_cast<std::size_t>(rank), 1);
-  for (int d = rank - 2; d >= 0; --d) stored_strides[d] = stored_strides[d + 1] * stored_dims[d + 1];
-  std::vector<uint8_t> out(value.bytes.size());
-  std::vector<int64_t> index(static_cast<std::size_t>(rank), 0);  // into `value`, row-major
-  for (int64_t n = 0, count = value.shape.num_elements(); n < count; ++n) {
-    int64_t offset = 0;
-    for (int k = 0; k < rank; ++k) offset += index[k] * stored_strides[static_cast<std::size_t>(perm[k])];
-    std::memcpy(out.data() + offset * item, value.bytes.data() + n * item, item);
-    for (int k = rank - 1; k >= 0 && ++index[k] == value.shape[k]; --k) index[k] = 0;
+std::vector<int64_t> Dims(const std::vector<int32_t>& shape) { return {shape.begin(), shape.end()}; }
+
+// The weight (laid out as `save` returns it) in the variable's own layout.
+std::vector<uint8_t> VariableLayout(const SavedVariable& v) {
+  std::vector<uint8_t> bytes = v.weight->bytes;
+  std::vector<int64_t> shape(v.shape.begin(), v.shape.end());
+  for (auto step = v.steps.rbegin(); step != v.steps.rend(); ++step) {
+    if (!step->perm.empty()) {  // undo output = transpose(input, perm)
+      std::vector<int32_t> inverse(step->perm.size());
+      for (std::size_t i = 0; i < step->perm.size(); ++i) inverse[static_cast<std::size_t>(step->perm[i])] = static_cast<int32_t>(i);
+      bytes = TransposeBytes(bytes.data(), shape, inverse, ItemSize(v.weight->dtype));
+    }
+    shape = step->input_shape;
   }
-  return out;
+  return bytes;
 }
 
 class Baker {
@@ -128,19 +133,8 @@ class Baker {
     return " (its signatures: " + (keys.empty() ? std::string("none") : keys) + ")";
   }
 
-  // The constant permutation of a TRANSPOSE op, or empty when it is not one.
-  std::vector<int32_t> ConstantPerm(const fb::SubGraphT& subgraph, const fb::OperatorT& op) const {
-    if (BuiltinCode(model_, op) != graph::kTranspose || op.inputs.size() != 2 || op.inputs[1] < 0) return {};
-    const fb::TensorT& t = *subgraph.tensors.at(static_cast<std::size_t>(op.inputs[1]));
-    const std::vector<uint8_t>& data = model_.buffers.at(t.buffer)->data;
-    if (t.type != fb::TensorType::INT32 || data.empty() || data.size() % 4 != 0) return {};
-    std::vector<int32_t> perm(data.size() / 4);
-    std::memcpy(perm.data(), data.data(), data.size());
-    return perm;
-  }
-
   // Follows each `save` output back to the variable it reads:
-  // output <- [TRANSPOSE(constant perm) | RESHAPE] <- READ_VARIABLE <- VAR_HANDLE(container, shared_name).
+  // output <- [RESHAPE | TRANSPOSE(constant perm)]* <- READ_VARIABLE <- VAR_HANDLE(container, shared_name).
   // (litetrain.build stores dense kernels transposed and returns scalars as
   // shape [1]; `save` presents them in the weights' layout.)
   void FindSavedVariables() {
@@ -153,16 +147,10 @@ class Baker {
     const std::vector<int32_t> producers = graph::Producers(subgraph);
     for (const auto& output : save->outputs) {
       const std::string where = "output '" + output->name + "' of '" + key + "'";
-      int32_t read = producers.at(output->tensor_index);
-      const fb::OperatorT* read_op = read >= 0 ? subgraph.operators[static_cast<std::size_t>(read)].get() : nullptr;
-      std::vector<int32_t> perm;
-      if (read_op != nullptr && read_op->inputs.size() >= 1 && read_op->inputs[0] >= 0 &&
-          (BuiltinCode(model_, *read_op) == graph::kReshape || !(perm = ConstantPerm(subgraph, *read_op)).empty())) {
-        read = producers.at(static_cast<std::size_t>(read_op->inputs[0]));  // the layout change's input
-        read_op = read >= 0 ? subgraph.operators[static_cast<std::size_t>(read)].get() : nullptr;
-      }
+      std::vector<LayoutStep> steps;
+      const fb::OperatorT* read_op = FollowLayoutSteps(subgraph, producers, static_cast<int32_t>(output->tensor_index), steps);
       if (read_op == nullptr || BuiltinCode(model_, *read_op) != graph::kReadVariable || read_op->inputs.size() != 1) {
-        NotTraining(where + " is not a variable read straight from a resource variable");
+        NotTraining(where + " is not a variable read from a resource variable (directly, or reshaped or transposed)");
       }
       const int32_t handle = read_op->inputs[0] >= 0 ? producers.at(static_cast<std::size_t>(read_op->inputs[0])) : -1;
       const fb::OperatorT* handle_op = handle >= 0 ? subgraph.operators[static_cast<std::size_t>(handle)].get() : nullptr;
@@ -170,15 +158,22 @@ class Baker {
         NotTraining(where + " reads a variable whose handle does not come from VAR_HANDLE");
       }
       const fb::TensorT& returned = *subgraph.tensors.at(output->tensor_index);
-      const fb::TensorT& tensor = *subgraph.tensors.at(static_cast<std::size_t>(read_op->outputs.at(0)));
-      for (const fb::TensorT* t : {&returned, &tensor}) {
+      const fb::TensorT* read_tensor = subgraph.tensors.at(static_cast<std::size_t>(read_op->outputs.at(0))).get();
+      for (const fb::TensorT* t : {&returned, read_tensor}) {
         for (int32_t dim : t->shape_signature) {
           if (dim < 0) NotTraining(where + " has a dynamic shape; variables must have a fixed one");
         }
       }
-      if (!perm.empty() && perm.size() != tensor.shape.size()) NotTraining(where + " transposes with a wrong permutation");
-      SavedVariable v{output->name, graph::VariableKey(*handle_op), "", "", tensor.type, ToShape(tensor.shape), &tensor,
-                      ToShape(returned.shape), perm};
+      if (ToShape(read_tensor->shape).num_elements() != ToShape(returned.shape).num_elements()) {
+        NotTraining(where + " has another number of values than the variable it reads");
+      }
+      SavedVariable v;
+      v.name = output->name;
+      v.key = graph::VariableKey(*handle_op);
+      v.type = returned.type;
+      v.shape = ToShape(returned.shape);
+      v.read = read_tensor;
+      v.steps = std::move(steps);
       if (const auto* o = handle_op->builtin_options.AsVarHandleOptions()) {
         v.container = o->container;
         v.shared_name = o->shared_name;
@@ -188,6 +183,55 @@ class Baker {
       }
       saved_.push_back(std::move(v));
     }
+  }
+
+  // Walks back from `tensor` over RESHAPE / SQUEEZE / EXPAND_DIMS and
+  // TRANSPOSE by a constant permutation, recording them in `steps` (in
+  // forward order); returns the operator found before them (or nullptr).
+  const fb::OperatorT* FollowLayoutSteps(const fb::SubGraphT& subgraph, const std::vector<int32_t>& producers,
+                                         int32_t tensor, std::vector<LayoutStep>& steps) const {
+    for (int hops = 0; hops < 16; ++hops) {
+      const int32_t p = producers.at(static_cast<std::size_t>(tensor));
+      if (p < 0) return nullptr;
+      const fb::OperatorT& op = *subgraph.operators[static_cast<std::size_t>(p)];
+      const int32_t code = BuiltinCode(model_, op);
+      const bool reshape = code == graph::kReshape || code == graph::kSqueeze || code == graph::kExpandDims;
+      if ((!reshape && code != graph::kTranspose) || op.inputs.empty() || op.inputs[0] < 0) return &op;
+      const fb::TensorT& input = *subgraph.tensors.at(static_cast<std::size_t>(op.inputs[0]));
+      LayoutStep step{Dims(input.shape), {}};
+      if (code == graph::kTranspose) {
+        step.perm = ConstantInts(subgraph, op.inputs.size() == 2 ? op.inputs[1] : -1);
+        std::vector<bool> seen(step.input_shape.size(), false);
+        bool valid = step.perm.size() == step.input_shape.size();
+        for (int32_t axis : step.perm) {
+          valid = valid && axis >= 0 && static_cast<std::size_t>(axis) < seen.size() && !seen[static_cast<std::size_t>(axis)];
+          if (valid) seen[static_cast<std::size_t>(axis)] = true;
+        }
+        if (!valid) return &op;  // not a layout change litetrain can undo
+      }
+      steps.insert(steps.begin(), std::move(step));
+      tensor = op.inputs[0];
+    }
+    return nullptr;
+  }
+
+  // The values of a constant int32 / int64 tensor; empty if it is not one.
+  std::vector<int32_t> ConstantInts(const fb::SubGraphT& subgraph, int32_t t) const {
+    if (t < 0) return {};
+    const fb::TensorT& tensor = *subgraph.tensors.at(static_cast<std::size_t>(t));
+    const std::vector<uint8_t>& data = model_.buffers.at(tensor.buffer)->data;
+    std::vector<int32_t> values;
+    if (tensor.type == fb::TensorType::INT32) {
+      values.resize(data.size() / 4);
+      std::memcpy(values.data(), data.data(), values.size() * 4);
+    } else if (tensor.type == fb::TensorType::INT64) {
+      for (std::size_t i = 0; i + 8 <= data.size(); i += 8) {
+        int64_t v;
+        std::memcpy(&v, data.data() + i, 8);
+        values.push_back(static_cast<int32_t>(v));
+      }
+    }
+    return values;
   }
 
   void MatchWeights() {
@@ -203,9 +247,9 @@ class Baker {
       }
       const NamedTensor& w = *found->second;
       const DType dtype = FromTensorType(v.type);
-      if (w.dtype != dtype || w.shape != v.output_shape) {
+      if (w.dtype != dtype || w.shape != v.shape) {
         throw InvalidArgument("variable '" + v.name + "' is " + Describe(w.dtype, w.shape) + " in the weights but " +
-                              Describe(dtype, v.output_shape) + " in the model");
+                              Describe(dtype, v.shape) + " in the model");
       }
       if (w.bytes.size() != static_cast<std::size_t>(w.shape.num_elements()) * ItemSize(w.dtype)) {
         throw InvalidArgument("variable '" + v.name + "' holds " + std::to_string(w.bytes.size()) + " bytes, not the " +
@@ -213,7 +257,7 @@ class Baker {
                               " its shape needs");
       }
       v.weight = &w;
-      v.stored = v.perm.empty() ? w.bytes : UndoTranspose(w, v.perm);
+      v.value = VariableLayout(v);
       by_name.erase(found);
     }
     if (!by_name.empty()) {
@@ -253,7 +297,7 @@ class Baker {
     auto found = buffers_.find(v.key);
     if (found != buffers_.end()) return found->second;
     auto buffer = std::make_unique<fb::BufferT>();
-    buffer->data = v.stored;
+    buffer->data = v.value;
     model_.buffers.push_back(std::move(buffer));
     const auto index = static_cast<uint32_t>(model_.buffers.size() - 1);
     buffers_.emplace(v.key, index);
@@ -269,7 +313,7 @@ class Baker {
 
   void SetConstant(fb::TensorT& tensor, const SavedVariable& v) {
     tensor.type = v.type;
-    tensor.shape.assign(v.shape.begin(), v.shape.end());
+    tensor.shape = v.read->shape;  // the variable's own layout
     tensor.shape_signature.clear();
     tensor.is_variable = false;
     tensor.buffer = BufferFor(v);
@@ -479,23 +523,25 @@ std::vector<std::vector<uint8_t>> ProbeInputs(const SignatureSpec& spec, std::ve
   return storage;
 }
 
-// The inference-only model's `infer` returns what the training form's does.
-// Whether two outputs agree: float32 to rtol 1e-5 / atol 1e-6, anything else
-// bit for bit. Frozen weights are constants, which XNNPACK runs through its
-// packed-weight kernels: they sum in another order than the kernels for
-// weights read from variables, so the last bits may differ.
-bool Agree(const ConstTensorView& a, const ConstTensorView& b) {
-  if (a.dtype != b.dtype || a.shape != b.shape) return false;
-  if (a.dtype != DType::kFloat32) return std::memcmp(a.data, b.data, a.byte_size()) == 0;
-  const auto* x = static_cast<const float*>(a.data);
-  const auto* y = static_cast<const float*>(b.data);
-  for (int64_t i = 0, n = a.shape.num_elements(); i < n; ++i) {
-    if (!(std::fabs(x[i] - y[i]) <= 1e-5f * std::fabs(y[i]) + 1e-6f)) return false;
+// Largest |a - b| over the largest |b|, for float outputs of equal shape.
+template <typename T>
+double RelativeDifference(const ConstTensorView& a, const ConstTensorView& b) {
+  const auto* x = static_cast<const T*>(a.data);
+  const auto* y = static_cast<const T*>(b.data);
+  const auto n = static_cast<std::size_t>(a.shape.num_elements());
+  double largest = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = std::fabs(static_cast<double>(x[i]) - static_cast<double>(y[i]));
+    if (!(d <= largest)) largest = d;  // also catches NaN
+    scale = std::max(scale, std::fabs(static_cast<double>(y[i])));
   }
-  return true;
+  if (largest == 0.0) return 0.0;
+  return scale > 0.0 ? largest / scale : std::numeric_limits<double>::infinity();
 }
 
-void CheckInferSame(const Model& trained, const Model& frozen, const std::string& key) {
+// The inference-only model's `infer` answers as the training form's does;
+// returns the largest difference found (see BakeReport::infer_difference).
+double CheckInferSame(const Model& trained, const Model& frozen, const std::string& key) {
   SignatureRunner ours = frozen.runner(key);
   SignatureRunner reference = trained.runner(key);
   std::vector<ConstTensorView> views;
@@ -506,14 +552,24 @@ void CheckInferSame(const Model& trained, const Model& frozen, const std::string
   }
   ours.Run(views);
   reference.Run(reference_views);
+  double worst = 0.0;
   for (std::size_t o = 0; o < ours.spec().outputs.size(); ++o) {
     const std::string& name = ours.spec().outputs[o].name;
     const ConstTensorView& a = ours.outputs()[o];
     const ConstTensorView& b = reference.outputs()[reference.spec().output_index(name)];
-    if (!Agree(a, b)) {
-      CheckFailed("'" + key + "' output '" + name + "' differs from the training model's");
+    const std::string where = "'" + key + "' output '" + name + "'";
+    if (a.dtype != b.dtype || a.shape != b.shape) CheckFailed(where + " has another type or shape than the training model's");
+    if (std::memcmp(a.data, b.data, a.byte_size()) == 0) continue;
+    double difference = std::numeric_limits<double>::infinity();  // other types must match exactly
+    if (a.dtype == DType::kFloat32) difference = RelativeDifference<float>(a, b);
+    if (a.dtype == DType::kFloat64) difference = RelativeDifference<double>(a, b);
+    if (!(difference <= kInferTolerance)) {
+      CheckFailed(where + " differs from the training model's by " + std::to_string(difference) +
+                  " of its largest value (allowed: " + std::to_string(kInferTolerance) + ")");
     }
+    worst = std::max(worst, difference);
   }
+  return worst;
 }
 
 // Throws InvalidArgument naming what `options.require_runtime` cannot load.
@@ -528,7 +584,7 @@ void CheckRuntime(const std::vector<uint8_t>& bytes, const BakeOptions& options,
 }  // namespace
 
 std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights,
-                               const BakeOptions& options) {
+                               const BakeOptions& options, BakeReport* report) {
   if (model == nullptr && size != 0) throw InvalidArgument("model bytes: null pointer");
   if (!options.require_runtime.empty()) {
     const std::vector<std::string> known = KnownRuntimes();
@@ -542,6 +598,11 @@ std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapsh
   std::vector<uint8_t> trained_bytes = WriteModelTree(*tree);
   const Model trained = Model::FromBytes(trained_bytes.data(), trained_bytes.size(), options.check_with);
   CheckSave(trained, weights, options.save_signature);
+  if (report != nullptr) {
+    report->variables.clear();
+    for (const NamedTensor& w : weights) report->variables.push_back(w.name);
+    report->infer_difference = -1.0;
+  }
   if (!options.inference_only) {
     if (!options.require_runtime.empty() &&
         !FindIncompatibilities(trained_bytes.data(), trained_bytes.size(), options.require_runtime).empty()) {
@@ -562,24 +623,26 @@ std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapsh
   baker.FreezeInference();
   std::vector<uint8_t> frozen_bytes = WriteModelTree(*tree);
   const Model frozen = Model::FromBytes(frozen_bytes.data(), frozen_bytes.size(), options.check_with);
-  CheckInferSame(trained, frozen, options.infer_signature);
+  const double difference = CheckInferSame(trained, frozen, options.infer_signature);
+  if (report != nullptr) report->infer_difference = difference;
   if (!options.require_runtime.empty()) CheckRuntime(frozen_bytes, options, "");
   return frozen_bytes;
 }
 
-std::vector<uint8_t> BakeModel(const Model& model, const Snapshot& weights, BakeOptions options) {
+std::vector<uint8_t> BakeModel(const Model& model, const Snapshot& weights, BakeOptions options, BakeReport* report) {
   if (options.check_with.litert_library.empty()) options.check_with.litert_library = model.library_path();
-  return BakeModel(model.file_data(), model.file_size(), weights, options);
+  return BakeModel(model.file_data(), model.file_size(), weights, options, report);
 }
 
 void BakeModelToFile(const void* model, std::size_t size, const Snapshot& weights, const std::string& path,
-                     const BakeOptions& options) {
-  const std::vector<uint8_t> bytes = BakeModel(model, size, weights, options);
+                     const BakeOptions& options, BakeReport* report) {
+  const std::vector<uint8_t> bytes = BakeModel(model, size, weights, options, report);
   WriteFileAtomically(path, bytes.data(), bytes.size());
 }
 
-void BakeModelToFile(const Model& model, const Snapshot& weights, const std::string& path, BakeOptions options) {
-  const std::vector<uint8_t> bytes = BakeModel(model, weights, std::move(options));
+void BakeModelToFile(const Model& model, const Snapshot& weights, const std::string& path, BakeOptions options,
+                     BakeReport* report) {
+  const std::vector<uint8_t> bytes = BakeModel(model, weights, std::move(options), report);
   WriteFileAtomically(path, bytes.data(), bytes.size());
 }
 

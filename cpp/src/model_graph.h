@@ -15,6 +15,8 @@ namespace litetrain::graph {
 // Builtin operator codes the rewrites look for (TFLite's BuiltinOperator).
 inline constexpr int32_t kReshape = 22;
 inline constexpr int32_t kTranspose = 39;
+inline constexpr int32_t kSqueeze = 43;
+inline constexpr int32_t kExpandDims = 70;
 inline constexpr int32_t kCallOnce = 129;
 inline constexpr int32_t kVarHandle = 142;
 inline constexpr int32_t kReadVariable = 143;

@@ -18,6 +18,7 @@
 #include "model_file.h"
 #include "model_graph.h"
 #include "test_models.h"
+#include "transpose.h"
 
 namespace litetrain {
 namespace {
@@ -81,7 +82,10 @@ class BakeEachModel : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(BakeEachModel, FreshModelStartsFromTheWeightsAndKeepsTraining) {
   Trained t(GetParam());
-  const std::vector<uint8_t> bytes = BakeModel(t.model, t.weights);
+  BakeReport report;
+  const std::vector<uint8_t> bytes = BakeModel(t.model, t.weights, {}, &report);
+  EXPECT_EQ(report.variables.size(), t.weights.size());
+  EXPECT_EQ(report.infer_difference, -1.0);
   Model baked = Model::FromBytes(bytes.data(), bytes.size());
   EXPECT_EQ(Keys(baked), Keys(t.model));
   Trainer fresh(baked);
@@ -100,11 +104,14 @@ TEST_P(BakeEachModel, FreshModelStartsFromTheWeightsAndKeepsTraining) {
 
 TEST_P(BakeEachModel, InferenceOnlyKeepsInferWithConstantWeightsAndNothingElse) {
   Trained t(GetParam());
+  BakeReport report;
   const std::vector<uint8_t> bytes = BakeModel(t.model, t.weights, [] {
     BakeOptions o;
     o.inference_only = true;
     return o;
-  }());
+  }(), &report);
+  EXPECT_EQ(report.variables.size(), t.weights.size());
+  EXPECT_EQ(report.infer_difference, 0.0);  // BATCH_MATMUL: the same kernel for constants and variables
   Model frozen = Model::FromBytes(bytes.data(), bytes.size());
   EXPECT_EQ(Keys(frozen), std::set<std::string>{"infer"});
   EXPECT_LT(bytes.size(), t.model.file_size());
@@ -143,6 +150,22 @@ TEST_P(BakeEachModel, InferenceOnlyKeepsInferWithConstantWeightsAndNothingElse) 
 
 INSTANTIATE_TEST_SUITE_P(Models, BakeEachModel,
                          ::testing::Values("mlp_fixed.tflite", "mlp_dynamic.tflite", "mlp_shared_init.tflite"));
+
+TEST(Transpose, PermutesDimensionsAsTfliteDoes) {
+  // a[i][j][k] = 100i + 10j + k, shape [2, 3, 4]; out = transpose(a, {2, 0, 1}) has shape [4, 2, 3].
+  std::vector<int32_t> a(24);
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) a[static_cast<std::size_t>(i * 12 + j * 4 + k)] = 100 * i + 10 * j + k;
+  const std::vector<uint8_t> bytes = TransposeBytes(reinterpret_cast<const uint8_t*>(a.data()), {2, 3, 4}, {2, 0, 1}, 4);
+  std::vector<int32_t> out(24);
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 3; ++j) EXPECT_EQ(out[static_cast<std::size_t>(k * 6 + i * 3 + j)], 100 * i + 10 * j + k);
+  const std::vector<uint8_t> scalar = TransposeBytes(reinterpret_cast<const uint8_t*>(a.data()), {}, {}, 4);
+  EXPECT_EQ(scalar.size(), 4u);
+}
 
 TEST(Bake, EqualInitialValuesSharedByTheConverterGetTheirOwnWeights) {
   // b0 and b1 start equal, so the converter stores one constant for both.

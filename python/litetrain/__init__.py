@@ -7,7 +7,7 @@ from litetrain.builder import BuildError, BuiltModel, build
 from litetrain.checkpoint import load_checkpoint, write_checkpoint
 from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
 from litetrain.export import ExportReport, export
-from litetrain.baking import bake
+from litetrain.baking import Baked, bake
 from litetrain.compatibility import Compatibility, check_compatibility, list_operators
 from litetrain.model import Model, SignatureRunner
 from litetrain.trainer import History, Trainer
@@ -16,6 +16,7 @@ from litetrain.weights_io import load_weights
 __version__ = "0.1.0"
 
 __all__ = [
+    "Baked",
     "BuildError",
     "BuiltModel",
     "CheckpointError",

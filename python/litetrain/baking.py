@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 import numpy as np
@@ -23,6 +24,36 @@ from litetrain.model import Model
 if TYPE_CHECKING:
     from litetrain.trainer import Trainer
 
+# The largest difference allowed between the inference-only form's `infer`
+# outputs and the training form's, as a fraction of an output's largest value.
+INFER_TOLERANCE = _core.INFER_TOLERANCE
+
+
+@dataclass(frozen=True)
+class Baked:
+    """What :func:`bake` wrote and what its check found.
+
+    Attributes:
+        path: Where the model was written (None: see `data`).
+        data: The model's bytes when no path was given.
+        inference_only: The inference-only form.
+        variables: The variables the fresh model's ``save`` returned, bit for
+            bit equal to the weights (empty for the inference-only form's
+            output, which has no ``save``; its training form was checked).
+        infer_difference: Inference-only form: the largest difference between
+            its ``infer`` outputs and the training form's on probe inputs, as a
+            fraction of that output's largest value; 0.0 when bit for bit (at
+            most INFER_TOLERANCE: runtimes may run constant weights through
+            other kernels than variables). None for the training form.
+    """
+
+    path: str | None
+    data: bytes | None
+    inference_only: bool
+    variables: tuple[str, ...]
+    infer_difference: float | None
+
+
 ModelLike = Union[Model, "Trainer", str, os.PathLike, bytes, bytearray, memoryview]
 WeightsLike = Union["Trainer", Mapping[str, np.ndarray], str, os.PathLike]
 
@@ -34,7 +65,7 @@ def bake(
     *,
     inference_only: bool = False,
     require_runtime: str | None = None,
-) -> bytes | None:
+) -> Baked:
     """Writes `model` with `weights` as its variables' initial values.
 
     The written file has the same signatures and keeps training from the
@@ -67,17 +98,19 @@ def bake(
         litetrain.Error: The result failed its check (a bug) or could not be written.
 
     Returns:
-        The model's bytes when `path` is None, else None.
+        A :class:`Baked`: where it went (or its bytes, when `path` is None)
+        and what the check of the fresh model found.
     """
     from litetrain.trainer import Trainer
 
     native, source = _model_source(model.model if isinstance(model, Trainer) else model)
     variables, checkpoint = _weights(weights)
+    target = None if path is None else os.fspath(path)
     try:
-        return _core.bake(
+        found = _core.bake(
             native,
             variables,
-            "" if path is None else os.fspath(path),
+            target or "",
             inference_only=bool(inference_only),
             require_runtime=require_runtime or "",
         )
@@ -94,6 +127,14 @@ def bake(
                 f"checkpoint {checkpoint!r} does not fit model {source!r}: {e}"
             ) from None
         raise type(e)(f"cannot bake {source!r}: {e}") from None
+    difference = found["infer_difference"]
+    return Baked(
+        path=target,
+        data=found["data"],
+        inference_only=bool(inference_only),
+        variables=tuple(found["variables"]),
+        infer_difference=None if difference < 0 else float(difference),
+    )
 
 
 def _model_source(model) -> tuple[object, str]:

@@ -264,11 +264,11 @@ class Trainer:
 
     # --- deployment ----------------------------------------------------------------
 
-    def bake(self, path: str | os.PathLike[str], *, inference_only: bool = False, require_runtime: str | None = None) -> None:
+    def bake(self, path: str | os.PathLike[str] | None, *, inference_only: bool = False, require_runtime: str | None = None):
         """Writes the model with the current weights as its initial values (see :func:`litetrain.bake`)."""
         from litetrain.baking import bake
 
-        bake(self.model, self, path, inference_only=inference_only, require_runtime=require_runtime)
+        return bake(self.model, self, path, inference_only=inference_only, require_runtime=require_runtime)
 
     # --- helpers -------------------------------------------------------------------
 

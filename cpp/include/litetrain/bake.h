@@ -13,7 +13,11 @@
 //
 // Every result is checked before it is returned: it is loaded fresh, its
 // `save` signature must return the weights bit for bit, and the inference-only
-// form's `infer` must return what the training form's returns, bit for bit.
+// form's `infer` must answer as the training form's does on probe inputs: bit
+// for bit, or for float outputs within kInferTolerance of each output's
+// largest magnitude, because runtimes run constant weights through other
+// kernels than variables (XNNPACK packs constant weights of FULLY_CONNECTED,
+// and its sums come out in another order).
 #pragma once
 
 #include <cstddef>
@@ -41,6 +45,19 @@ struct BakeOptions {
   ModelOptions check_with;
 };
 
+// The largest difference allowed between the inference-only form's `infer`
+// outputs and the training form's, as a fraction of an output's largest value.
+inline constexpr double kInferTolerance = 1e-5;
+
+// What the check of a baked model found.
+struct BakeReport {
+  std::vector<std::string> variables;  // returned by the fresh model's `save`, bit for bit
+  // Inference-only form: the largest difference between its `infer` outputs
+  // and the training form's, as a fraction of that output's largest value
+  // (0: bit for bit). -1 for the training form, which has no such check.
+  double infer_difference = -1.0;
+};
+
 // Returns the bytes of `model` (a .tflite training model) with `weights` (a
 // Snapshot: every output of its `save` signature, by name) as the initial
 // values of its variables, or its inference-only form.
@@ -52,19 +69,21 @@ struct BakeOptions {
 // (names, dtypes, shapes), or a result that `require_runtime` cannot run;
 // Error if the check of the result fails (a litetrain bug); LibraryError or
 // RuntimeFailure from loading the result.
+// `report`, when given, receives what the check found.
 LITETRAIN_API std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights,
-                                             const BakeOptions& options = {});
+                                             const BakeOptions& options = {}, BakeReport* report = nullptr);
 // The same for a loaded model (its file's bytes; checked with its library).
-LITETRAIN_API std::vector<uint8_t> BakeModel(const Model& model, const Snapshot& weights,
-                                             BakeOptions options = {});
+LITETRAIN_API std::vector<uint8_t> BakeModel(const Model& model, const Snapshot& weights, BakeOptions options = {},
+                                             BakeReport* report = nullptr);
 
 // Bakes and writes the result to `path` atomically: a temporary file in the
 // same folder, flushed to disk, then renamed over `path`; nothing is written
 // when baking fails. Throws what BakeModel throws, FileNotFound for a missing
 // folder, Error when the file cannot be written.
 LITETRAIN_API void BakeModelToFile(const void* model, std::size_t size, const Snapshot& weights,
-                                   const std::string& path, const BakeOptions& options = {});
+                                   const std::string& path, const BakeOptions& options = {},
+                                   BakeReport* report = nullptr);
 LITETRAIN_API void BakeModelToFile(const Model& model, const Snapshot& weights, const std::string& path,
-                                   BakeOptions options = {});
+                                   BakeOptions options = {}, BakeReport* report = nullptr);
 
 }  // namespace litetrain

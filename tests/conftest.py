@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,39 @@ def mlp_dynamic_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def digits_model(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A 64-32-10 training MLP for sklearn's digits, dynamic batch, SGD at 0.1."""
     return prebuilt_or_new_model("mlp_digits", tmp_path_factory).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def mlp_settable_lr_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dynamic-batch MLP with set_learning_rate / get_learning_rate signatures."""
+    path = tmp_path_factory.mktemp("models") / "mlp_settable_lr.tflite"
+    path.write_bytes(mlp_training_model(MLP_SIZES, batch_size=None, settable_learning_rate=True))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tflite_runtime_python() -> str:
+    """The python of a venv with tflite-runtime 2.14 (numpy < 2, Python <= 3.11).
+
+    tools/run-tests makes it (.venv-tflite-runtime), passes its path in
+    LITETRAIN_TFLITE_RUNTIME_PYTHON and sets LITETRAIN_REQUIRE_TFLITE_RUNTIME=1:
+    there, a missing runtime fails the tests instead of skipping them.
+    """
+    repo = Path(__file__).resolve().parent.parent
+    path = os.environ.get("LITETRAIN_TFLITE_RUNTIME_PYTHON") or str(repo / ".venv-tflite-runtime" / "bin" / "python")
+    problem = None
+    if not os.path.exists(path):
+        problem = f"no tflite-runtime venv at {path} (tools/run-tests makes it)"
+    else:
+        probe = subprocess.run([path, "-c", "import tflite_runtime; print(tflite_runtime.__version__)"],
+                               capture_output=True, text=True, check=False, timeout=120)
+        if probe.returncode != 0 or not probe.stdout.startswith("2.14"):
+            problem = f"{path} has no tflite-runtime 2.14: {probe.stdout.strip()}{probe.stderr.strip()[-300:]}"
+    if problem is None:
+        return path
+    if os.environ.get("LITETRAIN_REQUIRE_TFLITE_RUNTIME") == "1":
+        pytest.fail(problem)
+    pytest.skip(problem)
 
 
 @pytest.fixture(scope="session")

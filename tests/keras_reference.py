@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from litetrain.builder.weights import variable_name
+from litetrain.builder.weights import model_layers, weight_name
 
 
 def keras_loss(name: str, from_logits: bool):
@@ -59,4 +59,4 @@ def train_steps(model, loss, optimizer, batches, trainable_layers=None, training
 
 
 def weights_by_name(model) -> dict[str, np.ndarray]:
-    return {variable_name(w.path): np.asarray(w.numpy()) for w in model.weights}
+    return {weight_name(layer, w): np.asarray(w.numpy()) for layer in model_layers(model) for w in layer.weights}

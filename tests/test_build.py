@@ -93,7 +93,7 @@ def test_learning_rate_changes_without_rebuild():
     step_0025 = one_step(trainer)
     for name in step_01:
         np.testing.assert_allclose(step_0025[name], step_01[name] / 4, rtol=1e-4, atol=1e-7)
-    with pytest.raises(ValueError, match="learning rate must be a finite number > 0"):
+    with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
         trainer.set_learning_rate(float("nan"))
     rates = []
     trainer.fit(x, y, batch_size=8, epochs=3, progress=False,
@@ -293,3 +293,52 @@ def test_tf_module_with_a_flex_gradient_is_refused():
         litetrain.build(TanhMLP("relu"), "categorical_crossentropy", optim.SGD(0.1), input_shape=(12,), from_logits=True)
     with pytest.raises(litetrain.BuildError, match="needs input_shape"):
         litetrain.build(TanhMLP(), "categorical_crossentropy", optim.SGD(0.1))
+
+
+def test_bake_a_built_model_with_transposed_kernels_and_scalar_state(tmp_path, adam_model):
+    """save returns dense kernels transposed back and scalars as [1]: bake follows both."""
+    model, built = adam_model
+    trainer = built.trainer()
+    x = np.random.default_rng(4).normal(size=(64, 32)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[np.arange(64) % 4]
+    trainer.fit(x, y, batch_size=16, epochs=2, progress=False)
+    weights = trainer.snapshot()
+    litetrain.bake(built.tflite, trainer, tmp_path / "baked.tflite")
+    baked = litetrain.Trainer(tmp_path / "baked.tflite").snapshot()
+    assert baked.keys() == weights.keys()
+    for name, value in weights.items():
+        np.testing.assert_array_equal(baked[name], value, err_msg=name)
+    litetrain.bake(built.tflite, trainer, tmp_path / "infer.tflite", inference_only=True)
+    out = model.layers[-1].name
+    np.testing.assert_allclose(litetrain.Model(tmp_path / "infer.tflite").runner("infer")(x=x)[out],
+                               trainer.predict(x)[out], rtol=1e-5, atol=1e-6)
+
+
+def test_cli_export_from_a_keras_file_and_a_checkpoint(tmp_path):
+    import subprocess
+    import sys
+
+    from litetrain._reference_models import digits_dataset
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), L.Dense(16, activation="relu"), L.Dense(10, name="logits")])
+    model.save(tmp_path / "digits.keras")  # a reloaded Sequential keeps the weights' save/restore names
+    built = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), from_logits=True)
+    x, y, x_test, y_test = digits_dataset()
+    trainer = built.trainer()
+    trainer.fit(x, y, epochs=3, progress=False)
+    trainer.save_checkpoint(tmp_path / "ckpt.npz")
+    np.savez(tmp_path / "test.npz", x=x_test, y=y_test)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "litetrain", *args], capture_output=True, text=True, check=False)
+
+    done = cli("export", str(tmp_path / "digits.keras"), "--checkpoint", str(tmp_path / "ckpt.npz"),
+               "-o", str(tmp_path / "int8.tflite"), "--quantize", "int8", "--data", str(tmp_path / "test.npz"))
+    assert done.returncode == 0, done.stderr
+    assert "int8.tflite: int8" in done.stdout and "accuracy" in done.stdout
+    expected = trainer.evaluate(x_test, y_test)["accuracy"]
+    reported = float(done.stdout.split("(float32: ")[2].split(")")[0])
+    assert reported == pytest.approx(expected, abs=6e-4)  # printed to 4 digits
+    refused = cli("export", str(tmp_path / "digits.keras"), "-o", str(tmp_path / "x.tflite"), "--quantize", "int8")
+    assert refused.returncode == 1 and "needs --data" in refused.stderr and "Traceback" not in refused.stderr

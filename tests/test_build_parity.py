@@ -134,9 +134,9 @@ def run_both(factory, loss, from_logits, optimizer, *, batch_size=BATCH, trainab
 
 def built_layers(model, built) -> list[str]:
     """Names of the layers whose weights train in `built`."""
-    from litetrain.builder.weights import variable_name
+    from litetrain.builder.weights import weight_name
 
-    return [l.name for l in model.layers if any(variable_name(w.path) in built.trainable_weights for w in l.weights)]
+    return [l.name for l in model.layers if any(weight_name(l, w) in built.trainable_weights for w in l.weights)]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

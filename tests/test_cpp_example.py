@@ -16,7 +16,7 @@ import pytest
 import litetrain
 from conftest import REPORT, skip_module_on_prebuilt_target
 from litetrain import _runtime
-from litetrain._reference_models import digits_dataset, mlp_training_model
+from litetrain._reference_models import digits_dataset
 
 skip_module_on_prebuilt_target(
     "the build host's cmake, ninja and flatc to build cpp/ (tools/test-aarch64 runs the cross-built example host)"
@@ -90,6 +90,18 @@ def test_installed_package_is_self_contained(installed):
                 assert re.fullmatch(r'#include (<[a-z_]+>|"litetrain/[a-z_]+\.h")', line), f"{header.name}: {line}"
 
 
+def _digits_model_built_from_keras() -> bytes:
+    """A 64-32-10 MLP made by litetrain.build (Keras -> trainable .tflite), as a user would."""
+    from litetrain.builder import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(SEED)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])
+    return litetrain.build(model, "categorical_crossentropy", litetrain.optim.SGD(0.1), from_logits=True).tflite
+
+
 @pytest.mark.slow
 def test_example_host_trains_digits_and_python_reads_its_checkpoint(installed, tmp_path):
     host = installed / "example" / "train_host"
@@ -99,7 +111,7 @@ def test_example_host_trains_digits_and_python_reads_its_checkpoint(installed, t
     x, y, x_test, y_test = digits_dataset(seed=0)
     for name, array in {"x": x, "y": y, "x_test": x_test, "y_test": y_test}.items():
         np.save(tmp_path / f"{name}.npy", array)
-    model = mlp_training_model((64, 32, 10), batch_size=None, learning_rate=0.1)
+    model = _digits_model_built_from_keras()
     (tmp_path / "digits.tflite").write_bytes(model)
     checkpoint = tmp_path / "digits.npz"
     env = dict(os.environ, LITETRAIN_LITERT_LIB=_runtime.installed_litert_library())

@@ -1,159 +1,139 @@
 // Step latency of Trainer::Fit (data feeding included) beside "the limit": a
-// bare loop that only runs the compiled `train` signature on pre-bound
-// buffers through the C API. Same model, same process, rounds interleaved so
-// that both see the same machine noise.
+// BareStepLoop that only runs the compiled `train` signature on one batch
+// bound once. No Python anywhere: the tool for a board or a C++ host. Same model
+// file, same process, timed by the same protocol as `litetrain bench`
+// (litetrain/step_timing.h: calibration, warm-up, interleaved rounds, median).
 //
-// Usage: step_bench MODEL.tflite BATCH [STEPS_PER_ROUND=400] [ROUNDS=15] [THREADS=0]
-// Prints one JSON object: medians over rounds of the mean step time (us).
-#include <algorithm>
-#include <chrono>
+// Usage: step_bench MODEL.tflite BATCH [ROUNDS=7] [ROUND_SECONDS=0.25] [THREADS=0]
+// The model's `train` signature must take `x` (samples first) and one-hot `y`.
+// Prints one JSON object: medians (us per step), their ratio, and whether the
+// timed rounds trained (the loss of the last round below that of the first).
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <random>
 #include <vector>
 
-#include "aligned_buffer.h"
-#include "compiled_model.h"
-#include "litert/library.h"
-#include "litert/types.h"
 #include "litetrain/litetrain.h"
 
 using namespace litetrain;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+constexpr int64_t kDistinctBatches = 64;
+
+std::vector<uint8_t> ReadFile(const char* path) {
+  std::FILE* f = std::fopen(path, "rb");
+  if (!f) throw InvalidArgument(std::string("cannot open ") + path);
+  std::vector<uint8_t> bytes;
+  for (int c; (c = std::fgetc(f)) != EOF;) bytes.push_back(static_cast<uint8_t>(c));
+  std::fclose(f);
+  return bytes;
 }
 
-// The limit: LiteRtRunCompiledModel on buffers made once, nothing else.
-class BareLoop {
- public:
-  BareLoop(const std::vector<uint8_t>& file, int threads, int64_t batch) {
-    AlignedBuffer bytes(file.size());
-    std::memcpy(bytes.data(), file.data(), file.size());
-    model_ = std::make_unique<detail::CompiledModel>(std::move(bytes), ModelOptions{threads, ""});
-    const auto& api = model_->api();
-    for (const auto& s : model_->signatures()) if (s.key == "train") spec_ = &s;
-    for (std::size_t i = 0; i < spec_->inputs.size(); ++i) {
-      Shape shape = spec_->inputs[i].shape;
-      if (shape[0] < 0) {
-        shape[0] = batch;
-        int dims[Shape::kMaxRank];
-        for (int d = 0; d < shape.rank(); ++d) dims[d] = static_cast<int>(shape[d]);
-        api.LiteRtCompiledModelResizeInputTensor(model_->handle(), spec_->index, i, dims, shape.rank());
-      }
-      memory_.emplace_back(shape.num_elements() * 4);
-      std::memset(memory_.back().data(), 0, memory_.back().size());
-      const auto type = litert::MakeTensorType(DType::kFloat32, shape);
-      inputs_.push_back(nullptr);
-      api.LiteRtCreateTensorBufferFromHostMemory(&type, memory_.back().data(), memory_.back().size(),
-                                                 nullptr, &inputs_.back());
-    }
-    std::vector<LiteRtLayout> layouts(spec_->outputs.size());
-    api.LiteRtGetCompiledModelOutputTensorLayouts(model_->handle(), spec_->index, layouts.size(),
-                                                  layouts.data(), true);
-    for (const auto& layout : layouts) {
-      int64_t dims[Shape::kMaxRank];
-      for (unsigned d = 0; d < layout.rank; ++d) dims[d] = layout.dimensions[d];
-      const Shape shape(dims, static_cast<int>(layout.rank));
-      memory_.emplace_back(std::max<int64_t>(shape.num_elements(), 1) * 4);
-      const auto type = litert::MakeTensorType(DType::kFloat32, shape);
-      outputs_.push_back(nullptr);
-      api.LiteRtCreateTensorBufferFromHostMemory(&type, memory_.back().data(), memory_.back().size(),
-                                                 nullptr, &outputs_.back());
-    }
-  }
-  ~BareLoop() {
-    for (auto b : inputs_) model_->api().LiteRtDestroyTensorBuffer(b);
-    for (auto b : outputs_) model_->api().LiteRtDestroyTensorBuffer(b);
-  }
-  double Round(int steps) {
-    const auto start = Clock::now();
-    for (int s = 0; s < steps; ++s) {
-      model_->api().LiteRtRunCompiledModel(model_->handle(), spec_->index, inputs_.size(), inputs_.data(),
-                                           outputs_.size(), outputs_.data());
-    }
-    return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / steps;
-  }
-
- private:
-  std::unique_ptr<detail::CompiledModel> model_;
-  const SignatureSpec* spec_ = nullptr;
-  std::vector<AlignedBuffer> memory_;
-  std::vector<LiteRtTensorBuffer> inputs_, outputs_;
+// Samples whose class is the largest of their first `classes` features: a
+// rule a model can learn, so that the loss falls.
+struct Data {
+  Shape x_shape, y_shape;
+  std::vector<float> x, y;
 };
+
+Data MakeData(const SignatureSpec& spec, int64_t n) {
+  Data data;
+  data.x_shape = spec.inputs[spec.input_index("x")].shape;
+  data.y_shape = spec.inputs[spec.input_index("y")].shape;
+  data.x_shape[0] = data.y_shape[0] = n;
+  const int64_t features = data.x_shape.num_elements() / n;
+  const int64_t classes = data.y_shape.num_elements() / n;
+  data.x.resize(static_cast<std::size_t>(data.x_shape.num_elements()));
+  data.y.assign(static_cast<std::size_t>(data.y_shape.num_elements()), 0.0f);
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal;
+  for (auto& v : data.x) v = normal(rng);
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = &data.x[static_cast<std::size_t>(i * features)];
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes && c < features; ++c) best = row[c] > row[best] ? c : best;
+    data.y[static_cast<std::size_t>(i * classes + best)] = 1.0f;
+  }
+  return data;
+}
+
+Dataset Prefix(const Data& data, int64_t samples) {
+  Shape x = data.x_shape, y = data.y_shape;
+  x[0] = y[0] = samples;
+  return Dataset({{"x", {DType::kFloat32, x, data.x.data()}}, {"y", {DType::kFloat32, y, data.y.data()}}});
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s MODEL.tflite BATCH [STEPS_PER_ROUND] [ROUNDS] [THREADS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL.tflite BATCH [ROUNDS] [ROUND_SECONDS] [THREADS]\n", argv[0]);
     return 2;
   }
   const int64_t batch = std::atoll(argv[2]);
-  const int steps = argc > 3 ? std::atoi(argv[3]) : 400;
-  const int rounds = argc > 4 ? std::atoi(argv[4]) : 15;
+  TimingProtocol protocol;
+  if (argc > 3) protocol.rounds = std::atoi(argv[3]);
+  if (argc > 4) protocol.round_seconds = protocol.warmup_seconds = std::atof(argv[4]);
   const int threads = argc > 5 ? std::atoi(argv[5]) : 0;
   try {
-    std::FILE* f = std::fopen(argv[1], "rb");
-    if (!f) throw InvalidArgument(std::string("cannot open ") + argv[1]);
-    std::vector<uint8_t> file;
-    for (int c; (c = std::fgetc(f)) != EOF;) file.push_back(static_cast<uint8_t>(c));
-    std::fclose(f);
+    const std::vector<uint8_t> file = ReadFile(argv[1]);
+    const ModelOptions options{threads, ""};
+    // Two instances of the model: each system trains its own weights.
+    const Model bare_model = Model::FromBytes(file.data(), file.size(), options);
+    Trainer trainer(Model::FromBytes(file.data(), file.size(), options));
+    const Data data = MakeData(bare_model.signature("train"), batch * kDistinctBatches);
 
-    BareLoop bare(file, threads, batch);
-    Trainer trainer(Model::FromBytes(file.data(), file.size(), ModelOptions{threads, ""}));
-    const SignatureSpec& spec = trainer.model().signature("train");
-    const int64_t n = batch * steps;
-    std::mt19937 rng(0);
-    std::normal_distribution<float> normal;
-    std::vector<std::vector<float>> columns;
-    std::vector<Dataset::Column> data;
-    for (const auto& input : spec.inputs) {
-      Shape shape = input.shape;
-      shape[0] = n;
-      columns.emplace_back(static_cast<std::size_t>(shape.num_elements()));
-      for (auto& v : columns.back()) v = input.name == "y" ? 0.0f : 0.1f * normal(rng);
-      if (input.name == "y") {
-        for (int64_t i = 0; i < n; ++i) columns.back()[static_cast<std::size_t>(i * shape[1] + rng() % shape[1])] = 1.0f;
-      }
-      data.push_back({input.name, ConstTensorView{DType::kFloat32, shape, columns.back().data()}});
-    }
-    const Dataset dataset(std::move(data));
-    FitOptions options;
-    options.batch_size = batch;
-    options.epochs = 1;
+    const Dataset all = Prefix(data, batch * kDistinctBatches);
+    // One batch bound once: cycling batches would make LiteRT rebind its
+    // input buffers every run, which costs it about 1 us.
+    BareStepLoop bare(bare_model, "train", Prefix(data, batch), batch);
+    std::vector<double> bare_losses, fit_losses;  // after each call, in call order
+    int64_t epoch = 0;
 
-    bare.Round(steps / 4);  // warm-up, both
-    trainer.Fit(dataset, options);
-    std::vector<double> bare_us, fit_us;
-    float first_loss = 0, last_loss = 0;
-    for (int r = 0; r < rounds; ++r) {
-      bare_us.push_back(bare.Round(steps));
-      options.initial_epoch = r;
-      const FitResult result = trainer.Fit(dataset, options);
-      double mean = 0;
-      for (float l : result.losses) mean += l;
-      mean /= static_cast<double>(result.losses.size());
-      if (r == 0) first_loss = static_cast<float>(mean);
-      last_loss = static_cast<float>(mean);
-      fit_us.push_back(result.seconds * 1e6 / static_cast<double>(result.steps));
-    }
-    const double bare_median = Median(bare_us), fit_median = Median(fit_us);
+    const std::vector<StepRunner> runners = {
+        [&](int64_t steps) {
+          const double seconds = bare.Run(steps);
+          bare_losses.push_back(*static_cast<const float*>(bare.output("loss").data));
+          return seconds;
+        },
+        [&](int64_t steps) {
+          // `steps` steps: whole epochs over the distinct batches, then a prefix.
+          FitOptions fit;
+          fit.batch_size = batch;
+          fit.shuffle = false;
+          double seconds = 0, loss_sum = 0;
+          auto run = [&](const Dataset& d, int64_t epochs) {
+            fit.epochs = epochs;
+            fit.initial_epoch = epoch;
+            epoch += epochs;
+            const FitResult r = trainer.Fit(d, fit);
+            seconds += r.seconds;
+            for (float l : r.losses) loss_sum += l;
+          };
+          if (steps / kDistinctBatches > 0) run(all, steps / kDistinctBatches);
+          if (steps % kDistinctBatches > 0) run(Prefix(data, batch * (steps % kDistinctBatches)), 1);
+          fit_losses.push_back(loss_sum / static_cast<double>(steps));
+          return seconds;
+        },
+    };
+    const std::vector<StepTiming> t = TimeInterleaved(runners, protocol);
+    const std::size_t first = bare_losses.size() - static_cast<std::size_t>(protocol.rounds);
+    const std::size_t fit_first = fit_losses.size() - static_cast<std::size_t>(protocol.rounds);
+    const bool bare_trained = bare_losses.back() < bare_losses[first];
+    const bool fit_trained = fit_losses.back() < fit_losses[fit_first];
     std::printf(
-        "{\"model\": \"%s\", \"batch\": %lld, \"threads\": %d, \"steps_per_round\": %d, \"rounds\": %d, "
-        "\"bare_us\": %.3f, \"fit_us\": %.3f, \"fit_over_bare\": %.4f, \"fit_minus_bare_us\": %.3f, "
-        "\"fit_mean_loss_first_round\": %.5f, \"fit_mean_loss_last_round\": %.5f, \"trained\": %s}\n",
-        argv[1], static_cast<long long>(batch), threads, steps, rounds, bare_median, fit_median,
-        fit_median / bare_median, fit_median - bare_median, first_loss, last_loss,
-        last_loss < first_loss ? "true" : "false");
+        "{\"model\": \"%s\", \"batch\": %lld, \"threads\": %d, \"rounds\": %d, "
+        "\"limit_us\": %.3f, \"fit_us\": %.3f, \"fit_over_limit\": %.4f, "
+        "\"limit_steps_per_round\": %lld, \"fit_steps_per_round\": %lld, "
+        "\"limit_trained\": %s, \"fit_trained\": %s}\n",
+        argv[1], static_cast<long long>(batch), threads, protocol.rounds, t[0].median_us, t[1].median_us,
+        t[1].median_us / t[0].median_us, static_cast<long long>(t[0].steps_per_round),
+        static_cast<long long>(t[1].steps_per_round), bare_trained ? "true" : "false",
+        fit_trained ? "true" : "false");
+    return bare_trained && fit_trained ? 0 : 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "step_bench: %s\n", e.what());
     return 1;
   }
-  return 0;
 }

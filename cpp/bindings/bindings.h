@@ -9,6 +9,7 @@
 
 #include "litetrain/dtype.h"
 #include "litetrain/snapshot.h"
+#include "litetrain/trainer.h"
 
 namespace litetrain::bindings {
 
@@ -17,6 +18,9 @@ void BindModel(pybind11::module_& m);
 void BindSignatureRunner(pybind11::module_& m);
 void BindTrainer(pybind11::module_& m);
 void BindCheckpoint(pybind11::module_& m);
+void BindBake(pybind11::module_& m);
+void BindBareStepLoop(pybind11::module_& m);
+void BindStepTiming(pybind11::module_& m);
 
 // numpy dtype <-> DType. ToDType returns kUnsupported for other dtypes.
 DType ToDType(const pybind11::dtype& dtype);

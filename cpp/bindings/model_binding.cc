@@ -54,6 +54,10 @@ void BindModel(py::module_& m) {
           py::arg("data"), py::arg("threads") = 0, py::arg("library") = "")
       .def_property_readonly("signatures", &Model::signatures, py::return_value_policy::reference_internal)
       .def("runner", &Model::runner, py::arg("key"))
+      .def("file_bytes",
+           [](const Model& m) {
+             return py::bytes(static_cast<const char*>(m.file_data()), m.file_size());
+           })
       .def_property_readonly("library_path", &Model::library_path)
       .def_property_readonly("threads", &Model::threads);
 }

@@ -54,4 +54,7 @@ PYBIND11_MODULE(_core, m) {
   litetrain::bindings::BindSignatureRunner(m);
   litetrain::bindings::BindTrainer(m);
   litetrain::bindings::BindCheckpoint(m);
+  litetrain::bindings::BindBake(m);
+  litetrain::bindings::BindBareStepLoop(m);
+  litetrain::bindings::BindStepTiming(m);
 }

@@ -47,7 +47,9 @@ function(flatc_generate out_var schema)
   set(_header "${_out_dir}/${_name}_generated.h")
   add_custom_command(
     OUTPUT "${_header}"
-    COMMAND "${FLATC_EXECUTABLE}" --cpp --scoped-enums --gen-mutable -o "${_out_dir}" "${schema}"
+    # The object API (--gen-object-api) lets bake.cc rewrite a model: unpack,
+    # edit, pack again (model_file.cc decides which empty vectors stay present).
+    COMMAND "${FLATC_EXECUTABLE}" --cpp --scoped-enums --gen-mutable --gen-object-api -o "${_out_dir}" "${schema}"
     DEPENDS "${schema}"
     COMMENT "flatc: generating ${_name}_generated.h"
     VERBATIM)

@@ -25,6 +25,7 @@ class CompiledModel {
   LiteRtCompiledModel handle() const { return compiled_; }
   const std::vector<SignatureSpec>& signatures() const { return signatures_; }
   int threads() const { return threads_; }
+  const AlignedBuffer& bytes() const { return bytes_; }
   // Held for the whole of every run: LiteRT's compiled model is not reentrant.
   std::mutex& run_mutex() { return run_mutex_; }
   // Counts the resizes of a signature's inputs, so that each runner knows

@@ -99,6 +99,10 @@ SignatureRunner Model::runner(std::string_view key) const {
   return SignatureRunner(impl_, signature(key).index);
 }
 
+const void* Model::file_data() const { return impl_->bytes().data(); }
+
+std::size_t Model::file_size() const { return impl_->bytes().size(); }
+
 const std::string& Model::library_path() const { return impl_->api().path; }
 
 int Model::threads() const { return impl_->threads(); }

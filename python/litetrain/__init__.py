@@ -7,6 +7,8 @@ from litetrain.builder import BuildError, BuiltModel, build
 from litetrain.checkpoint import load_checkpoint, write_checkpoint
 from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
 from litetrain.export import ExportReport, export
+from litetrain.baking import bake
+from litetrain.compatibility import Compatibility, check_compatibility, list_operators
 from litetrain.model import Model, SignatureRunner
 from litetrain.trainer import History, Trainer
 from litetrain.weights_io import load_weights
@@ -17,6 +19,7 @@ __all__ = [
     "BuildError",
     "BuiltModel",
     "CheckpointError",
+    "Compatibility",
     "Error",
     "ExportReport",
     "History",
@@ -28,12 +31,15 @@ __all__ = [
     "SignatureRunner",
     "Trainer",
     "build",
+    "bake",
+    "check_compatibility",
     "epoch_order",
     "export",
     "get_log_level",
     "load_checkpoint",
     "load_weights",
     "optim",
+    "list_operators",
     "set_log_level",
     "write_checkpoint",
 ]

@@ -12,6 +12,18 @@ it without the Flex delegate:
 - ``save() -> {"w0", "b0", "w1", ...}``: every variable by a stable name;
 - ``restore(w0=..., b0=..., ...) -> {"ok"}``: assigns them.
 
+With ``settable_learning_rate=True`` the SGD step size is a variable (not
+among the saved weights: it is a setting, not a weight) and two more
+signatures follow the contract :meth:`litetrain.Trainer.set_learning_rate`
+expects:
+
+- ``set_learning_rate(learning_rate: float32[]) -> {"learning_rate": float32[1]}``;
+- ``get_learning_rate() -> {"learning_rate": float32[1]}``.
+
+The outputs have shape [1], not []: READ_VARIABLE makes a scalar output a
+dynamic tensor, and LiteRT's compiled model cannot bind a dynamic output
+("subgraph.cc ... allocation_type == kTfLiteArenaRw ... was not true").
+
 Pass inputs by name: their order depends on who lists them. The file's
 signature defs sort them by name (``train``: x, y), which the Interpreter
 shows; the subgraphs hold them in reverse (``train``: y, x; ``restore``:
@@ -37,6 +49,8 @@ TEST_MODELS = {
     "mlp_fixed": {"layer_sizes": (32, 16, 4), "batch_size": 8},
     "mlp_dynamic": {"layer_sizes": (32, 16, 4), "batch_size": None},
     "mlp_digits": {"layer_sizes": (64, 32, 10), "batch_size": None, "learning_rate": 0.1},
+    # Two equal initial biases: the converter stores them as one constant (bake's tests).
+    "mlp_shared_init": {"layer_sizes": (32, 16, 16, 4), "batch_size": 8},
 }
 
 
@@ -79,15 +93,19 @@ def mlp_training_model(
     learning_rate: float = 0.1,
     seed: int = 0,
     accuracy: bool = True,
+    settable_learning_rate: bool = False,
 ) -> bytes:
     """Builds a trainable MLP (ReLU hidden layers, logits out, SGD) as ``.tflite`` bytes.
 
     Args:
         layer_sizes: Input width, hidden widths, number of classes.
         batch_size: The batch dimension of every signature; None makes it dynamic.
-        learning_rate: The SGD step size, fixed in the graph.
+        learning_rate: The SGD step size (its initial value if settable).
         seed: Seed of the initial weights (see :func:`mlp_initial_weights`).
         accuracy: Whether train/eval also output the batch accuracy.
+        settable_learning_rate: Keep the step size in a variable with
+            ``set_learning_rate`` / ``get_learning_rate`` signatures; else it
+            is a constant of the graph.
 
     Returns:
         The model file's bytes.
@@ -114,6 +132,8 @@ def mlp_training_model(
         def __init__(self):
             super().__init__()
             self.vars = {name: tf.Variable(value, name=name) for name, value in initial.items()}
+            if settable_learning_rate:
+                self.learning_rate = tf.Variable(np.float32(learning_rate), name="learning_rate")
 
         def logits(self, x):
             layers = len(layer_sizes) - 1
@@ -133,8 +153,9 @@ def mlp_training_model(
             logits = module.logits(x)
             loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
         variables = [module.vars[n] for n in names]
+        step = module.learning_rate if settable_learning_rate else learning_rate
         for var, grad in zip(variables, tape.gradient(loss, variables)):
-            var.assign_sub(learning_rate * grad)
+            var.assign_sub(step * grad)
         return {"loss": loss, "accuracy": _accuracy(logits, y)} if accuracy else {"loss": loss}
 
     @tf.function(input_signature=[x_spec, y_spec])
@@ -163,6 +184,18 @@ def mlp_training_model(
         return {"ok": tf.constant(True)}
 
     signatures = {"train": train, "eval": evaluate, "infer": infer, "save": save, "restore": restore}
+    if settable_learning_rate:
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.float32, name="learning_rate")])
+        def set_learning_rate(value):
+            module.learning_rate.assign(value)
+            return {"learning_rate": tf.reshape(module.learning_rate, [1])}  # an output keeps the assignment
+
+        @tf.function(input_signature=[])
+        def get_learning_rate():
+            return {"learning_rate": tf.reshape(module.learning_rate, [1])}
+
+        signatures.update(set_learning_rate=set_learning_rate, get_learning_rate=get_learning_rate)
     with tempfile.TemporaryDirectory(prefix="litetrain-model-") as saved_model:
         tf.saved_model.save(module, saved_model, signatures=signatures)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))

@@ -14,6 +14,10 @@ import numpy as np
 from litetrain import _core
 from litetrain.model import Model
 
+# The signatures through which a model exposes its learning rate.
+SET_LEARNING_RATE = "set_learning_rate"
+GET_LEARNING_RATE = "get_learning_rate"
+
 # Input names taken for labels when fit gets `y` as one array.
 LABEL_NAMES = ("y", "labels", "label", "targets")
 
@@ -189,33 +193,6 @@ class Trainer:
         """Outputs of `signature` ("infer") for every sample, by output name."""
         return self._native.predict(self._arrays(x, None, signature), batch_size, signature)
 
-    # --- learning rate ----------------------------------------------------------
-
-    @property
-    def learning_rate(self) -> float:
-        """The optimizer's learning rate (``get_learning_rate`` signature of built models)."""
-        return float(self._learning_rate_runner("get_learning_rate")()["learning_rate"].reshape(-1)[0])
-
-    def set_learning_rate(self, value: float) -> None:
-        """Changes the learning rate for the next steps; no rebuild, no recompilation.
-
-        Raises:
-            ValueError: `value` is not a finite positive number, or the model
-                has no ``set_learning_rate`` signature.
-        """
-        value = float(value)
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"the learning rate must be a finite number > 0, got {value}")
-        self._learning_rate_runner("set_learning_rate")(learning_rate=np.float32(value))
-
-    def _learning_rate_runner(self, name: str):
-        if name not in self.model.signatures:
-            raise ValueError(
-                f"the model has no {name!r} signature, so its learning rate is fixed in the graph; "
-                "models made by litetrain.build have one"
-            )
-        return self.model.runner(name)
-
     # --- weights -----------------------------------------------------------------
 
     def snapshot(self) -> dict[str, np.ndarray]:
@@ -242,6 +219,56 @@ class Trainer:
         """Restores a checkpoint. A damaged one, or one of another model, raises
         :class:`litetrain.CheckpointError` and leaves the trainer as it was."""
         self._native.load_checkpoint(os.fspath(path))
+
+    # --- settings --------------------------------------------------------------
+
+    def set_learning_rate(self, value: float) -> None:
+        """Sets the learning rate, for models that expose it.
+
+        The model must have a ``set_learning_rate`` signature taking one
+        float32 scalar (the value) and assigning the variable its ``train``
+        step reads; a ``get_learning_rate`` signature (no inputs, one float32
+        output of one element) lets :attr:`learning_rate` read it back.
+
+        Raises:
+            ValueError: The model has no such signature (its learning rate is
+                a constant of the graph), or `value` is not a positive finite number.
+        """
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"the learning rate must be a positive finite number, got {value!r}")
+        name = self._learning_rate_input()
+        self.model.runner(SET_LEARNING_RATE)(**{name: np.asarray(value, np.float32)})
+
+    @property
+    def learning_rate(self) -> float | None:
+        """The current learning rate via ``get_learning_rate``; None if the model has no such signature."""
+        info = self.model.signatures.get(GET_LEARNING_RATE)
+        if info is None or info.inputs or len(info.outputs) != 1:
+            return None
+        value = next(iter(self.model.runner(GET_LEARNING_RATE)().values()))
+        return float(value.reshape(-1)[0]) if value.size == 1 else None
+
+    def _learning_rate_input(self) -> str:
+        info = self.model.signatures.get(SET_LEARNING_RATE)
+        if info is None:
+            raise ValueError(
+                f"model {self.model._source!r} has no {SET_LEARNING_RATE!r} signature: its learning rate is fixed "
+                "in the graph (a model must expose it as a variable with set_learning_rate(learning_rate: float32 "
+                "scalar); models built by litetrain.build do)"
+            )
+        tensors = list(info.inputs.values())
+        if len(tensors) != 1 or tensors[0].dtype != np.float32 or tensors[0].shape != ():
+            found = {t.name: f"{t.dtype}{list(t.shape)}" for t in tensors}
+            raise ValueError(f"signature {SET_LEARNING_RATE!r} must take one float32 scalar, it takes {found}")
+        return tensors[0].name
+
+    # --- deployment ----------------------------------------------------------------
+
+    def bake(self, path: str | os.PathLike[str], *, inference_only: bool = False, require_runtime: str | None = None) -> None:
+        """Writes the model with the current weights as its initial values (see :func:`litetrain.bake`)."""
+        from litetrain.baking import bake
+
+        bake(self.model, self, path, inference_only=inference_only, require_runtime=require_runtime)
 
     # --- helpers -------------------------------------------------------------------
 

@@ -45,9 +45,9 @@ def load_weights(keras_model, weights) -> list[str]:
 
 
 def _keras_weights(keras_model) -> dict:
-    from litetrain.builder.weights import model_layers, variable_name
+    from litetrain.builder.weights import model_layers, weight_name
 
-    return {variable_name(w.path): w for layer in model_layers(keras_model) for w in layer.weights}
+    return {weight_name(layer, w): w for layer in model_layers(keras_model) for w in layer.weights}
 
 
 def check_weights(keras_model, weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

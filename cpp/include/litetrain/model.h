@@ -17,6 +17,7 @@ namespace detail {
 class CompiledModel;
 }
 class SignatureRunner;
+class BareStepLoop;
 
 struct ModelOptions {
   // CPU threads LiteRT may use; 0 keeps the runtime's default (1).
@@ -59,11 +60,17 @@ class LITETRAIN_API Model {
   // the same model are serialised (LiteRT's compiled model is not reentrant).
   SignatureRunner runner(std::string_view key) const;
 
+  // The model file's bytes as loaded and verified (what BakeModel rewrites);
+  // valid as long as the model.
+  const void* file_data() const;
+  std::size_t file_size() const;
+
   // The libLiteRt.so file in use.
   const std::string& library_path() const;
   int threads() const;
 
  private:
+  friend class BareStepLoop;  // binds buffers to the compiled model directly
   explicit Model(std::shared_ptr<detail::CompiledModel> impl);
   std::shared_ptr<detail::CompiledModel> impl_;
 };

@@ -33,7 +33,7 @@ class BuiltModel:
         tflite: The model file's bytes.
         keras_model: The source Keras model (for :func:`litetrain.export` and
             :func:`litetrain.load_weights`); None for a tf.Module.
-        trainable_weights: Names of the weights that train (Keras paths).
+        trainable_weights: Names of the weights that train ("<layer>_<weight>").
         frozen_weights: Names of the weights that are constants of the file.
     """
 
@@ -87,7 +87,7 @@ def build(
     ``train(x, y) -> {loss[, accuracy]}`` one optimizer step;
     ``eval(x, y) -> {loss[, accuracy]}`` no update;
     ``infer(x) -> {<output layer name>}``;
-    ``save() -> {name: value}`` every variable (trainable weights by Keras path with "/" as "_"
+    ``save() -> {name: value}`` every variable (trainable weights as "<layer>_<weight>"
     in Keras' layout, optimizer state as ``<weight>__adam_m`` etc., ``optimizer__learning_rate``);
     ``restore(**those) -> {ok}``;
     ``set_learning_rate(learning_rate) / get_learning_rate() -> {learning_rate}``.

@@ -17,9 +17,11 @@ class Weight:
     """One Keras weight as the training graph holds it.
 
     Attributes:
-        name: The name in save/restore and checkpoints: Keras' path with every
-            character outside [A-Za-z0-9_] replaced by "_" ("dense/kernel" ->
-            "dense_kernel"), since signature inputs must be identifiers.
+        name: The name in save/restore and checkpoints: layer name and weight
+            name, every character outside [A-Za-z0-9_] replaced by "_"
+            ("dense/kernel" -> "dense_kernel"; signature inputs must be
+            identifiers). Not Keras' path: a Sequential's path carries the
+            model's name, which a saved and reloaded model may not keep.
         value: Initial value in Keras' layout.
         trainable: A variable updated by train's gradients.
         perm: Permutation from Keras' layout to the stored one (None: same).
@@ -49,6 +51,11 @@ class Weight:
 def variable_name(keras_path: str) -> str:
     """The save/restore name of the Keras weight at `keras_path`."""
     return re.sub(r"\W", "_", keras_path)
+
+
+def weight_name(layer, variable) -> str:
+    """The save/restore name of a Keras layer's weight."""
+    return variable_name(f"{layer.name}/{variable.name}")
 
 
 def model_layers(model):
@@ -106,7 +113,7 @@ def collect(model, trainable_layers: set[str], batch_statistics: bool = False) -
                 and not variable.trainable
             )
             records[id(variable)] = Weight(
-                variable_name(variable.path), value, trains_layer and variable.trainable,
+                weight_name(layer, variable), value, trains_layer and variable.trainable,
                 layers.storage_permutation(layer, variable), state,
             )
     names = [w.name for w in records.values()]

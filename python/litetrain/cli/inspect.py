@@ -1,8 +1,5 @@
-"""The ``litetrain`` command line (also ``python -m litetrain``).
-
-Commands so far:
-    inspect MODEL [--json]   signatures, op counts, variables, file size
-"""
+"""``litetrain inspect MODEL [--json]``: signatures, op counts, variables, file size,
+and which known runtimes can load it."""
 
 from __future__ import annotations
 
@@ -10,13 +7,15 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 
+
 def _describe(model_path: str) -> dict[str, Any]:
     import litetrain
+    from litetrain.compatibility import known_runtimes
 
     model = litetrain.Model(model_path)
     signatures = {
@@ -34,11 +33,16 @@ def _describe(model_path: str) -> dict[str, Any]:
         variables = {
             name: {"dtype": str(v.dtype), "shape": list(v.shape), "bytes": int(v.nbytes)} for name, v in values.items()
         }
+    compatibility = {}
+    for runtime in known_runtimes():
+        check = litetrain.check_compatibility(model_path, runtime)
+        compatibility[runtime] = {"ok": check.ok, "problems": check.description}
     return {
         "file": model_path,
         "file_bytes": os.path.getsize(model_path),
         "signatures": signatures,
         "variables": variables,
+        "compatibility": compatibility,
     }
 
 
@@ -49,6 +53,9 @@ def _print_description(info: dict[str, Any]) -> None:
         for role in ("inputs", "outputs"):
             for name, t in sig[role].items():
                 print(f"  {role[:-1]:6} {name:24} {t['dtype']:8} {t['shape']}")
+    print()
+    for runtime, check in info["compatibility"].items():
+        print(f"{runtime}: " + ("loads it" if check["ok"] else f"cannot load it: {check['problems']}"))
     variables = info["variables"]
     if variables is None:
         print("\nvariables: unknown (no 'save' signature without inputs)")
@@ -70,31 +77,8 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="litetrain", description="Train TFLite / LiteRT models on the device.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    commands = parser.add_subparsers(dest="command", required=True)
+def register(commands: argparse._SubParsersAction) -> None:
     inspect = commands.add_parser("inspect", help="signatures, op counts, variables and sizes of a .tflite")
     inspect.add_argument("model", help="path of a .tflite file")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
     inspect.set_defaults(run=_inspect)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except KeyboardInterrupt:
-        print("litetrain: interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # every failure is one line naming the problem, unless --debug
-        if args.debug:
-            raise
-        print(f"litetrain {args.command}: error: {e}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

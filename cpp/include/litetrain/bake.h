@@ -1,0 +1,70 @@
+// Baking: trained weights written into a model file as its initial values,
+// with no TensorFlow, by rewriting the model's flatbuffer.
+//
+// A litetrain training model keeps its weights in resource variables that an
+// initializer subgraph (run once, through CALL_ONCE) fills from constants.
+// Baking replaces those constants with the given weights, so that the new
+// file starts where the training left off: the same signatures, ready to keep
+// training, and its `infer` signature serves as the deployable model. The
+// inference-only form goes further: only `infer` is kept, the variables it
+// reads become constants, and no variable, optimizer state, initializer or
+// unused tensor, buffer or operator code is left: a plain inference .tflite
+// that any TFLite runtime runs.
+//
+// Every result is checked before it is returned: it is loaded fresh, its
+// `save` signature must return the weights bit for bit, and the inference-only
+// form's `infer` must return what the training form's returns, bit for bit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "litetrain/export.h"
+#include "litetrain/model.h"
+#include "litetrain/trainer.h"
+
+namespace litetrain {
+
+struct BakeOptions {
+  // Write the inference-only form (see above) instead of a training model.
+  bool inference_only = false;
+  // Refuse (InvalidArgument, nothing written) a result that this runtime
+  // cannot run, naming the operators; "" checks nothing. See compatibility.h
+  // for the runtimes litetrain knows ("tflite-runtime-2.14").
+  std::string require_runtime;
+  // The signature that returns every variable by name, and the one to keep.
+  std::string save_signature = "save";
+  std::string infer_signature = "infer";
+  // How the result is loaded for the check (libLiteRt.so, threads).
+  ModelOptions check_with;
+};
+
+// Returns the bytes of `model` (a .tflite training model) with `weights` (a
+// Snapshot: every output of its `save` signature, by name) as the initial
+// values of its variables, or its inference-only form.
+//
+// Throws ModelFormatError for damaged bytes or a model with parts litetrain's
+// schema does not know; InvalidArgument for a model that is not a litetrain
+// training model (no `save` or `infer` signature, a `save` output that is not
+// a variable, no variable initializer) or weights that do not match it
+// (names, dtypes, shapes), or a result that `require_runtime` cannot run;
+// Error if the check of the result fails (a litetrain bug); LibraryError or
+// RuntimeFailure from loading the result.
+LITETRAIN_API std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights,
+                                             const BakeOptions& options = {});
+// The same for a loaded model (its file's bytes; checked with its library).
+LITETRAIN_API std::vector<uint8_t> BakeModel(const Model& model, const Snapshot& weights,
+                                             BakeOptions options = {});
+
+// Bakes and writes the result to `path` atomically: a temporary file in the
+// same folder, flushed to disk, then renamed over `path`; nothing is written
+// when baking fails. Throws what BakeModel throws, FileNotFound for a missing
+// folder, Error when the file cannot be written.
+LITETRAIN_API void BakeModelToFile(const void* model, std::size_t size, const Snapshot& weights,
+                                   const std::string& path, const BakeOptions& options = {});
+LITETRAIN_API void BakeModelToFile(const Model& model, const Snapshot& weights, const std::string& path,
+                                   BakeOptions options = {});
+
+}  // namespace litetrain

@@ -1,0 +1,57 @@
+// The runtime's limit for a step: a signature run again and again on tensor
+// buffers bound once, with nothing else per step. Benchmarks measure every
+// other way of training against it; a host can use it to learn what its
+// device can do at best.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "litetrain/dataset.h"
+#include "litetrain/export.h"
+#include "litetrain/model.h"
+#include "litetrain/tensor.h"
+
+namespace litetrain {
+
+class LITETRAIN_API BareStepLoop {
+ public:
+  // Splits `data` (columns by input name of `signature`) into batches of
+  // `batch_size` samples and binds each batch once: copied into 64-byte
+  // aligned buffers that LiteRT reads in place. Dynamic dimensions are
+  // resized to the batch's shape; output buffers are made once too. Runs
+  // change the model's variables (the loop runs the model's own compiled
+  // instance, shared with its runners).
+  // Throws InvalidArgument for a missing, unknown or mismatched input (named)
+  // or a sample count that is not a positive multiple of `batch_size`,
+  // RuntimeFailure when LiteRT refuses a buffer or a resize.
+  BareStepLoop(const Model& model, std::string_view signature, const Dataset& data, int64_t batch_size);
+  BareStepLoop(BareStepLoop&&) noexcept;
+  BareStepLoop& operator=(BareStepLoop&&) noexcept;
+  ~BareStepLoop();
+
+  // Runs the signature `steps` times, step s on batch s % num_batches() (so
+  // that every call sees the same data), and returns the wall time in
+  // seconds (steady clock, measured here: no caller overhead in it). The
+  // model is locked for the whole call, not per step. Throws RuntimeFailure
+  // if a run fails (the steps before it ran).
+  double Run(int64_t steps);
+
+  int64_t num_batches() const;
+
+  // The output called `name` after the last run: a view into the loop's own
+  // buffer, valid until the next Run. Throws InvalidArgument for an unknown name.
+  ConstTensorView output(std::string_view name) const;
+
+  const SignatureSpec& spec() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace litetrain

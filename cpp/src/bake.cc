@@ -1,0 +1,586 @@
+#include "litetrain/bake.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "atomic_file.h"
+#include "litetrain/compatibility.h"
+#include "litetrain/errors.h"
+#include "litetrain/signature_runner.h"
+#include "model_file.h"
+#include "model_graph.h"
+
+namespace litetrain {
+namespace {
+
+using graph::BuiltinCode;
+
+DType FromTensorType(fb::TensorType type) {
+  switch (type) {
+    case fb::TensorType::FLOAT32: return DType::kFloat32;
+    case fb::TensorType::FLOAT64: return DType::kFloat64;
+    case fb::TensorType::FLOAT16: return DType::kFloat16;
+    case fb::TensorType::INT8: return DType::kInt8;
+    case fb::TensorType::INT16: return DType::kInt16;
+    case fb::TensorType::INT32: return DType::kInt32;
+    case fb::TensorType::INT64: return DType::kInt64;
+    case fb::TensorType::UINT8: return DType::kUInt8;
+    case fb::TensorType::UINT16: return DType::kUInt16;
+    case fb::TensorType::UINT32: return DType::kUInt32;
+    case fb::TensorType::UINT64: return DType::kUInt64;
+    case fb::TensorType::BOOL: return DType::kBool;
+    default: return DType::kUnsupported;
+  }
+}
+
+std::string Describe(DType dtype, const Shape& shape) { return std::string(DTypeName(dtype)) + shape.to_string(); }
+
+Shape ToShape(const std::vector<int32_t>& dims) {
+  if (dims.size() > static_cast<std::size_t>(Shape::kMaxRank)) {
+    throw InvalidArgument("a variable of rank " + std::to_string(dims.size()) + " (litetrain handles up to " +
+                          std::to_string(Shape::kMaxRank) + ")");
+  }
+  int64_t wide[Shape::kMaxRank];
+  for (std::size_t i = 0; i < dims.size(); ++i) wide[i] = dims[i];
+  return Shape(wide, static_cast<int>(dims.size()));
+}
+
+[[noreturn]] void NotTraining(const std::string& why) {
+  throw InvalidArgument("the model is not a litetrain training model: " + why);
+}
+
+// One output of the `save` signature and the variable it reads.
+struct SavedVariable {
+  std::string name;       // the output's name = the weight's name
+  std::string key;        // container/shared_name
+  std::string container;
+  std::string shared_name;
+  fb::TensorType type;
+  Shape shape;              // the variable's (stored) shape
+  const fb::TensorT* read;  // the READ_VARIABLE output in `save`: template for new constants
+  Shape output_shape;       // the shape `save` returns it in (the weight's)
+  std::vector<int32_t> perm;  // save returns TRANSPOSE(variable, perm); empty: same layout
+  const NamedTensor* weight = nullptr;
+  std::vector<uint8_t> stored;  // the weight's bytes in the variable's layout
+};
+
+// The bytes of `value` = TRANSPOSE(stored, perm), back in the stored layout.
+std::vector<uint8_t> UndoTranspose(const NamedTensor& value, const std::vector<int32_t>& perm) {
+  const int rank = value.shape.rank();
+  const std::size_t item = ItemSize(value.dtype);
+  std::vector<int64_t> stored_dims(static_cast<std::size_t>(rank));
+  for (int k = 0; k < rank; ++k) stored_dims[static_cast<std::size_t>(perm[k])] = value.shape[k];
+  std::vector<int64_t> stored_strides(static_cast<std::size_t>(rank), 1);
+  for (int d = rank - 2; d >= 0; --d) stored_strides[d] = stored_strides[d + 1] * stored_dims[d + 1];
+  std::vector<uint8_t> out(value.bytes.size());
+  std::vector<int64_t> index(static_cast<std::size_t>(rank), 0);  // into `value`, row-major
+  for (int64_t n = 0, count = value.shape.num_elements(); n < count; ++n) {
+    int64_t offset = 0;
+    for (int k = 0; k < rank; ++k) offset += index[k] * stored_strides[static_cast<std::size_t>(perm[k])];
+    std::memcpy(out.data() + offset * item, value.bytes.data() + n * item, item);
+    for (int k = rank - 1; k >= 0 && ++index[k] == value.shape[k]; --k) index[k] = 0;
+  }
+  return out;
+}
+
+class Baker {
+ public:
+  Baker(fb::ModelT& model, const Snapshot& weights, const BakeOptions& options)
+      : model_(model), weights_(weights), options_(options) {}
+
+  // Points every initial value of a saved variable at its weight.
+  void BakeInitialValues() {
+    FindSavedVariables();
+    MatchWeights();
+    FindInitializers();
+    std::set<std::string> assigned;
+    for (int32_t s : initializers_) ReplaceAssignments(s, assigned);
+    for (const SavedVariable& v : saved_) {
+      if (!assigned.count(v.key)) AddAssignment(initializers_.front(), v);
+      assigned.insert(v.key);
+    }
+    for (int32_t s : initializers_) graph::RemoveUnusedTensors(model_, s);
+    graph::RemoveUnusedBuffers(model_);
+  }
+
+  // Turns the baked model into its inference-only form. Call after
+  // BakeInitialValues: the initializers then hold every value `infer` reads.
+  void FreezeInference() {
+    fb::SignatureDefT* infer = graph::FindSignature(model_, options_.infer_signature);
+    if (infer == nullptr) NotTraining("it has no '" + options_.infer_signature + "' signature" + SignatureList());
+    const std::map<std::string, const fb::TensorT*> values = InitialValues();
+    const std::vector<int32_t> kept =
+        graph::ReachableSubgraphs(model_, static_cast<int32_t>(infer->subgraph_index), /*follow_initializers=*/false);
+    for (int32_t s : kept) FreezeSubgraph(s, values);
+    graph::KeepSubgraphs(model_, kept);  // `infer` becomes subgraph 0, the main one
+    for (std::size_t s = 0; s < model_.subgraphs.size(); ++s) graph::RemoveUnusedTensors(model_, static_cast<int32_t>(s));
+    graph::RemoveUnusedOperatorCodes(model_);
+    graph::RemoveUnusedBuffers(model_);
+  }
+
+ private:
+  std::string SignatureList() const {
+    std::string keys;
+    for (const auto& signature : model_.signature_defs) keys += (keys.empty() ? "'" : ", '") + signature->signature_key + "'";
+    return " (its signatures: " + (keys.empty() ? std::string("none") : keys) + ")";
+  }
+
+  // The constant permutation of a TRANSPOSE op, or empty when it is not one.
+  std::vector<int32_t> ConstantPerm(const fb::SubGraphT& subgraph, const fb::OperatorT& op) const {
+    if (BuiltinCode(model_, op) != graph::kTranspose || op.inputs.size() != 2 || op.inputs[1] < 0) return {};
+    const fb::TensorT& t = *subgraph.tensors.at(static_cast<std::size_t>(op.inputs[1]));
+    const std::vector<uint8_t>& data = model_.buffers.at(t.buffer)->data;
+    if (t.type != fb::TensorType::INT32 || data.empty() || data.size() % 4 != 0) return {};
+    std::vector<int32_t> perm(data.size() / 4);
+    std::memcpy(perm.data(), data.data(), data.size());
+    return perm;
+  }
+
+  // Follows each `save` output back to the variable it reads:
+  // output <- [TRANSPOSE(constant perm) | RESHAPE] <- READ_VARIABLE <- VAR_HANDLE(container, shared_name).
+  // (litetrain.build stores dense kernels transposed and returns scalars as
+  // shape [1]; `save` presents them in the weights' layout.)
+  void FindSavedVariables() {
+    const std::string& key = options_.save_signature;
+    fb::SignatureDefT* save = graph::FindSignature(model_, key);
+    if (save == nullptr) NotTraining("it has no '" + key + "' signature returning its variables" + SignatureList());
+    if (!save->inputs.empty()) NotTraining("its '" + key + "' signature takes inputs; it must take none and return every variable");
+    if (save->outputs.empty()) NotTraining("its '" + key + "' signature returns nothing");
+    const fb::SubGraphT& subgraph = *model_.subgraphs.at(save->subgraph_index);
+    const std::vector<int32_t> producers = graph::Producers(subgraph);
+    for (const auto& output : save->outputs) {
+      const std::string where = "output '" + output->name + "' of '" + key + "'";
+      int32_t read = producers.at(output->tensor_index);
+      const fb::OperatorT* read_op = read >= 0 ? subgraph.operators[static_cast<std::size_t>(read)].get() : nullptr;
+      std::vector<int32_t> perm;
+      if (read_op != nullptr && read_op->inputs.size() >= 1 && read_op->inputs[0] >= 0 &&
+          (BuiltinCode(model_, *read_op) == graph::kReshape || !(perm = ConstantPerm(subgraph, *read_op)).empty())) {
+        read = producers.at(static_cast<std::size_t>(read_op->inputs[0]));  // the layout change's input
+        read_op = read >= 0 ? subgraph.operators[static_cast<std::size_t>(read)].get() : nullptr;
+      }
+      if (read_op == nullptr || BuiltinCode(model_, *read_op) != graph::kReadVariable || read_op->inputs.size() != 1) {
+        NotTraining(where + " is not a variable read straight from a resource variable");
+      }
+      const int32_t handle = read_op->inputs[0] >= 0 ? producers.at(static_cast<std::size_t>(read_op->inputs[0])) : -1;
+      const fb::OperatorT* handle_op = handle >= 0 ? subgraph.operators[static_cast<std::size_t>(handle)].get() : nullptr;
+      if (handle_op == nullptr || BuiltinCode(model_, *handle_op) != graph::kVarHandle) {
+        NotTraining(where + " reads a variable whose handle does not come from VAR_HANDLE");
+      }
+      const fb::TensorT& returned = *subgraph.tensors.at(output->tensor_index);
+      const fb::TensorT& tensor = *subgraph.tensors.at(static_cast<std::size_t>(read_op->outputs.at(0)));
+      for (const fb::TensorT* t : {&returned, &tensor}) {
+        for (int32_t dim : t->shape_signature) {
+          if (dim < 0) NotTraining(where + " has a dynamic shape; variables must have a fixed one");
+        }
+      }
+      if (!perm.empty() && perm.size() != tensor.shape.size()) NotTraining(where + " transposes with a wrong permutation");
+      SavedVariable v{output->name, graph::VariableKey(*handle_op), "", "", tensor.type, ToShape(tensor.shape), &tensor,
+                      ToShape(returned.shape), perm};
+      if (const auto* o = handle_op->builtin_options.AsVarHandleOptions()) {
+        v.container = o->container;
+        v.shared_name = o->shared_name;
+      }
+      for (const SavedVariable& other : saved_) {
+        if (other.key == v.key) NotTraining("outputs '" + other.name + "' and '" + v.name + "' of '" + key + "' read the same variable");
+      }
+      saved_.push_back(std::move(v));
+    }
+  }
+
+  void MatchWeights() {
+    std::map<std::string, const NamedTensor*> by_name;
+    for (const NamedTensor& w : weights_) {
+      if (!by_name.emplace(w.name, &w).second) throw InvalidArgument("the weights hold '" + w.name + "' twice");
+    }
+    for (SavedVariable& v : saved_) {
+      auto found = by_name.find(v.name);
+      if (found == by_name.end()) {
+        throw InvalidArgument("the weights lack variable '" + v.name + "' (the model's '" + options_.save_signature +
+                              "' returns " + std::to_string(saved_.size()) + " variables)");
+      }
+      const NamedTensor& w = *found->second;
+      const DType dtype = FromTensorType(v.type);
+      if (w.dtype != dtype || w.shape != v.output_shape) {
+        throw InvalidArgument("variable '" + v.name + "' is " + Describe(w.dtype, w.shape) + " in the weights but " +
+                              Describe(dtype, v.output_shape) + " in the model");
+      }
+      if (w.bytes.size() != static_cast<std::size_t>(w.shape.num_elements()) * ItemSize(w.dtype)) {
+        throw InvalidArgument("variable '" + v.name + "' holds " + std::to_string(w.bytes.size()) + " bytes, not the " +
+                              std::to_string(w.shape.num_elements() * static_cast<int64_t>(ItemSize(w.dtype))) +
+                              " its shape needs");
+      }
+      v.weight = &w;
+      v.stored = v.perm.empty() ? w.bytes : UndoTranspose(w, v.perm);
+      by_name.erase(found);
+    }
+    if (!by_name.empty()) {
+      throw InvalidArgument("the weights hold '" + by_name.begin()->first + "', which the model's '" +
+                            options_.save_signature + "' does not return (weights of another model?)");
+    }
+  }
+
+  // The subgraphs CALL_ONCE runs: the converter's variable initializers.
+  void FindInitializers() {
+    std::set<int32_t> found;
+    for (auto& subgraph : model_.subgraphs) {
+      for (auto& op : subgraph->operators) {
+        if (const auto* o = op->builtin_options.AsCallOnceOptions()) found.insert(o->init_subgraph_index);
+      }
+    }
+    if (found.empty()) {
+      NotTraining("it has no variable initializer (no CALL_ONCE subgraph), so there are no initial values to replace");
+    }
+    initializers_.assign(found.begin(), found.end());
+  }
+
+  // Handle tensor -> variable key, for the VAR_HANDLE outputs of a subgraph.
+  std::vector<std::string> Handles(const fb::SubGraphT& subgraph) const {
+    std::vector<std::string> handles(subgraph.tensors.size());
+    for (const auto& op : subgraph.operators) {
+      if (BuiltinCode(model_, *op) == graph::kVarHandle && op->outputs.size() == 1 && op->outputs[0] >= 0) {
+        handles.at(static_cast<std::size_t>(op->outputs[0])) = graph::VariableKey(*op);
+      }
+    }
+    return handles;
+  }
+
+  // One buffer per weight, even when two weights hold equal bytes: the
+  // converter shares buffers between equal constants, baking must not.
+  uint32_t BufferFor(const SavedVariable& v) {
+    auto found = buffers_.find(v.key);
+    if (found != buffers_.end()) return found->second;
+    auto buffer = std::make_unique<fb::BufferT>();
+    buffer->data = v.stored;
+    model_.buffers.push_back(std::move(buffer));
+    const auto index = static_cast<uint32_t>(model_.buffers.size() - 1);
+    buffers_.emplace(v.key, index);
+    return index;
+  }
+
+  const SavedVariable* Saved(const std::string& key) const {
+    for (const SavedVariable& v : saved_) {
+      if (v.key == key) return &v;
+    }
+    return nullptr;
+  }
+
+  void SetConstant(fb::TensorT& tensor, const SavedVariable& v) {
+    tensor.type = v.type;
+    tensor.shape.assign(v.shape.begin(), v.shape.end());
+    tensor.shape_signature.clear();
+    tensor.is_variable = false;
+    tensor.buffer = BufferFor(v);
+  }
+
+  // Every ASSIGN_VARIABLE of the initializer that sets a saved variable gets
+  // the weight as its value: the constant it had when only this assignment
+  // reads it, a new constant otherwise (converters share equal constants).
+  void ReplaceAssignments(int32_t s, std::set<std::string>& assigned) {
+    fb::SubGraphT& subgraph = *model_.subgraphs.at(static_cast<std::size_t>(s));
+    const std::vector<std::string> handles = Handles(subgraph);
+    std::vector<int> uses(subgraph.tensors.size(), 0);
+    for (const auto& op : subgraph.operators) {
+      for (int32_t t : op->inputs) {
+        if (t >= 0) ++uses.at(static_cast<std::size_t>(t));
+      }
+    }
+    for (int32_t t : subgraph.inputs) ++uses.at(static_cast<std::size_t>(t));
+    for (int32_t t : subgraph.outputs) ++uses.at(static_cast<std::size_t>(t));
+    for (auto& op : subgraph.operators) {
+      if (BuiltinCode(model_, *op) != graph::kAssignVariable || op->inputs.size() != 2 || op->inputs[0] < 0) continue;
+      const SavedVariable* v = Saved(handles.at(static_cast<std::size_t>(op->inputs[0])));
+      if (v == nullptr) continue;  // a variable `save` does not return keeps its value
+      const int32_t value = op->inputs[1];
+      const bool constant = value >= 0 && model_.buffers.at(subgraph.tensors.at(static_cast<std::size_t>(value))->buffer)->data.size() > 0;
+      if (constant && uses.at(static_cast<std::size_t>(value)) == 1) {
+        SetConstant(*subgraph.tensors[static_cast<std::size_t>(value)], *v);
+      } else {
+        op->inputs[1] = AddConstant(subgraph, *v);
+      }
+      assigned.insert(v->key);
+    }
+  }
+
+  int32_t AddConstant(fb::SubGraphT& subgraph, const SavedVariable& v) {
+    auto tensor = std::make_unique<fb::TensorT>(*v.read);
+    tensor->name = v.shared_name + "/baked";
+    SetConstant(*tensor, v);
+    subgraph.tensors.push_back(std::move(tensor));
+    return static_cast<int32_t>(subgraph.tensors.size() - 1);
+  }
+
+  uint32_t OperatorCode(int32_t builtin) {
+    for (std::size_t c = 0; c < model_.operator_codes.size(); ++c) {
+      const auto& code = *model_.operator_codes[c];
+      if (std::max<int32_t>(code.builtin_code, code.deprecated_builtin_code) == builtin && code.custom_code.empty()) {
+        return static_cast<uint32_t>(c);
+      }
+    }
+    auto code = std::make_unique<fb::OperatorCodeT>();
+    code->builtin_code = builtin;
+    code->deprecated_builtin_code = static_cast<int8_t>(std::min<int32_t>(builtin, 127));
+    code->version = 1;
+    model_.operator_codes.push_back(std::move(code));
+    return static_cast<uint32_t>(model_.operator_codes.size() - 1);
+  }
+
+  // A saved variable the initializer never sets (its value was lost in
+  // conversion, say) gets VAR_HANDLE + ASSIGN_VARIABLE of its weight there.
+  void AddAssignment(int32_t s, const SavedVariable& v) {
+    fb::SubGraphT& subgraph = *model_.subgraphs.at(static_cast<std::size_t>(s));
+    auto handle = std::make_unique<fb::TensorT>();
+    handle->type = fb::TensorType::RESOURCE;
+    handle->name = v.shared_name + "/handle";
+    subgraph.tensors.push_back(std::move(handle));
+    const auto handle_index = static_cast<int32_t>(subgraph.tensors.size() - 1);
+    const int32_t value_index = AddConstant(subgraph, v);
+
+    auto var_handle = std::make_unique<fb::OperatorT>();
+    var_handle->opcode_index = OperatorCode(graph::kVarHandle);
+    var_handle->outputs = {handle_index};
+    fb::VarHandleOptionsT options;
+    options.container = v.container;
+    options.shared_name = v.shared_name;
+    var_handle->builtin_options.Set(std::move(options));
+    auto assign = std::make_unique<fb::OperatorT>();
+    assign->opcode_index = OperatorCode(graph::kAssignVariable);
+    assign->inputs = {handle_index, value_index};
+    assign->builtin_options.Set(fb::AssignVariableOptionsT());
+    subgraph.operators.push_back(std::move(var_handle));
+    subgraph.operators.push_back(std::move(assign));
+  }
+
+  // Variable key -> its constant initial value (the last assignment in the
+  // initializers wins, as when they run); nullptr when it is computed.
+  std::map<std::string, const fb::TensorT*> InitialValues() const {
+    std::map<std::string, const fb::TensorT*> values;
+    for (int32_t s : initializers_) {
+      const fb::SubGraphT& subgraph = *model_.subgraphs.at(static_cast<std::size_t>(s));
+      const std::vector<std::string> handles = Handles(subgraph);
+      for (const auto& op : subgraph.operators) {
+        if (BuiltinCode(model_, *op) != graph::kAssignVariable || op->inputs.size() != 2 || op->inputs[0] < 0) continue;
+        const std::string& key = handles.at(static_cast<std::size_t>(op->inputs[0]));
+        if (key.empty()) continue;
+        const fb::TensorT* value = op->inputs[1] >= 0 ? subgraph.tensors.at(static_cast<std::size_t>(op->inputs[1])).get() : nullptr;
+        values[key] = value != nullptr && !model_.buffers.at(value->buffer)->data.empty() ? value : nullptr;
+      }
+    }
+    return values;
+  }
+
+  static std::string VariableName(const std::string& key) {
+    return key.substr(key.find('/') + 1);
+  }
+
+  // Reads of variables become constants; handles, initializer calls go.
+  void FreezeSubgraph(int32_t s, const std::map<std::string, const fb::TensorT*>& values) {
+    fb::SubGraphT& subgraph = *model_.subgraphs.at(static_cast<std::size_t>(s));
+    const std::vector<std::string> handles = Handles(subgraph);
+    const std::string where = "signature '" + options_.infer_signature + "'";
+    std::vector<std::unique_ptr<fb::OperatorT>> kept;
+    for (auto& op : subgraph.operators) {
+      const int32_t code = BuiltinCode(model_, *op);
+      if (code == graph::kCallOnce || code == graph::kVarHandle) continue;
+      if (code == graph::kAssignVariable) {
+        const std::string key = op->inputs.empty() || op->inputs[0] < 0 ? "" : handles.at(static_cast<std::size_t>(op->inputs[0]));
+        throw InvalidArgument(where + " changes variable '" + VariableName(key) +
+                              "', so it has no inference-only form with constant weights");
+      }
+      if (code == graph::kReadVariable && op->inputs.size() == 1 && op->outputs.size() == 1 && op->inputs[0] >= 0) {
+        const std::string& key = handles.at(static_cast<std::size_t>(op->inputs[0]));
+        auto found = values.find(key);
+        if (key.empty() || found == values.end() || found->second == nullptr) {
+          throw InvalidArgument(where + " reads variable '" + VariableName(key) +
+                                "', which has no constant initial value to freeze");
+        }
+        fb::TensorT& tensor = *subgraph.tensors.at(static_cast<std::size_t>(op->outputs[0]));
+        const fb::TensorT& value = *found->second;
+        if (tensor.type != value.type) {
+          throw InvalidArgument(where + " reads variable '" + VariableName(key) + "' as another type than it holds");
+        }
+        tensor.buffer = value.buffer;  // shared with the initializer's constant until that is dropped
+        tensor.shape = value.shape;
+        tensor.shape_signature.clear();
+        continue;
+      }
+      for (int32_t t : op->inputs) {
+        if (t >= 0 && !handles.at(static_cast<std::size_t>(t)).empty()) {
+          throw InvalidArgument(where + " passes variable '" + VariableName(handles[static_cast<std::size_t>(t)]) +
+                                "' to an operator as a handle, so it cannot be frozen into a constant");
+        }
+      }
+      kept.push_back(std::move(op));
+    }
+    subgraph.operators = std::move(kept);
+    for (const auto* list : {&subgraph.inputs, &subgraph.outputs}) {
+      for (int32_t t : *list) {
+        if (subgraph.tensors.at(static_cast<std::size_t>(t))->type == fb::TensorType::RESOURCE) {
+          throw InvalidArgument(where + " takes or returns a variable handle, so it cannot be frozen");
+        }
+      }
+    }
+  }
+
+  fb::ModelT& model_;
+  const Snapshot& weights_;
+  const BakeOptions& options_;
+  std::vector<SavedVariable> saved_;
+  std::vector<int32_t> initializers_;
+  std::map<std::string, uint32_t> buffers_;
+};
+
+[[noreturn]] void CheckFailed(const std::string& what) {
+  throw Error("the baked model failed its check: " + what + " (a litetrain bug: please report it)");
+}
+
+// The fresh model's `save` returns the weights, bit for bit.
+void CheckSave(const Model& model, const Snapshot& weights, const std::string& key) {
+  SignatureRunner save = model.runner(key);
+  save.Run(nullptr, 0);
+  const SignatureSpec& spec = save.spec();
+  if (spec.outputs.size() != weights.size()) CheckFailed("'" + key + "' returns another number of variables");
+  for (const NamedTensor& w : weights) {
+    const ConstTensorView& out = save.outputs()[spec.output_index(w.name)];
+    if (out.dtype != w.dtype || out.shape != w.shape || out.byte_size() != w.bytes.size() ||
+        std::memcmp(out.data, w.bytes.data(), w.bytes.size()) != 0) {
+      CheckFailed("'" + key + "' returns other values for '" + w.name + "' than the weights");
+    }
+  }
+}
+
+// Deterministic inputs for a signature: dynamic dimensions as 2, floats in
+// [-1, 1), integers small (valid indices for any lookup), booleans alternating.
+std::vector<std::vector<uint8_t>> ProbeInputs(const SignatureSpec& spec, std::vector<ConstTensorView>& views) {
+  std::vector<std::vector<uint8_t>> storage;
+  for (const TensorSpec& input : spec.inputs) {
+    Shape shape = input.shape;
+    for (int d = 0; d < shape.rank(); ++d) {
+      if (shape[d] < 0) shape[d] = 2;
+    }
+    const auto n = static_cast<std::size_t>(shape.num_elements());
+    std::vector<uint8_t> bytes(n * std::max<std::size_t>(ItemSize(input.dtype), 1));
+    for (std::size_t i = 0; i < n; ++i) {
+      const double x = static_cast<double>((i * 2654435761u) % 2048) / 1024.0 - 1.0;
+      switch (input.dtype) {
+        case DType::kFloat32: { const auto v = static_cast<float>(x); std::memcpy(&bytes[i * 4], &v, 4); break; }
+        case DType::kFloat64: std::memcpy(&bytes[i * 8], &x, 8); break;
+        case DType::kFloat16: { const uint16_t half = 0x3800;  /* 0.5 */ std::memcpy(&bytes[i * 2], &half, 2); break; }
+        case DType::kBool: bytes[i] = static_cast<uint8_t>(i % 2); break;
+        default: bytes[i * ItemSize(input.dtype)] = static_cast<uint8_t>(i % 3); break;  // little endian
+      }
+    }
+    views.push_back(ConstTensorView{input.dtype, shape, nullptr});
+    storage.push_back(std::move(bytes));
+  }
+  for (std::size_t i = 0; i < views.size(); ++i) views[i].data = storage[i].data();
+  return storage;
+}
+
+// The inference-only model's `infer` returns what the training form's does.
+// Whether two outputs agree: float32 to rtol 1e-5 / atol 1e-6, anything else
+// bit for bit. Frozen weights are constants, which XNNPACK runs through its
+// packed-weight kernels: they sum in another order than the kernels for
+// weights read from variables, so the last bits may differ.
+bool Agree(const ConstTensorView& a, const ConstTensorView& b) {
+  if (a.dtype != b.dtype || a.shape != b.shape) return false;
+  if (a.dtype != DType::kFloat32) return std::memcmp(a.data, b.data, a.byte_size()) == 0;
+  const auto* x = static_cast<const float*>(a.data);
+  const auto* y = static_cast<const float*>(b.data);
+  for (int64_t i = 0, n = a.shape.num_elements(); i < n; ++i) {
+    if (!(std::fabs(x[i] - y[i]) <= 1e-5f * std::fabs(y[i]) + 1e-6f)) return false;
+  }
+  return true;
+}
+
+void CheckInferSame(const Model& trained, const Model& frozen, const std::string& key) {
+  SignatureRunner ours = frozen.runner(key);
+  SignatureRunner reference = trained.runner(key);
+  std::vector<ConstTensorView> views;
+  const auto storage = ProbeInputs(ours.spec(), views);
+  std::vector<ConstTensorView> reference_views(views.size());
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    reference_views[reference.spec().input_index(ours.spec().inputs[i].name)] = views[i];
+  }
+  ours.Run(views);
+  reference.Run(reference_views);
+  for (std::size_t o = 0; o < ours.spec().outputs.size(); ++o) {
+    const std::string& name = ours.spec().outputs[o].name;
+    const ConstTensorView& a = ours.outputs()[o];
+    const ConstTensorView& b = reference.outputs()[reference.spec().output_index(name)];
+    if (!Agree(a, b)) {
+      CheckFailed("'" + key + "' output '" + name + "' differs from the training model's");
+    }
+  }
+}
+
+// Throws InvalidArgument naming what `options.require_runtime` cannot load.
+// `offer` says how to get a form it can load, when there is one.
+void CheckRuntime(const std::vector<uint8_t>& bytes, const BakeOptions& options, const std::string& offer) {
+  const std::vector<Incompatibility> problems = FindIncompatibilities(bytes.data(), bytes.size(), options.require_runtime);
+  if (problems.empty()) return;
+  throw InvalidArgument(options.require_runtime + " cannot load the baked model: " +
+                        DescribeIncompatibilities(problems) + offer);
+}
+
+}  // namespace
+
+std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights,
+                               const BakeOptions& options) {
+  if (model == nullptr && size != 0) throw InvalidArgument("model bytes: null pointer");
+  if (!options.require_runtime.empty()) {
+    const std::vector<std::string> known = KnownRuntimes();
+    if (std::find(known.begin(), known.end(), options.require_runtime) == known.end()) {
+      FindIncompatibilities(nullptr, 0, options.require_runtime);  // throws, naming the known ones
+    }
+  }
+  std::unique_ptr<fb::ModelT> tree = ReadModelTree(static_cast<const uint8_t*>(model), size);
+  Baker baker(*tree, weights, options);
+  baker.BakeInitialValues();
+  std::vector<uint8_t> trained_bytes = WriteModelTree(*tree);
+  const Model trained = Model::FromBytes(trained_bytes.data(), trained_bytes.size(), options.check_with);
+  CheckSave(trained, weights, options.save_signature);
+  if (!options.inference_only) {
+    if (!options.require_runtime.empty() &&
+        !FindIncompatibilities(trained_bytes.data(), trained_bytes.size(), options.require_runtime).empty()) {
+      // The inference-only form drops the training operators: say so if that is enough.
+      BakeOptions frozen = options;
+      frozen.inference_only = true;
+      std::string offer;
+      try {
+        if (BakeModel(model, size, weights, frozen).size() > 0) {
+          offer = "; its inference-only form loads there (inference_only=True, --inference-only)";
+        }
+      } catch (const InvalidArgument&) {
+      }
+      CheckRuntime(trained_bytes, options, offer);
+    }
+    return trained_bytes;
+  }
+  baker.FreezeInference();
+  std::vector<uint8_t> frozen_bytes = WriteModelTree(*tree);
+  const Model frozen = Model::FromBytes(frozen_bytes.data(), frozen_bytes.size(), options.check_with);
+  CheckInferSame(trained, frozen, options.infer_signature);
+  if (!options.require_runtime.empty()) CheckRuntime(frozen_bytes, options, "");
+  return frozen_bytes;
+}
+
+std::vector<uint8_t> BakeModel(const Model& model, const Snapshot& weights, BakeOptions options) {
+  if (options.check_with.litert_library.empty()) options.check_with.litert_library = model.library_path();
+  return BakeModel(model.file_data(), model.file_size(), weights, options);
+}
+
+void BakeModelToFile(const void* model, std::size_t size, const Snapshot& weights, const std::string& path,
+                     const BakeOptions& options) {
+  const std::vector<uint8_t> bytes = BakeModel(model, size, weights, options);
+  WriteFileAtomically(path, bytes.data(), bytes.size());
+}
+
+void BakeModelToFile(const Model& model, const Snapshot& weights, const std::string& path, BakeOptions options) {
+  const std::vector<uint8_t> bytes = BakeModel(model, weights, std::move(options));
+  WriteFileAtomically(path, bytes.data(), bytes.size());
+}
+
+}  // namespace litetrain

@@ -1,0 +1,111 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "litetrain/bare_step_loop.h"
+#include "litetrain/errors.h"
+#include "litetrain/signature_runner.h"
+#include "test_models.h"
+
+namespace litetrain {
+namespace {
+
+using testing::ModelPath;
+
+// `n` samples for the 32-16-4 MLP.
+struct Data {
+  explicit Data(int64_t n) : n(n), x(static_cast<std::size_t>(n) * 32), y(static_cast<std::size_t>(n) * 4, 0.0f) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal;
+    for (auto& v : x) v = normal(rng);
+    for (int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i * 4 + rng() % 4)] = 1.0f;
+  }
+  Dataset dataset(const std::string& x_name = "x") const {
+    return Dataset({{x_name, {DType::kFloat32, Shape{n, 32}, x.data()}}, {"y", {DType::kFloat32, Shape{n, 4}, y.data()}}});
+  }
+  int64_t n;
+  std::vector<float> x, y;
+};
+
+float Loss(const BareStepLoop& loop) { return *static_cast<const float*>(loop.output("loss").data); }
+
+TEST(BareStepLoop, TrainsOnItsBatchesAndTimesItsSteps) {
+  const Model model = Model::FromFile(ModelPath("mlp_fixed.tflite"));
+  const Data data(8);
+  BareStepLoop loop(model, "train", data.dataset(), 8);
+  EXPECT_EQ(loop.num_batches(), 1);
+  EXPECT_GE(loop.Run(1), 0.0);
+  const float first = Loss(loop);
+  EXPECT_GT(loop.Run(200), 0.0);
+  EXPECT_LT(Loss(loop), 0.5f * first);  // the same batch 200 times: it must fit it
+  EXPECT_GE(loop.Run(0), 0.0);
+}
+
+TEST(BareStepLoop, CyclesThroughTheBatchesFromTheFirstOnEveryRun) {
+  const Data data(24);
+  BareStepLoop a(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", data.dataset(), 8);
+  BareStepLoop b(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", data.dataset(), 8);
+  EXPECT_EQ(a.num_batches(), 3);
+  // Five steps in one call or in two (3 + 2) see the same batches:
+  // 0 1 2 0 1 against 0 1 2 | 0 1.
+  a.Run(5);
+  b.Run(3);
+  b.Run(2);
+  EXPECT_EQ(Loss(a), Loss(b));
+}
+
+TEST(BareStepLoop, CopiesItsDataOnce) {
+  Data data(8);
+  BareStepLoop loop(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", data.dataset(), 8);
+  std::fill(data.x.begin(), data.x.end(), 1e6f);  // the loop must not read this
+  loop.Run(1);
+  const Data original(8);
+  BareStepLoop again(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", original.dataset(), 8);
+  again.Run(1);
+  EXPECT_EQ(Loss(loop), Loss(again));
+}
+
+TEST(BareStepLoop, ResizesADynamicBatchAndLeavesOtherRunnersWorking) {
+  const Model model = Model::FromFile(ModelPath("mlp_dynamic.tflite"));
+  const Data ten(10), three(3);
+  BareStepLoop loop(model, "train", ten.dataset(), 5);
+  loop.Run(3);
+  SignatureRunner train = model.runner("train");
+  std::vector<ConstTensorView> inputs(2);
+  inputs[train.spec().input_index("x")] = {DType::kFloat32, Shape{3, 32}, three.x.data()};
+  inputs[train.spec().input_index("y")] = {DType::kFloat32, Shape{3, 4}, three.y.data()};
+  const std::size_t loss = train.spec().output_index("loss");
+  train.Run(inputs);  // resizes to 3
+  EXPECT_TRUE(std::isfinite(*static_cast<const float*>(train.outputs()[loss].data)));
+  loop.Run(3);  // puts its batch of 5 back
+  EXPECT_TRUE(std::isfinite(Loss(loop)));
+  train.Run(inputs);
+  EXPECT_EQ(train.outputs()[loss].shape.num_elements(), 1);
+  EXPECT_TRUE(std::isfinite(*static_cast<const float*>(train.outputs()[loss].data)));
+}
+
+TEST(BareStepLoop, RefusesBadDataByName) {
+  const Model model = Model::FromFile(ModelPath("mlp_fixed.tflite"));
+  const Data data(16), odd(12);
+  try {
+    BareStepLoop loop(model, "train", data.dataset("z"), 8);
+    FAIL() << "an unknown input name was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("'z'"), std::string::npos) << e.what();
+  }
+  const Dataset only_x({{"x", {DType::kFloat32, Shape{16, 32}, data.x.data()}}});
+  EXPECT_THROW(BareStepLoop(model, "train", only_x, 8), InvalidArgument);         // y missing
+  EXPECT_THROW(BareStepLoop(model, "train", data.dataset(), 4), InvalidArgument);  // the model's batch is 8
+  EXPECT_THROW(BareStepLoop(model, "train", odd.dataset(), 8), InvalidArgument);  // 12 samples, batch 8
+  EXPECT_THROW(BareStepLoop(model, "nope", data.dataset(), 8), InvalidArgument);  // no signature
+  BareStepLoop loop(model, "train", data.dataset(), 8);
+  EXPECT_THROW(loop.output("nope"), InvalidArgument);
+  EXPECT_THROW(loop.Run(-1), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace litetrain

@@ -1,0 +1,135 @@
+"""Baking trained weights into a ``.tflite`` file, without TensorFlow.
+
+The C++ core rewrites the model's flatbuffer (litetrain/bake.h): the
+constants its variable initializer assigns become the given weights. The
+result is checked before it is written: loaded fresh, its ``save`` must return
+the weights bit for bit (and the inference-only form's ``infer`` must answer
+as the training form's does).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Union
+
+import numpy as np
+
+from litetrain import _core
+from litetrain.checkpoint import CheckpointError, read_checkpoint
+from litetrain.errors import Error
+from litetrain.model import Model
+
+if TYPE_CHECKING:
+    from litetrain.trainer import Trainer
+
+ModelLike = Union[Model, "Trainer", str, os.PathLike, bytes, bytearray, memoryview]
+WeightsLike = Union["Trainer", Mapping[str, np.ndarray], str, os.PathLike]
+
+
+def bake(
+    model: ModelLike,
+    weights: WeightsLike,
+    path: str | os.PathLike[str] | None,
+    *,
+    inference_only: bool = False,
+    require_runtime: str | None = None,
+) -> bytes | None:
+    """Writes `model` with `weights` as its variables' initial values.
+
+    The written file has the same signatures and keeps training from the
+    weights; its ``infer`` signature is the deployable model. With
+    `inference_only`, only ``infer`` is kept, its variables turned into
+    constants: no optimizer state, no variables, a plain inference model any
+    TFLite runtime runs.
+
+    Args:
+        model: A litetrain training model: a :class:`litetrain.Model`, a path
+            to a ``.tflite`` file, its bytes, or a :class:`litetrain.Trainer`
+            (its model).
+        weights: The variables by name: a :class:`litetrain.Trainer` (its
+            current weights), a dict of arrays as :meth:`Trainer.snapshot`
+            returns, or the path of a checkpoint (:meth:`Trainer.save_checkpoint`).
+        path: Where to write; written atomically (nothing is written if
+            baking fails). None returns the bytes instead.
+        inference_only: Write the inference-only form.
+        require_runtime: Refuse a result this runtime cannot load, naming the
+            operators (see :func:`litetrain.check_compatibility`), e.g.
+            ``"tflite-runtime-2.14"``.
+
+    Raises:
+        ValueError: The model is not a litetrain training model, the weights
+            do not fit it (:class:`litetrain.CheckpointError` for a
+            checkpoint), or `require_runtime` cannot run the result.
+        FileNotFoundError: The model, the checkpoint or the output's folder
+            does not exist.
+        litetrain.ModelFormatError: The model file is damaged.
+        litetrain.Error: The result failed its check (a bug) or could not be written.
+
+    Returns:
+        The model's bytes when `path` is None, else None.
+    """
+    from litetrain.trainer import Trainer
+
+    native, source = _model_source(model.model if isinstance(model, Trainer) else model)
+    variables, checkpoint = _weights(weights)
+    try:
+        return _core.bake(
+            native,
+            variables,
+            "" if path is None else os.fspath(path),
+            inference_only=bool(inference_only),
+            require_runtime=require_runtime or "",
+        )
+    except FileNotFoundError:
+        raise
+    except (ValueError, Error) as e:
+        # The core's messages about weights that do not fit say "the weights" / "in the weights".
+        if (
+            checkpoint is not None
+            and isinstance(e, ValueError)
+            and "the weights" in str(e)
+        ):
+            raise CheckpointError(
+                f"checkpoint {checkpoint!r} does not fit model {source!r}: {e}"
+            ) from None
+        raise type(e)(f"cannot bake {source!r}: {e}") from None
+
+
+def _model_source(model) -> tuple[object, str]:
+    """The model as the core takes it (a native model or bytes) and a name for messages."""
+    if isinstance(model, Model):
+        return model._native, model._source
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return model, "<bytes>"
+    if isinstance(model, (str, os.PathLike)):
+        source = os.fspath(model)
+        if os.path.isdir(source):
+            raise ValueError(
+                f"model path {source!r} is a directory, not a .tflite file"
+            )
+        try:
+            with open(source, "rb") as f:
+                return f.read(), source
+        except FileNotFoundError:
+            raise FileNotFoundError(f"model file {source!r} does not exist") from None
+    raise TypeError(
+        f"model must be a litetrain.Model, Trainer, path or bytes, got {type(model).__name__}"
+    )
+
+
+def _weights(weights) -> tuple[dict[str, np.ndarray], str | None]:
+    """The weights by name, and the checkpoint path they came from (if any)."""
+    from litetrain.trainer import Trainer
+
+    if isinstance(weights, Trainer):
+        return weights.snapshot(), None
+    if isinstance(weights, (str, os.PathLike)):
+        if not os.path.exists(weights):
+            raise FileNotFoundError(f"checkpoint {os.fspath(weights)!r} does not exist")
+        return read_checkpoint(weights), os.fspath(weights)
+    if isinstance(weights, Mapping):
+        return dict(weights), None
+    raise TypeError(
+        f"weights must be a Trainer, a dict of arrays or a checkpoint path, got {type(weights).__name__}"
+    )

@@ -1,0 +1,7 @@
+"""``python -m litetrain.bench``: the benchmark suite (see litetrain.bench.cli)."""
+
+import sys
+
+from litetrain.bench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,94 @@
+"""What makes a run pass: ratios measured in the same run, so that they hold on
+any machine, plus the cases where another system beats litetrain.
+
+- Every timed row trained (its loss fell from the first timed round to the
+  last) and no litetrain or limit row failed.
+- litetrain's ``Trainer.fit`` step over the limit's, on the gated case (the
+  mid MLP at batch 32, every thread count run): at most ``1 + limit_tolerance``.
+- Other front ends of the same runtime (``litert`` family: same kernels, so
+  only overhead differs) must not beat ``Trainer.fit`` by more than
+  ``alternative_tolerance`` in any case.
+- The ratios compare medians over rounds, or in a quick run on a busy
+  machine the fastest rounds.
+- Every case where any system (TensorFlow included) is faster than
+  ``Trainer.fit`` is listed with the ratio; TensorFlow's are not failures:
+  its kernels are other kernels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GATED_CASE = ("mlp-mid", 32)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    limit: float  # Trainer.fit may be this fraction slower than the limit
+    alternative: float  # a same-runtime alternative may be this fraction faster than Trainer.fit
+    # Which per-system number the gates compare: the median round, or on a
+    # busy machine the fastest round (load only ever adds time, so the
+    # fastest round is the one least disturbed).
+    statistic: str = "median_us"
+
+
+FULL = Tolerances(limit=0.05, alternative=0.05)
+# A shared, busy machine (CI): rounds are short and neighbours steal cores.
+QUICK = Tolerances(limit=0.5, alternative=0.5, statistic="min_us")
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    failures: list[str]
+    checks: list[str]  # every gate evaluated, with its value
+    beaten: list[dict]  # {"model", "batch", "threads", "system", "ratio"}: fit_us / their_us > 1
+
+
+def _key(row: dict) -> tuple:
+    return row["model"], row["batch"], row["threads"]
+
+
+def evaluate(rows: list[dict], tolerances: Tolerances) -> Verdict:
+    """Applies the gates to the rows of one run."""
+    stat = tolerances.statistic
+    failures: list[str] = []
+    checks: list[str] = []
+    beaten: list[dict] = []
+    fit = {_key(r): r for r in rows if r["system"] == "litetrain_fit" and "error" not in r}
+    for r in rows:
+        where = f"{r['model']} batch {r['batch']} threads {r['threads']}: {r['system']}"
+        if "error" in r:
+            if r.get("family") in ("litetrain", "limit") or r["system"] in ("litetrain_fit", "cpp_fit", "limit"):
+                failures.append(f"{where} failed: {r['error']}")
+            continue
+        if not r["trained"]:
+            failures.append(
+                f"{where} did not train (loss {r['loss_first_round']:.4g} -> {r['loss_last_round']:.4g}): its timing is worthless"
+            )
+    for key, f in sorted(fit.items()):
+        model, batch, threads = key
+        limit = next((r for r in rows if _key(r) == key and r["system"] == "limit" and "error" not in r), None)
+        if (model, batch) == GATED_CASE and limit is not None:
+            ratio = f[stat] / limit[stat]
+            ok = ratio <= 1 + tolerances.limit
+            checks.append(
+                f"{'PASS' if ok else 'FAIL'} Trainer.fit / limit, {model} batch {batch} threads {threads}: "
+                f"{ratio:.3f} (at most {1 + tolerances.limit:.2f}; {stat[:-3]} rounds)"
+            )
+            if not ok:
+                failures.append(checks[-1])
+        for r in rows:
+            if _key(r) != key or "error" in r or r["system"] in ("litetrain_fit", "cpp_fit", "limit"):
+                continue
+            ratio = f[stat] / r[stat]
+            if ratio > 1:
+                beaten.append({"model": model, "batch": batch, "threads": threads, "system": r["system"], "ratio": ratio})
+            if r.get("family") == "litert" and ratio > 1 + tolerances.alternative:
+                failures.append(
+                    f"FAIL {r['system']} beats Trainer.fit by {ratio:.3f}x on {model} batch {batch} threads {threads} "
+                    f"(same runtime: at most {1 + tolerances.alternative:.2f}x allowed)"
+                )
+    if not any((m, b) == GATED_CASE for m, b, _ in fit):
+        checks.append(f"(the gated case {GATED_CASE[0]} batch {GATED_CASE[1]} was not run)")
+    return Verdict(not failures, failures, checks, beaten)

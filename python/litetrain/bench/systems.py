@@ -1,0 +1,267 @@
+"""The ways to train a step that the suite times, each as a runner:
+``runner(steps) -> seconds`` runs `steps` training steps over the case's
+batches (batch ``i % n`` at step ``i``, from the first batch on every call,
+so every call of a system sees the same data) and returns the wall time it
+measured around its own loop. Each runner records the mean loss of each call,
+so that the suite can tell whether the timed steps trained.
+
+Every system gets its own copy of the model (its own weights), the same
+initial weights, the same batches, the same SGD step and thread count.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import litetrain
+from litetrain import _core
+
+# family: "limit" (the runtime's bound), "litetrain" (ours), "litert" (other
+# front ends of the ai-edge-litert release we run on, so only overhead can
+# differ: gated against ours), or "tensorflow" (TensorFlow, and the TFLite
+# runtime bundled in it, whose XNNPACK build differs: listed, not gated).
+SYSTEMS: dict[str, tuple[str, str]] = {
+    "limit": ("limit (C++ loop, one batch bound once)", "limit"),
+    "litetrain_fit": ("litetrain Trainer.fit", "litetrain"),
+    "cpp_fit": ("C++ Trainer::Fit", "litetrain"),
+    "litert_interpreter": ("ai_edge_litert Interpreter loop", "litert"),
+    "litert_compiled_model": ("ai_edge_litert CompiledModel loop", "litert"),
+    "tflite_interpreter": ("tf.lite.Interpreter loop", "tensorflow"),
+    "tf_function": ("TensorFlow tf.function step", "tensorflow"),
+    "keras_train_on_batch": ("Keras train_on_batch", "tensorflow"),
+}
+NEEDS_TENSORFLOW = {"tflite_interpreter", "tf_function", "keras_train_on_batch"}
+NOT_INSTALLED = "TensorFlow is not installed"
+
+
+@dataclass
+class Case:
+    """One model at one batch size and thread count, with its data."""
+
+    model_bytes: bytes
+    batch: int
+    threads: int
+    x: np.ndarray  # [n * batch, ...]
+    y: np.ndarray  # [n * batch, classes]
+    keras: Callable[[], object] | None = None  # the same model in Keras, same init
+    batches: list[tuple[np.ndarray, np.ndarray]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        b = self.batch
+        self.batches = [(self.x[i : i + b], self.y[i : i + b]) for i in range(0, len(self.x), b)]
+
+
+class Runner:
+    """A timed system: call it with a step count; `losses` has one mean per call."""
+
+    def __init__(self, run: Callable[[int], tuple[float, float]]) -> None:
+        self._run = run
+        self.losses: list[float] = []
+
+    def __call__(self, steps: int) -> float:
+        seconds, loss = self._run(steps)
+        self.losses.append(loss)
+        return seconds
+
+
+def make_runner(system: str, case: Case) -> Runner:
+    """A runner for `system` (a key of :data:`SYSTEMS`) on `case`."""
+    return Runner(_FACTORIES[system](case))
+
+
+def _cycle(case: Case, steps: int):
+    """The batches of `steps` steps: 0, 1, ..., n-1, 0, 1, ..."""
+    n = len(case.batches)
+    return (case.batches[i % n] for i in range(steps))
+
+
+# --- on LiteRT ---------------------------------------------------------------
+
+
+def _limit(case: Case):
+    # One batch bound once, run again and again: the least LiteRT can do per
+    # step. Binding a different buffer each step costs LiteRT about 1 us
+    # more per run (measured: one bound batch 10.8 us, two or 64 cycled
+    # 11.8 us on the 32-16-4 MLP at batch 8), so cycling would not be the limit.
+    model = litetrain.Model(case.model_bytes, threads=case.threads)
+    x, y = case.batches[0]
+    loop = _core.BareStepLoop(model._native, "train", {"x": x, "y": y}, case.batch)
+
+    def run(steps: int):
+        seconds = loop.run(steps)
+        # The same batch every step: the last step's loss stands for the call.
+        return seconds, float(loop.output("loss"))
+
+    return run
+
+
+def _fit_plan(case: Case, steps: int):
+    """(arrays, epochs) calls that make exactly `steps` steps of fit: whole
+    epochs over every batch, then one epoch over the first few batches."""
+    n = len(case.batches)
+    plan = []
+    if steps // n:
+        plan.append(({"x": case.x, "y": case.y}, steps // n))
+    if steps % n:
+        k = (steps % n) * case.batch
+        plan.append(({"x": case.x[:k], "y": case.y[:k]}, 1))
+    return plan
+
+
+def _litetrain_fit(case: Case):
+    trainer = litetrain.Trainer(case.model_bytes, threads=case.threads)
+
+    def run(steps: int):
+        plan = _fit_plan(case, steps)
+        losses = []
+        started = time.perf_counter()
+        for arrays, epochs in plan:
+            history = trainer.fit(arrays, batch_size=case.batch, epochs=epochs, shuffle=False, progress=False)
+            losses.append(history.losses)
+        seconds = time.perf_counter() - started
+        return seconds, float(np.mean(np.concatenate(losses)))
+
+    return run
+
+
+def _cpp_fit(case: Case):
+    # The native Trainer::Fit, as a C++ host calls it: timed by its own clock
+    # (FitResult.seconds), without the Python wrapper's argument handling.
+    native = litetrain.Trainer(case.model_bytes, threads=case.threads)._native
+    epoch = [0]
+
+    def run(steps: int):
+        seconds, losses = 0.0, []
+        for arrays, epochs in _fit_plan(case, steps):
+            result = native.fit(arrays, case.batch, epochs, epoch[0], 0, False, 0, False, "raise", 0, None, False)
+            epoch[0] += epochs
+            seconds += result["seconds"]
+            losses.append(np.asarray(result["losses"]))
+        return seconds, float(np.mean(np.concatenate(losses)))
+
+    return run
+
+
+def _python_loop(case: Case, step: Callable[[np.ndarray, np.ndarray], float]):
+    def run(steps: int):
+        total = 0.0
+        started = time.perf_counter()
+        for x, y in _cycle(case, steps):
+            total += step(x, y)
+        return time.perf_counter() - started, total / steps
+
+    return run
+
+
+def _litert_interpreter(case: Case):
+    from ai_edge_litert.interpreter import Interpreter
+
+    train = Interpreter(model_content=case.model_bytes, num_threads=case.threads).get_signature_runner("train")
+    return _python_loop(case, lambda x, y: float(train(x=x, y=y)["loss"]))
+
+
+def _litert_compiled_model(case: Case):
+    from ai_edge_litert.compiled_model import (
+        CompiledModel,
+        CpuOptions,
+        HardwareAccelerator,
+        Options,
+    )
+
+    options = Options(hardware_accelerators=HardwareAccelerator.CPU, cpu_options=CpuOptions(num_threads=case.threads))
+    model = CompiledModel.from_buffer(case.model_bytes, options=options)
+    index = model.get_signature_index("train")
+    names = model.get_signature_list()["train"]
+    # Buffers made once, as the API intends; each step writes its batch into them.
+    inputs = model.create_input_buffers(index)
+    outputs = model.create_output_buffers(index)
+    x_buffer, y_buffer = inputs[names["inputs"].index("x")], inputs[names["inputs"].index("y")]
+    loss_buffer = outputs[names["outputs"].index("loss")]
+
+    def step(x, y):
+        x_buffer.write(x)
+        y_buffer.write(y)
+        model.run_by_index(index, inputs, outputs)
+        return float(loss_buffer.read(1, np.float32)[0])
+
+    return _python_loop(case, step)
+
+
+# --- on TensorFlow -------------------------------------------------------------
+
+
+def _tensorflow():
+    from litetrain.builder import import_tensorflow
+
+    return import_tensorflow()
+
+
+def _tflite_interpreter(case: Case):
+    tf = _tensorflow()
+    with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated": we know, that is the point
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_content=case.model_bytes, num_threads=case.threads)
+    train = interpreter.get_signature_runner("train")
+    return _python_loop(case, lambda x, y: float(train(x=x, y=y)["loss"]))
+
+
+def _keras_loss(tf):
+    return tf.keras.losses.CategoricalCrossentropy(from_logits=True)
+
+
+def _tf_function(case: Case):
+    tf = _tensorflow()
+    model = case.keras()
+    optimizer = tf.keras.optimizers.SGD(learning_rate=_learning_rate())
+    loss_fn = _keras_loss(tf)
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    # Tensors made once: TensorFlow's best case, no conversion per step.
+    tensors = [(tf.constant(x), tf.constant(y)) for x, y in case.batches]
+    n = len(tensors)
+
+    def run(steps: int):
+        total = 0.0
+        started = time.perf_counter()
+        for i in range(steps):
+            total += float(train_step(*tensors[i % n]))
+        return time.perf_counter() - started, total / steps
+
+    return run
+
+
+def _keras_train_on_batch(case: Case):
+    tf = _tensorflow()
+    model = case.keras()
+    model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=_learning_rate()), loss=_keras_loss(tf))
+    return _python_loop(case, lambda x, y: float(model.train_on_batch(x, y)))
+
+
+def _learning_rate() -> float:
+    from litetrain.bench.models import LEARNING_RATE
+
+    return LEARNING_RATE
+
+
+_FACTORIES = {
+    "limit": _limit,
+    "litetrain_fit": _litetrain_fit,
+    "cpp_fit": _cpp_fit,
+    "litert_interpreter": _litert_interpreter,
+    "litert_compiled_model": _litert_compiled_model,
+    "tflite_interpreter": _tflite_interpreter,
+    "tf_function": _tf_function,
+    "keras_train_on_batch": _keras_train_on_batch,
+}

@@ -1,0 +1,139 @@
+"""Times the cases of one thread count, in a process of its own.
+
+TensorFlow fixes its thread pools once per process, so the suite runs one
+worker per thread count: ``python -m litetrain.bench.worker PLAN.json``.
+The plan names the thread count, the timing protocol and the cases (model
+file, batch, systems); the worker appends one JSON object per measured system
+to the plan's ``out`` file as soon as its case is done, and prints a line per
+case to stdout. LiteRT's and TensorFlow's own logging goes to stderr, which
+the suite sends to a log file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+
+def _configure_tensorflow(threads: int) -> bool:
+    """Imports TensorFlow with `threads` threads per op, one op at a time (as
+    LiteRT runs a graph). Returns False when it is not installed."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return False
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    return True
+
+
+class _Guarded:
+    """A runner that turns its first exception into a recorded error, so that
+    one failing system does not stop the others' rounds."""
+
+    def __init__(self, runner) -> None:
+        self.runner = runner
+        self.error: str | None = None
+
+    def __call__(self, steps: int) -> float:
+        if self.error is None:
+            try:
+                return self.runner(steps)
+            except Exception as e:  # noqa: BLE001 - reported in the row
+                self.error = f"{type(e).__name__}: {e}"
+        return 1e-9 * steps
+
+
+def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: bool) -> list[dict]:
+    """Times every system of one case; returns one row per system."""
+    import numpy as np
+
+    from litetrain import _core
+    from litetrain.bench.models import MODELS, training_data
+    from litetrain.bench.systems import (
+        NEEDS_TENSORFLOW,
+        NOT_INSTALLED,
+        SYSTEMS,
+        Case,
+        make_runner,
+    )
+
+    spec = MODELS[case_plan["model"]]
+    batch = case_plan["batch"]
+    x, y = training_data(spec, batch)
+    case = Case(Path(case_plan["file"]).read_bytes(), batch, threads, x, y, keras=spec.keras)
+    base = {"model": spec.name, "model_label": spec.label, "batch": batch, "threads": threads}
+    rows, guarded, names = [], [], []
+    for system in case_plan["systems"]:
+        row = {**base, "system": system, "label": SYSTEMS[system][0], "family": SYSTEMS[system][1]}
+        if system in NEEDS_TENSORFLOW and not have_tensorflow:
+            rows.append({**row, "error": NOT_INSTALLED})
+            continue
+        try:
+            runner = _Guarded(make_runner(system, case))
+        except Exception as e:  # noqa: BLE001 - reported in the row
+            rows.append({**row, "error": f"setup failed: {type(e).__name__}: {e}"})
+            continue
+        guarded.append(runner)
+        names.append(row)
+    timings = _core.time_interleaved(guarded, **protocol) if guarded else []
+    rounds = protocol["rounds"]
+    for row, runner, timing in zip(names, guarded, timings):
+        if runner.error is not None:
+            rows.append({**row, "error": runner.error})
+            continue
+        losses = runner.runner.losses
+        first, last = losses[-rounds], losses[-1]  # the first and last timed rounds
+        rows.append(
+            {
+                **row,
+                **timing,
+                "loss_first_round": first,
+                "loss_last_round": last,
+                "trained": bool(np.isfinite(last) and last < first),
+            }
+        )
+    return rows
+
+
+def _summary(rows: list[dict]) -> str:
+    fit = next((r.get("median_us") for r in rows if r["system"] == "litetrain_fit"), None)
+    parts = []
+    for r in rows:
+        if "error" in r:
+            parts.append(f"{r['system']} failed")
+            continue
+        ratio = f" ({r['median_us'] / fit:.2f}x)" if fit else ""
+        mark = "" if r["trained"] else " DID NOT TRAIN"
+        parts.append(f"{r['system']} {r['median_us']:.1f}us{ratio}{mark}")
+    return ", ".join(parts)
+
+
+def main(plan_path: str) -> int:
+    plan = json.loads(Path(plan_path).read_text())
+    threads = plan["threads"]
+    needs_tf = any(s in plan["tensorflow_systems"] for c in plan["cases"] for s in c["systems"])
+    have_tensorflow = _configure_tensorflow(threads) if needs_tf else False
+    out = Path(plan["out"])
+    for case_plan in plan["cases"]:
+        try:
+            rows = run_case(case_plan, threads, plan["protocol"], have_tensorflow)
+        except Exception as e:  # noqa: BLE001 - the case is reported as failed, the rest go on
+            traceback.print_exc()
+            rows = [{"model": case_plan["model"], "batch": case_plan["batch"], "threads": threads,
+                     "system": s, "error": f"case failed: {type(e).__name__}: {e}"} for s in case_plan["systems"]]
+        with out.open("a") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
+        print(f"  {case_plan['model']} batch {case_plan['batch']} threads {threads}: {_summary(rows)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,118 @@
+"""Which TFLite runtimes can run a model (see litetrain/compatibility.h).
+
+Runtimes refuse a whole model when it declares one builtin operator at a
+version they do not register. litetrain knows what ``tflite-runtime`` 2.14
+(the last classic runtime, still shipped on many boards) registers, measured
+by loading a probe model per operator and version in it
+(tools/probe_runtime_ops.py); the test suite re-measures it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from litetrain import _core
+from litetrain.model import Model
+
+TFLITE_RUNTIME_2_14 = "tflite-runtime-2.14"
+
+
+@dataclass(frozen=True)
+class OperatorUse:
+    """One operator code of a model.
+
+    Attributes:
+        name: The builtin operator's name (``"FULLY_CONNECTED"``), or a custom op's code.
+        builtin_code: TFLite's builtin operator number (32 for custom ops).
+        version: The operator version the model declares.
+        custom: True for a custom op.
+        signatures: The signatures whose runs use it (through control flow
+            and the variable initializer too); empty if declared but unused.
+    """
+
+    name: str
+    builtin_code: int
+    version: int
+    custom: bool
+    signatures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Incompatibility:
+    """An operator a runtime cannot load: its highest version there is `max_version` (0: none)."""
+
+    op: OperatorUse
+    max_version: int
+
+
+@dataclass(frozen=True)
+class Compatibility:
+    """The result of :func:`check_compatibility`.
+
+    Attributes:
+        runtime: The runtime checked.
+        problems: The operators it cannot load (empty: it runs every signature).
+        description: The problems in one line.
+    """
+
+    runtime: str
+    problems: tuple[Incompatibility, ...]
+    description: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def affects(self, signature: str) -> bool:
+        """True if `signature` uses an operator the runtime lacks."""
+        return any(signature in p.op.signatures for p in self.problems)
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{self.runtime} runs it"
+        return f"{self.runtime} cannot load it: {self.description}"
+
+
+def _bytes(model: Model | str | os.PathLike | bytes | bytearray | memoryview):
+    if isinstance(model, Model):
+        return model._native.file_bytes()
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return model
+    with open(os.fspath(model), "rb") as f:
+        return f.read()
+
+
+def _use(entry: dict) -> OperatorUse:
+    return OperatorUse(
+        entry["name"],
+        entry["builtin_code"],
+        entry["version"],
+        entry["custom"],
+        tuple(entry["signatures"]),
+    )
+
+
+def list_operators(model) -> list[OperatorUse]:
+    """Every operator code the model (path, bytes or Model) declares, with the signatures using it."""
+    return [_use(entry) for entry in _core.list_operators(_bytes(model))]
+
+
+def known_runtimes() -> list[str]:
+    """The runtimes :func:`check_compatibility` knows."""
+    return list(_core.known_runtimes())
+
+
+def check_compatibility(model, runtime: str = TFLITE_RUNTIME_2_14) -> Compatibility:
+    """Checks that `runtime` can load `model` (a path, bytes or a Model).
+
+    Raises:
+        ValueError: An unknown runtime (see :func:`known_runtimes`).
+        litetrain.ModelFormatError: The model file is damaged.
+    """
+    problems, description = _core.find_incompatibilities(_bytes(model), runtime)
+    return Compatibility(
+        runtime,
+        tuple(Incompatibility(_use(p), p["max_version"]) for p in problems),
+        description,
+    )

@@ -1,0 +1,167 @@
+"""The benchmark suite: its native pieces (the limit loop, the timing
+protocol), its judgement (gates), its reports, and a real quick run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import litetrain
+import numpy as np
+import pytest
+from conftest import REPORT, training_batches
+from litetrain import _core
+from litetrain.bench import gates, report
+from litetrain.bench.systems import SYSTEMS
+
+
+def test_bare_step_loop_trains_on_its_batches_and_times_natively(mlp_fixed_path):
+    model = litetrain.Model(mlp_fixed_path)
+    x, y = (np.concatenate(parts) for parts in zip(*training_batches(3, 8, distinct=3)))
+    loop = _core.BareStepLoop(model._native, "train", {"x": x, "y": y}, 8)
+    assert loop.num_batches == 3
+    loop.run(3)
+    first = float(loop.output("loss"))
+    seconds = loop.run(300)  # ends on the same batch as the first call
+    assert seconds > 0
+    assert float(loop.output("loss")) < 0.5 * first
+    # The loop trains the model's own variables: `save` sees the change.
+    assert not np.allclose(model.runner("save")()["w0"], litetrain.Model(mlp_fixed_path).runner("save")()["w0"])
+
+
+def test_bare_step_loop_refuses_bad_data_by_name(mlp_fixed_path):
+    model = litetrain.Model(mlp_fixed_path)
+    x, y = training_batches(1, 8)[0]
+    with pytest.raises(ValueError, match="no input 'z'.*'x'"):
+        _core.BareStepLoop(model._native, "train", {"z": x, "y": y}, 8)
+    with pytest.raises(ValueError, match="no data for input 'y'"):
+        _core.BareStepLoop(model._native, "train", {"x": x}, 8)
+    with pytest.raises(ValueError, match=r"input 'y'.*takes float32\[8, 4\], got batches of float32\[4, 4\]"):
+        _core.BareStepLoop(model._native, "train", {"x": x, "y": y}, 4)
+    with pytest.raises(ValueError, match="positive multiple of batch_size=8 samples, got 4"):
+        _core.BareStepLoop(model._native, "train", {"x": x[:4], "y": y[:4]}, 8)
+    loop = _core.BareStepLoop(model._native, "train", {"x": x, "y": y}, 8)
+    with pytest.raises(ValueError, match="no output 'nope'"):
+        loop.output("nope")
+
+
+def test_timing_protocol_calibrates_interleaves_and_takes_the_median():
+    calls = {"fast": [], "slow": []}
+
+    def runner(name, per_step):
+        def run(steps):
+            calls[name].append(steps)
+            return steps * per_step
+
+        return run
+
+    fast, slow = _core.time_interleaved(
+        [runner("fast", 4e-6), runner("slow", 2e-3)], rounds=5, round_seconds=0.05, warmup_seconds=0
+    )
+    assert fast["steps_per_round"] == 12500 and slow["steps_per_round"] == 25
+    assert fast["median_us"] == pytest.approx(4.0) and slow["median_us"] == pytest.approx(2000.0)
+    assert len(fast["round_us"]) == 5 and calls["fast"][0] == 1  # one untimed first step
+    assert _core.median([5.0, 1.0, 3.0, 2.0]) == 2.5
+    with pytest.raises(ValueError, match="rounds must be >= 1"):
+        _core.time_interleaved([runner("fast", 1e-6)], rounds=0)
+
+
+def _row(system, us, model="mlp-mid", batch=32, threads=1, trained=True):
+    return {"model": model, "model_label": model, "batch": batch, "threads": threads, "system": system,
+            "label": SYSTEMS[system][0], "family": SYSTEMS[system][1], "median_us": us, "min_us": us,
+            "max_us": us, "round_us": [us], "steps_per_round": 10, "loss_first_round": 2.0,
+            "loss_last_round": 1.0 if trained else 2.5, "trained": trained}
+
+
+def test_gates_fail_on_fit_over_the_limit_and_list_faster_alternatives():
+    rows = [_row("limit", 100), _row("litetrain_fit", 104), _row("litert_interpreter", 110), _row("tf_function", 90)]
+    verdict = gates.evaluate(rows, gates.FULL)
+    assert verdict.passed, verdict.failures
+    assert [(b["system"], round(b["ratio"], 3)) for b in verdict.beaten] == [("tf_function", 1.156)]
+    assert "PASS Trainer.fit / limit" in verdict.checks[0] and "1.040" in verdict.checks[0]
+
+    slow_fit = [_row("limit", 100), _row("litetrain_fit", 106)]
+    assert not gates.evaluate(slow_fit, gates.FULL).passed
+    assert gates.evaluate(slow_fit, gates.QUICK).passed
+
+    # A front end of the same runtime beating fit is a failure; TensorFlow's is only listed.
+    beaten = [_row("limit", 100), _row("litetrain_fit", 100), _row("litert_compiled_model", 90)]
+    verdict = gates.evaluate(beaten, gates.FULL)
+    assert not verdict.passed and "litert_compiled_model beats Trainer.fit by 1.111x" in verdict.failures[0]
+
+
+def test_gates_fail_on_a_row_that_did_not_train_or_a_failed_litetrain_system():
+    rows = [_row("limit", 100), _row("litetrain_fit", 101), _row("keras_train_on_batch", 900, trained=False)]
+    verdict = gates.evaluate(rows, gates.FULL)
+    assert not verdict.passed and "keras_train_on_batch did not train" in verdict.failures[0]
+    failed = [_row("limit", 100), {**_row("cpp_fit", 1), "error": "RuntimeFailure: boom"}, _row("litetrain_fit", 101)]
+    assert "cpp_fit failed: RuntimeFailure: boom" in gates.evaluate(failed, gates.FULL).failures[0]
+
+
+def test_report_tables_and_readme_section(tmp_path):
+    rows = [_row("limit", 250), _row("litetrain_fit", 255), _row("litert_interpreter", 270),
+            _row("limit", 5.5, model="mlp-tiny", batch=8), _row("litetrain_fit", 6.0, model="mlp-tiny", batch=8)]
+    table = report.latency_table(rows, threads=1)
+    assert table.startswith("| model | batch | limit | **Trainer.fit** | LiteRT Interpreter |")
+    assert "| mlp-mid | 32 | 250 | 255 (1.02x limit) | 270 (1.06x) |" in table
+    assert "| mlp-tiny | 8 | 5.5 | 6.0 (1.09x limit) |" in table
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{report.README_START}\nold table\n{report.README_END}\nrest\n")
+    report.update_readme(readme, "new table")
+    assert readme.read_text() == f"intro\n{report.README_START}\nnew table\n{report.README_END}\nrest\n"
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        report.update_readme(readme, "x")
+
+
+def bench(*args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "litetrain", "bench", *args],
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_command_line_errors_name_the_problem(tmp_path):
+    result = bench("--models", "nope", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "unknown model 'nope'; models: mlp-tiny, mlp-mid, mlp-large, cnn" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = subprocess.run([sys.executable, "-m", "litetrain.bench", "--rounds", "0"], capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and "--rounds must be >= 1" in result.stderr
+    result = bench("--report-only", "--out", str(tmp_path / "none"))
+    assert result.returncode == 1 and "bench.json does not exist: run the suite first" in result.stderr
+
+
+@pytest.mark.slow
+def test_quick_run_trains_every_system_and_passes_its_gates(tmp_path):
+    started = time.monotonic()
+    result = bench("--quick", "--out", str(tmp_path), timeout=300)
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads((tmp_path / "bench.json").read_text())
+    cases = {(r["model"], r["batch"]) for r in data["rows"]}
+    assert cases == {("mlp-tiny", 8), ("mlp-mid", 32), ("cnn", 8)}
+    for case in cases:
+        systems = {r["system"]: r for r in data["rows"] if (r["model"], r["batch"]) == case}
+        assert set(systems) == set(SYSTEMS)
+        for row in systems.values():
+            assert "error" not in row, row
+            assert row["trained"], row
+            assert row["min_us"] <= row["median_us"] <= row["max_us"]
+    memory = {m["system"]: m for m in data["memory"]}
+    assert memory["litetrain_fit"]["tensorflow_imported"] is False and memory["keras_fit"]["tensorflow_imported"]
+    assert memory["litetrain_fit"]["peak_rss_mb"] < memory["keras_fit"]["peak_rss_mb"]
+    assert (tmp_path / "latency-threads1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| MLP 784-128-10 | 32 |" in (tmp_path / "bench.md").read_text()
+    # The README section is re-made from the JSON alone.
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{report.README_START}\nold\n{report.README_END}\n")
+    again = bench("--report-only", "--out", str(tmp_path), "--update-readme", str(readme))
+    assert again.returncode == 0, again.stderr
+    assert "| MLP 784-128-10 | 32 |" in readme.read_text() and "(latency-threads1.png)" in readme.read_text()
+    fit = {r["model"]: r for r in data["rows"] if r["system"] == "litetrain_fit"}
+    limit = {r["model"]: r for r in data["rows"] if r["system"] == "limit"}
+    REPORT.append(
+        f"litetrain bench --quick: {seconds:.0f} s; Trainer.fit / limit (fastest rounds): "
+        + ", ".join(f"{m} {fit[m]['min_us'] / limit[m]['min_us']:.3f}" for m in sorted(fit))
+    )

@@ -77,13 +77,9 @@ def mlp_initial_weights(layer_sizes: Sequence[int] = (32, 16, 4), seed: int = 0)
 
 
 def _import_tensorflow():
-    """Imports TensorFlow quietly (TF_CPP_MIN_LOG_LEVEL is read at import)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import tensorflow as tf
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("building models needs TensorFlow: pip install 'litetrain[build]'") from e
-    return tf
+    from litetrain.builder import import_tensorflow
+
+    return import_tensorflow()
 
 
 def mlp_training_model(

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from litetrain._files import write_atomically
+
 PROGRESS_FORMAT = "litetrain-train-progress"
 
 
@@ -328,7 +330,7 @@ def write_progress(
             checkpoint
         ),  # ties it to that very checkpoint file
     }
-    _write_atomically(
+    write_atomically(
         Path(progress_path(checkpoint)), json.dumps(state, indent=1).encode()
     )
 
@@ -362,20 +364,6 @@ def _resumed_state(checkpoint: str, seed: int) -> tuple[int, float | None]:
     print(f"resuming from {checkpoint}: {epochs} epochs done")
     learning_rate = state.get("learning_rate")
     return epochs, float(learning_rate) if learning_rate is not None else None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would surprise whoever reads it next
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- plotting ------------------------------------------------------------------------------

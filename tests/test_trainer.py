@@ -289,8 +289,11 @@ def test_ctrl_c_stops_fit_and_leaves_the_model_usable(tmp_path, digits_model):
     model_path.write_bytes(digits_model)
     script = textwrap.dedent(
         """
-        import sys, time, numpy as np, litetrain
+        import signal, sys, time, numpy as np, litetrain
         from litetrain._reference_models import digits_dataset
+        # Python's own handler even when this process inherited SIGINT ignored
+        # (a test run started with nohup or `&` from a script).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         x, y, xt, yt = digits_dataset()
         trainer = litetrain.Trainer(sys.argv[1])
         print("training", flush=True)

@@ -79,8 +79,14 @@ def test_ctrl_c_inside_fit_stops_it_and_does_not_stop_later_fits(mlp_dynamic_pat
     def press_ctrl_c(step, epoch, loss):
         signal.raise_signal(signal.SIGINT)
 
-    with pytest.raises(KeyboardInterrupt):
-        trainer.fit(x, y, batch_size=8, epochs=5, callback=press_ctrl_c, callback_every=10, progress=False)
+    # Python's own handler, as in an interactive run, even when the test run
+    # itself started with SIGINT ignored (nohup, `&` in a script).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            trainer.fit(x, y, batch_size=8, epochs=5, callback=press_ctrl_c, callback_every=10, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     steps = []
     worker = threading.Thread(target=lambda: steps.append(trainer.fit(x, y, batch_size=8, progress=False).steps))
     worker.start()

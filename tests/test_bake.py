@@ -165,7 +165,7 @@ def test_what_is_not_a_training_model_is_refused(tmp_path, mlp_fixed_path, mlp_w
             mlp_fixed_path, tmp_path / "missing.npz", tmp_path / "again.tflite"
         )
     with pytest.raises(
-        FileNotFoundError, match=r"cannot write '.*no/such/folder/out.tflite'"
+        FileNotFoundError, match=r"cannot write model '.*no/such/folder/out.tflite': folder .* does not exist"
     ):
         litetrain.bake(
             mlp_fixed_path,

@@ -186,7 +186,7 @@ def test_bad_training_data_is_named(mlp_dynamic_path):
         trainer.fit(x, y[:8], progress=False)
     with pytest.raises(ValueError, match="no input 'z'"):
         trainer.fit({"x": x, "y": y, "z": y}, progress=False)
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
         trainer.fit(x, y, batch_size=0, progress=False)
     with pytest.raises(ValueError, match="on_nonfinite"):
         trainer.fit(x, y, on_nonfinite="ignore", progress=False)

@@ -20,8 +20,9 @@ py::buffer_info Bytes(const py::buffer& data) {
 }
 
 BakeOptions Options(bool inference_only, const std::string& require_runtime, const std::string& save,
-                    const std::string& infer, const std::string& library, int threads) {
+                    const std::string& infer, const std::string& library, int threads, bool allow_nonfinite) {
   BakeOptions options;
+  options.allow_nonfinite = allow_nonfinite;
   options.inference_only = inference_only;
   options.require_runtime = require_runtime;
   options.save_signature = save;
@@ -51,9 +52,10 @@ void BindBake(py::module_& m) {
       "bake",
       [](const py::object& model, const py::dict& weights, const std::string& path, bool inference_only,
          const std::string& require_runtime, const std::string& save, const std::string& infer,
-         const std::string& library, int threads) {
+         const std::string& library, int threads, bool allow_nonfinite) {
         const Snapshot snapshot = FromDict(weights, "weights");
-        const BakeOptions options = Options(inference_only, require_runtime, save, infer, library, threads);
+        const BakeOptions options =
+            Options(inference_only, require_runtime, save, infer, library, threads, allow_nonfinite);
         std::vector<uint8_t> bytes;
         BakeReport report;
         if (py::isinstance<Model>(model)) {
@@ -82,7 +84,7 @@ void BindBake(py::module_& m) {
       },
       py::arg("model"), py::arg("weights"), py::arg("path") = "", py::arg("inference_only") = false,
       py::arg("require_runtime") = "", py::arg("save") = "save", py::arg("infer") = "infer",
-      py::arg("library") = "", py::arg("threads") = 0);
+      py::arg("library") = "", py::arg("threads") = 0, py::arg("allow_nonfinite") = false);
 
   m.def(
       "list_operators",

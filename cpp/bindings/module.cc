@@ -31,6 +31,8 @@ void TranslateErrors(std::exception_ptr pending) {
     // (PermissionError, IsADirectoryError, ...), as Python's own I/O would.
     py::object error = py::reinterpret_borrow<py::object>(PyExc_OSError)(e.error_number(), e.what());
     PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
+  } catch (const litetrain::TrainerBusy& e) {
+    RaiseAs("TrainerBusy", e);
   } catch (const litetrain::NonFiniteLoss& e) {
     RaiseAs("NonFiniteLoss", e);
   } catch (const litetrain::RuntimeFailure& e) {

@@ -1,5 +1,6 @@
 #include <atomic>
 #include <csignal>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,13 +51,6 @@ Dataset ToDataset(const py::dict& arrays, std::vector<py::array>& keep) {
   return Dataset(std::move(columns));
 }
 
-OnNonFinite ParseOnNonFinite(const std::string& policy) {
-  if (policy == "raise") return OnNonFinite::kRaise;
-  if (policy == "stop") return OnNonFinite::kStop;
-  if (policy == "rollback") return OnNonFinite::kRollback;
-  throw InvalidArgument("on_nonfinite must be 'raise', 'stop' or 'rollback', got '" + policy + "'");
-}
-
 // Ctrl-C during fit: Python's own handler only sets a flag that Python code
 // would look at between bytecodes, and none runs while the GIL is released.
 // So while a fit runs on the main thread (and SIGINT has Python's default
@@ -93,34 +87,33 @@ class SigintGuard {
   struct sigaction previous_ {};
 };
 
-py::dict Fit(Trainer& trainer, const py::dict& arrays, int64_t batch_size, int64_t epochs,
-             int64_t initial_epoch, int64_t initial_step, bool shuffle, uint64_t seed, bool drop_remainder,
-             const std::string& on_nonfinite, int64_t callback_every, const py::object& callback,
-             bool handle_sigint) {
+FitResult Fit(Trainer& trainer, const py::dict& arrays, FitOptions options, const py::object& validation,
+              const py::object& callback, const py::object& on_epoch_end, bool handle_sigint) {
   std::vector<py::array> keep;
   const Dataset data = ToDataset(arrays, keep);
-  FitOptions options;
-  options.batch_size = batch_size;
-  options.epochs = epochs;
-  options.initial_epoch = initial_epoch;
-  options.initial_step = initial_step;
-  options.shuffle = shuffle;
-  options.seed = seed;
-  options.drop_remainder = drop_remainder;
-  options.on_nonfinite = ParseOnNonFinite(on_nonfinite);
-  options.callback_every = callback_every;
+  std::optional<Dataset> validation_data;
+  if (!validation.is_none()) {
+    validation_data.emplace(ToDataset(validation.cast<py::dict>(), keep));
+    options.validation_data = &*validation_data;
+  }
   if (!callback.is_none()) {
     options.callback = [&callback](const FitProgress& p) {
       py::gil_scoped_acquire gil;
       return callback(p.step, p.epoch, p.loss).cast<bool>();
     };
   }
+  if (!on_epoch_end.is_none()) {
+    options.on_epoch_end = [&on_epoch_end](const EpochLogs& logs) {
+      py::gil_scoped_acquire gil;
+      return on_epoch_end(logs).cast<bool>();
+    };
+  }
   SigintGuard sigint(handle_sigint);
   options.stop = sigint.stop_flag();
   FitResult result;
   {
-    // Safe: `keep` holds every training array, and the callback takes the
-    // GIL back before it touches Python.
+    // Safe: `keep` holds every array, and the callbacks take the GIL back
+    // before they touch Python.
     py::gil_scoped_release release;
     result = trainer.Fit(data, options);
   }
@@ -128,27 +121,74 @@ py::dict Fit(Trainer& trainer, const py::dict& arrays, int64_t batch_size, int64
     PyErr_SetNone(PyExc_KeyboardInterrupt);
     throw py::error_already_set();
   }
+  return result;
+}
+
+py::dict PairsToDict(const std::vector<std::pair<std::string, double>>& pairs) {
   py::dict out;
-  out["losses"] = py::array_t<float>(static_cast<py::ssize_t>(result.losses.size()), result.losses.data());
-  out["epoch_losses"] = result.epoch_losses;
-  py::list epoch_metrics;
-  for (const auto& means : result.epoch_metrics) {
-    py::dict metrics;
-    for (std::size_t m = 0; m < means.size(); ++m) metrics[py::str(result.metric_names[m])] = means[m];
-    epoch_metrics.append(metrics);
-  }
-  out["epoch_metrics"] = epoch_metrics;
-  out["steps"] = result.steps;
-  out["epochs_completed"] = result.epochs_completed;
-  out["seconds"] = result.seconds;
-  out["stopped"] = result.stopped;
-  out["stop_reason"] = result.stop_reason;
+  for (const auto& [name, value] : pairs) out[py::str(name)] = value;
   return out;
+}
+
+void BindResults(py::module_& m) {
+  py::enum_<OnNonFinite>(m, "OnNonFinite")
+      .value("RAISE", OnNonFinite::kRaise)
+      .value("STOP", OnNonFinite::kStop)
+      .value("ROLLBACK", OnNonFinite::kRollback);
+
+  py::class_<FitOptions>(m, "FitOptions")
+      .def(py::init<>())
+      .def_readwrite("batch_size", &FitOptions::batch_size)
+      .def_readwrite("epochs", &FitOptions::epochs)
+      .def_readwrite("initial_epoch", &FitOptions::initial_epoch)
+      .def_readwrite("initial_step", &FitOptions::initial_step)
+      .def_readwrite("shuffle", &FitOptions::shuffle)
+      .def_readwrite("seed", &FitOptions::seed)
+      .def_readwrite("drop_remainder", &FitOptions::drop_remainder)
+      .def_readwrite("on_nonfinite", &FitOptions::on_nonfinite)
+      .def_readwrite("callback_every", &FitOptions::callback_every)
+      .def_readwrite("validation_signature", &FitOptions::validation_signature);
+
+  py::class_<FitResult>(m, "FitResult")
+      .def_property_readonly("losses",
+                             [](const FitResult& r) {
+                               return py::array_t<float>(static_cast<py::ssize_t>(r.losses.size()), r.losses.data());
+                             })
+      .def_readonly("epoch_losses", &FitResult::epoch_losses)
+      .def_readonly("metric_names", &FitResult::metric_names)
+      .def_readonly("epoch_metrics", &FitResult::epoch_metrics)
+      .def_readonly("steps", &FitResult::steps)
+      .def_readonly("epochs_completed", &FitResult::epochs_completed)
+      .def_readonly("seconds", &FitResult::seconds)
+      .def_readonly("stopped", &FitResult::stopped)
+      .def_readonly("stop_reason", &FitResult::stop_reason);
+
+  py::class_<EpochLogs>(m, "EpochLogs")
+      .def_readonly("epoch", &EpochLogs::epoch)
+      .def_readonly("steps", &EpochLogs::steps)
+      .def_readonly("loss", &EpochLogs::loss)
+      .def_property_readonly("metrics", [](const EpochLogs& l) { return PairsToDict(l.metrics); })
+      .def_property_readonly("validation", [](const EpochLogs& l) { return PairsToDict(l.validation); });
+
+  py::class_<TrainingState>(m, "TrainingState")
+      .def_readonly("epochs_done", &TrainingState::epochs_done)
+      .def_readonly("steps_done", &TrainingState::steps_done)
+      .def_readonly("seed", &TrainingState::seed)
+      .def_readonly("batch_size", &TrainingState::batch_size)
+      .def_readonly("shuffle", &TrainingState::shuffle)
+      .def_readonly("drop_remainder", &TrainingState::drop_remainder)
+      .def_readonly("learning_rate", &TrainingState::learning_rate)
+      .def("__repr__", [](const TrainingState& t) {
+        return "TrainingState(epochs_done=" + std::to_string(t.epochs_done) +
+               ", steps_done=" + std::to_string(t.steps_done) + ", seed=" + std::to_string(t.seed) +
+               ", batch_size=" + std::to_string(t.batch_size) + ")";
+      });
 }
 
 }  // namespace
 
 void BindTrainer(py::module_& m) {
+  BindResults(m);
   py::class_<Trainer>(m, "Trainer")
       .def(py::init([](const Model& model, const std::string& train, const std::string& save,
                        const std::string& restore, const std::string& loss) {
@@ -156,10 +196,15 @@ void BindTrainer(py::module_& m) {
            }),
            py::arg("model"), py::arg("train") = "train", py::arg("save") = "save",
            py::arg("restore") = "restore", py::arg("loss") = "loss")
-      .def("fit", &Fit, py::arg("arrays"), py::arg("batch_size"), py::arg("epochs"),
-           py::arg("initial_epoch"), py::arg("initial_step"), py::arg("shuffle"), py::arg("seed"), py::arg("drop_remainder"),
-           py::arg("on_nonfinite"), py::arg("callback_every"), py::arg("callback"),
-           py::arg("handle_sigint"))
+      .def("fit", &Fit, py::arg("arrays"), py::arg("options"), py::kw_only(), py::arg("validation"),
+           py::arg("callback"), py::arg("on_epoch_end"), py::arg("handle_sigint"))
+      .def(
+          "resume",
+          [](Trainer& t, const std::string& path, int64_t total_epochs, FitOptions& options) {
+            py::gil_scoped_release release;
+            t.Resume(path, total_epochs, options);
+          },
+          py::arg("path"), py::arg("total_epochs"), py::arg("options"))
       .def(
           "predict",
           [](Trainer& t, const py::dict& arrays, int64_t batch_size, const std::string& signature) {
@@ -202,6 +247,10 @@ void BindTrainer(py::module_& m) {
       .def("save_checkpoint", &Trainer::SaveCheckpoint, py::arg("path"),
            py::call_guard<py::gil_scoped_release>())
       .def("load_checkpoint", &Trainer::LoadCheckpoint, py::arg("path"),
+           py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("training_state", &Trainer::training_state)
+      .def("learning_rate", &Trainer::LearningRate, py::call_guard<py::gil_scoped_release>())
+      .def("set_learning_rate", &Trainer::SetLearningRate, py::arg("value"),
            py::call_guard<py::gil_scoped_release>());
 
   m.def("epoch_order", &EpochOrder, py::arg("n"), py::arg("seed"), py::arg("epoch"),

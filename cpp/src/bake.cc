@@ -581,11 +581,30 @@ void CheckRuntime(const std::vector<uint8_t>& bytes, const BakeOptions& options,
                         DescribeIncompatibilities(problems) + offer);
 }
 
+// A model baked from a diverged run would deploy NaN answers without a word.
+void CheckFinite(const Snapshot& weights) {
+  for (const NamedTensor& w : weights) {
+    if (w.dtype != DType::kFloat32) continue;
+    const std::size_t count = w.bytes.size() / sizeof(float);
+    for (std::size_t i = 0; i < count; ++i) {
+      float value;
+      std::memcpy(&value, w.bytes.data() + i * sizeof(float), sizeof value);
+      if (!std::isfinite(value)) {
+        throw InvalidArgument("variable '" + w.name + "' holds " + (std::isnan(value) ? "NaN" : "infinity") +
+                              " (element " + std::to_string(i) +
+                              "): a diverged run? Baking refuses non-finite values; pass allow_nonfinite to "
+                              "keep them");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights,
                                const BakeOptions& options, BakeReport* report) {
   if (model == nullptr && size != 0) throw InvalidArgument("model bytes: null pointer");
+  if (!options.allow_nonfinite) CheckFinite(weights);
   if (!options.require_runtime.empty()) {
     const std::vector<std::string> known = KnownRuntimes();
     if (std::find(known.begin(), known.end(), options.require_runtime) == known.end()) {

@@ -1,6 +1,8 @@
 #include "litetrain/checkpoint.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -63,9 +65,24 @@ void CheckVariables(const std::string& path, const Snapshot& variables) {
   }
 }
 
+std::string TrainingJson(const TrainingState& t) {
+  std::string json = "{\"epochs_done\": " + std::to_string(t.epochs_done) +
+                     ", \"steps_done\": " + std::to_string(t.steps_done) + ", \"seed\": " + std::to_string(t.seed) +
+                     ", \"batch_size\": " + std::to_string(t.batch_size) +
+                     ", \"shuffle\": " + (t.shuffle ? "true" : "false") +
+                     ", \"drop_remainder\": " + (t.drop_remainder ? "true" : "false");
+  if (t.learning_rate && std::isfinite(*t.learning_rate)) {
+    char text[32];
+    // 9 significant digits round-trip every float32.
+    std::snprintf(text, sizeof text, "%.9g", static_cast<double>(*t.learning_rate));
+    json += ", \"learning_rate\": " + std::string(text);
+  }
+  return json + "}";
+}
+
 // json.dumps of the metadata dict, as Python wrote it (non-ASCII names stay
 // UTF-8 here, which any JSON reader takes).
-std::string MetadataJson(const Snapshot& variables, const std::string& digest) {
+std::string MetadataJson(const Snapshot& variables, const std::string& digest, const TrainingState* training) {
   std::string json = "{\"format\": \"" + std::string(kFormat) + "\", \"version\": " + std::to_string(kVersion) +
                      ", \"variables\": {";
   for (std::size_t i = 0; i < variables.size(); ++i) {
@@ -76,7 +93,9 @@ std::string MetadataJson(const Snapshot& variables, const std::string& digest) {
     for (int d = 0; d < v.shape.rank(); ++d) json += (d > 0 ? ", " : "") + std::to_string(v.shape[d]);
     json += "]}";
   }
-  return json + "}, \"sha256\": \"" + digest + "\"}";
+  json += "}, \"sha256\": \"" + digest + "\"";
+  if (training != nullptr) json += ", \"training\": " + TrainingJson(*training);
+  return json + "}";
 }
 
 // A JSON value as Python's repr would show it in a message.
@@ -87,7 +106,50 @@ std::string Repr(const detail::Json* value) {
   return "(a JSON value of another type)";
 }
 
-void CheckMetadata(const std::string& where, const std::string& text, const Snapshot& variables) {
+// The "training" member, when present. Its absence is not damage (files
+// written outside a fit, or before it existed); a malformed one is.
+std::optional<TrainingState> ReadTraining(const std::string& where, const detail::Json& metadata) {
+  const detail::Json* training = metadata.find("training");
+  if (training == nullptr) return std::nullopt;
+  const auto damaged = [&](const std::string& what) {
+    return CheckpointError(where + " has damaged metadata: \"training\" " + what);
+  };
+  if (!training->is_object()) throw damaged("is not an object");
+  const auto integer = [&](const char* key) {
+    const detail::Json* value = training->find(key);
+    if (value == nullptr || !value->is_integer() || value->integer() < 0) {
+      throw damaged(std::string("lacks a non-negative integer \"") + key + "\"");
+    }
+    return value->integer();
+  };
+  const auto boolean = [&](const char* key) {
+    const detail::Json* value = training->find(key);
+    if (value == nullptr || value->kind() != detail::Json::Kind::kBool) {
+      throw damaged(std::string("lacks a boolean \"") + key + "\"");
+    }
+    return value->boolean();
+  };
+  TrainingState state;
+  state.epochs_done = integer("epochs_done");
+  state.steps_done = integer("steps_done");
+  state.seed = static_cast<uint64_t>(integer("seed"));
+  state.batch_size = integer("batch_size");
+  state.shuffle = boolean("shuffle");
+  state.drop_remainder = boolean("drop_remainder");
+  if (const detail::Json* lr = training->find("learning_rate")) {
+    const double value = lr->is_integer() ? static_cast<double>(lr->integer())
+                         : lr->kind() == detail::Json::Kind::kNumber ? lr->number()
+                                                                      : -1.0;
+    if (!(value > 0.0) || !std::isfinite(static_cast<float>(value))) {
+      throw damaged("has a learning_rate that is not a positive float32");
+    }
+    state.learning_rate = static_cast<float>(value);
+  }
+  return state;
+}
+
+std::optional<TrainingState> CheckMetadata(const std::string& where, const std::string& text,
+                                           const Snapshot& variables) {
   detail::Json metadata;
   try {
     metadata = detail::Json::Parse(text);
@@ -129,13 +191,14 @@ void CheckMetadata(const std::string& where, const std::string& text, const Snap
   if (sha256 == nullptr || !sha256->is_string() || sha256->string() != Digest(variables)) {
     throw CheckpointError(where + " fails its checksum: the data is damaged");
   }
+  return ReadTraining(where, metadata);
 }
 
 }  // namespace
 
-void WriteCheckpoint(const std::string& path, const Snapshot& variables) {
+void WriteCheckpoint(const std::string& path, const Snapshot& variables, const TrainingState* training) {
   CheckVariables(path, variables);
-  const std::string metadata = MetadataJson(variables, Digest(variables));
+  const std::string metadata = MetadataJson(variables, Digest(variables), training);
   std::vector<std::string> headers;
   for (const NamedTensor& v : variables) headers.push_back(detail::EncodeNpyHeader(v.dtype, v.shape));
   const Shape metadata_shape{static_cast<int64_t>(metadata.size())};
@@ -153,7 +216,9 @@ void WriteCheckpoint(const std::string& path, const Snapshot& variables) {
   out.Commit();
 }
 
-Snapshot LoadCheckpoint(const std::string& path) {
+Snapshot LoadCheckpoint(const std::string& path) { return LoadCheckpointWithState(path).variables; }
+
+Checkpoint LoadCheckpointWithState(const std::string& path) {
   detail::InputFile file(path, "checkpoint");
   const std::string where = "checkpoint '" + path + "'";
   uint8_t start[8] = {};
@@ -200,8 +265,8 @@ Snapshot LoadCheckpoint(const std::string& path) {
   if (!have_metadata) {
     throw CheckpointError("'" + path + "' is an .npz file but not a litetrain checkpoint (no '" + kMetadataName + "')");
   }
-  CheckMetadata(where, metadata, variables);
-  return variables;
+  std::optional<TrainingState> training = CheckMetadata(where, metadata, variables);
+  return Checkpoint{std::move(variables), std::move(training)};
 }
 
 }  // namespace litetrain

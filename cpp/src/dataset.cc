@@ -1,5 +1,6 @@
 #include "litetrain/dataset.h"
 
+#include <algorithm>
 #include <numeric>
 #include <set>
 
@@ -52,6 +53,21 @@ std::vector<int64_t> EpochOrder(int64_t n, uint64_t seed, int64_t epoch, bool sh
     std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
   }
   return order;
+}
+
+Dataset Dataset::Slice(int64_t first, int64_t count) const {
+  if (first < 0 || count < 0 || first > size_ || count > size_ - first) {
+    throw OutOfRange("samples [" + std::to_string(first) + ", " + std::to_string(first + count) +
+                     ") are outside the dataset's " + std::to_string(size_));
+  }
+  std::vector<Column> columns = columns_;
+  for (Column& column : columns) {
+    const std::size_t row = static_cast<std::size_t>(column.data.shape.num_elements() / std::max<int64_t>(size_, 1)) *
+                            ItemSize(column.data.dtype);
+    column.data.data = static_cast<const uint8_t*>(column.data.data) + static_cast<std::size_t>(first) * row;
+    column.data.shape[0] = count;
+  }
+  return Dataset(std::move(columns));
 }
 
 }  // namespace litetrain

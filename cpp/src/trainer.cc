@@ -3,10 +3,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <set>
 
 #include "batch_feeder.h"
+#include "label_classes.h"
 #include "litetrain/checkpoint.h"
 #include "litetrain/signature_runner.h"
 
@@ -58,6 +61,57 @@ int64_t FixedBatch(const SignatureSpec& spec) {
   return -1;
 }
 
+// Models that have a Trainer, by their file's bytes (one per loaded model):
+// two Trainers on one Model would train the same variables behind each
+// other's backs.
+class ModelClaims {
+ public:
+  static void Claim(const Model& model) {
+    std::lock_guard<std::mutex> lock(mutex());
+    if (!claimed().insert(model.file_data()).second) {
+      throw InvalidArgument(
+          "this Model already has a Trainer, and two would share its weights and optimizer state: "
+          "use that Trainer, or load the model file again for an independent one");
+    }
+  }
+  static void Release(const void* file) {
+    std::lock_guard<std::mutex> lock(mutex());
+    claimed().erase(file);
+  }
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::set<const void*>& claimed() {
+    static std::set<const void*> s;
+    return s;
+  }
+};
+
+// The signature called `key` if the model has it, else nullptr.
+const SignatureSpec* FindSignature(const Model& model, const std::string& key) {
+  for (const SignatureSpec& spec : model.signatures()) {
+    if (spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+// Batches of `batch` samples that average exactly over `count` samples,
+// each repeated batch/k times in a batch of k distinct ones: a fixed-batch
+// signature's mean over such a batch is the mean over those k samples.
+std::vector<int64_t> RepeatGroups(int64_t count, int64_t batch) {
+  std::vector<int64_t> groups;
+  while (count > 0) {
+    int64_t k = std::min(count, batch);
+    while (batch % k != 0) --k;
+    groups.push_back(k);
+    count -= k;
+  }
+  return groups;
+}
+
 void CheckOptions(const FitOptions& o) {
   if (o.batch_size < 1) throw InvalidArgument("batch_size must be >= 1, got " + std::to_string(o.batch_size));
   if (o.epochs < 0) throw InvalidArgument("epochs must be >= 0, got " + std::to_string(o.epochs));
@@ -79,6 +133,18 @@ class Trainer::Impl {
         save_(model.runner(options.save_signature)),
         restore_(model.runner(options.restore_signature)),
         loss_index_(train_.spec().output_index(options.loss_output)) {
+    if (const SignatureSpec* set = FindSignature(model, "set_learning_rate")) {
+      if (set->inputs.size() == 1 && set->inputs[0].dtype == DType::kFloat32 &&
+          set->inputs[0].shape.num_elements() == 1) {
+        set_learning_rate_.emplace(model.runner("set_learning_rate"));
+      }
+    }
+    if (const SignatureSpec* get = FindSignature(model, "get_learning_rate")) {
+      if (get->inputs.empty() && get->outputs.size() == 1 && get->outputs[0].dtype == DType::kFloat32 &&
+          get->outputs[0].shape.num_elements() == 1) {
+        get_learning_rate_.emplace(model.runner("get_learning_rate"));
+      }
+    }
     const auto& outputs = train_.spec().outputs;
     for (std::size_t o = 0; o < outputs.size(); ++o) {
       if (o != loss_index_ && outputs[o].dtype == DType::kFloat32 && outputs[o].shape.num_elements() == 1) {
@@ -93,8 +159,12 @@ class Trainer::Impl {
     }
   }
 
+  ~Impl() { ModelClaims::Release(model_.file_data()); }
+
   const Model& model() const { return model_; }
-  std::mutex& mutex() { return mutex_; }
+  std::recursive_mutex& mutex() { return mutex_; }
+  std::atomic<bool>& fitting() { return fitting_; }
+  const std::optional<TrainingState>& training_state() const { return state_; }
 
   FitResult Fit(const Dataset& data, const FitOptions& options) {
     CheckOptions(options);
@@ -120,6 +190,22 @@ class Trainer::Impl {
       throw InvalidArgument(std::to_string(n) + " samples make no batch of " + std::to_string(batch) +
                             (options.drop_remainder ? " (drop_remainder is set)" : ""));
     }
+    CheckLabels(data, spec, "training array");
+    // Everything validation needs is checked now, not after an epoch has
+    // changed the weights.
+    std::optional<SignatureRunner> validator;
+    if (options.validation_data != nullptr) {
+      const SignatureSpec* eval = FindSignature(model_, options.validation_signature);
+      if (eval == nullptr) {
+        throw InvalidArgument("validation needs signature '" + options.validation_signature +
+                              "' (loss and metrics without an update), which the model lacks");
+      }
+      if (options.validation_data->size() == 0) throw InvalidArgument("the validation data has no samples");
+      MatchColumns(*options.validation_data, *eval);
+      CheckLabels(*options.validation_data, *eval, "validation array");
+      ScalarSums(*eval);  // it has something to average
+      validator.emplace(model_.runner(options.validation_signature));
+    }
 
     FitResult result;
     nonfinite_stop_ = false;
@@ -130,6 +216,13 @@ class Trainer::Impl {
     result.epoch_metrics.reserve(static_cast<std::size_t>(options.epochs));
     for (std::size_t m : metric_indices_) result.metric_names.push_back(spec.outputs[m].name);
     BatchFeeder feeder(data, std::move(columns), std::min(batch, n));
+    TrainingState state;
+    state.epochs_done = options.initial_epoch;
+    state.steps_done = options.initial_step;
+    state.seed = options.seed;
+    state.batch_size = batch;
+    state.shuffle = options.shuffle;
+    state.drop_remainder = options.drop_remainder;
     const auto started = std::chrono::steady_clock::now();
     for (int64_t e = 0; e < options.epochs && !result.stopped; ++e) {
       const int64_t epoch = options.initial_epoch + e;
@@ -147,15 +240,25 @@ class Trainer::Impl {
         result.epoch_losses.push_back(totals.loss / samples);
         std::vector<double> means;
         for (double sum : totals.metrics) means.push_back(sum / samples);
-        result.epoch_metrics.push_back(std::move(means));
         ++result.epochs_completed;
-        // After each epoch, unless the periodic call just came at its last step.
         const int64_t run_step = options.initial_step + result.steps;
+        state.epochs_done = epoch + 1;
+        state.steps_done = run_step;
+        state.learning_rate = LearningRate();
+        state_ = state;
+        // After each epoch, unless the periodic call just came at its last step.
         const bool just_called = options.callback_every > 0 && run_step % options.callback_every == 0;
         if (!result.stopped && options.callback && !just_called &&
             !options.callback(FitProgress{run_step, epoch, result.losses.back()})) {
           Stop(result, "callback");
         }
+        if (!result.stopped && options.on_epoch_end) {
+          EpochLogs logs{epoch, run_step, result.epoch_losses.back(), {}, {}};
+          for (std::size_t m = 0; m < means.size(); ++m) logs.metrics.emplace_back(result.metric_names[m], means[m]);
+          if (validator) logs.validation = EvaluateWith(*validator, *options.validation_data, batch);
+          if (!options.on_epoch_end(logs)) Stop(result, "callback");
+        }
+        result.epoch_metrics.push_back(std::move(means));
       }
     }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -200,21 +303,71 @@ class Trainer::Impl {
   std::vector<std::pair<std::string, double>> Evaluate(const Dataset& data, int64_t batch,
                                                        const std::string& key) {
     SignatureRunner runner = model_.runner(key);
-    std::vector<std::pair<std::string, double>> sums;
-    for (const TensorSpec& out : runner.spec().outputs) {
-      if (out.shape.num_elements() == 1 && out.dtype == DType::kFloat32) sums.emplace_back(out.name, 0.0);
+    CheckLabels(data, runner.spec(), "array");
+    return EvaluateWith(runner, data, batch);
+  }
+
+  // Resume: the state a checkpoint holds, checked against `options`.
+  void Resume(const std::string& path, int64_t total_epochs, FitOptions& options) {
+    if (total_epochs < 0) throw InvalidArgument("epochs must be >= 0, got " + std::to_string(total_epochs));
+    Checkpoint checkpoint = LoadCheckpointWithState(path);
+    if (!checkpoint.training) {
+      throw CheckpointError("checkpoint '" + path +
+                            "' holds weights but no training state (it was not written during a fit, or by an "
+                            "older litetrain): load it and pass initial_epoch yourself to continue");
     }
-    if (sums.empty()) {
-      throw InvalidArgument("signature '" + key + "' has no float32 scalar output to average");
+    const TrainingState& t = *checkpoint.training;
+    const auto differs = [&](const std::string& what, const std::string& theirs, const std::string& ours) {
+      return InvalidArgument("checkpoint '" + path + "' was written by a run with " + what + " " + theirs +
+                             ", this one has " + ours + ", so it would not see the batches that run would: pass " +
+                             what + "=" + theirs + " to resume it");
+    };
+    if (t.seed != options.seed) throw differs("seed", std::to_string(t.seed), std::to_string(options.seed));
+    if (t.batch_size != options.batch_size) {
+      throw differs("batch_size", std::to_string(t.batch_size), std::to_string(options.batch_size));
     }
-    ForEachBatch(runner, data, batch, /*pad=*/false, [&](int64_t, int64_t count, int64_t) {
-      for (auto& [name, sum] : sums) {
-        const auto& view = runner.outputs()[runner.spec().output_index(name)];
-        sum += static_cast<double>(*static_cast<const float*>(view.data)) * static_cast<double>(count);
-      }
-    });
-    for (auto& entry : sums) entry.second /= static_cast<double>(data.size());
-    return sums;
+    if (t.shuffle != options.shuffle) throw differs("shuffle", t.shuffle ? "true" : "false", options.shuffle ? "true" : "false");
+    if (t.drop_remainder != options.drop_remainder) {
+      throw differs("drop_remainder", t.drop_remainder ? "true" : "false", options.drop_remainder ? "true" : "false");
+    }
+    CheckCheckpoint(path, checkpoint.variables);
+    Restore(checkpoint.variables);
+    state_ = t;
+    RestoreLearningRate();
+    options.initial_epoch = t.epochs_done;
+    options.initial_step = t.steps_done;
+    options.epochs = std::max<int64_t>(total_epochs - t.epochs_done, 0);
+  }
+
+  std::optional<float> LearningRate() {
+    if (!get_learning_rate_) return std::nullopt;
+    get_learning_rate_->Run(nullptr, 0);
+    return *static_cast<const float*>(get_learning_rate_->outputs()[0].data);
+  }
+
+  void SetLearningRate(double value) {
+    if (!set_learning_rate_) {
+      throw InvalidArgument("the model has no 'set_learning_rate' signature taking one float32 scalar: its "
+                            "learning rate is fixed in the graph (models built by litetrain.build expose it)");
+    }
+    if (!std::isfinite(value) || value <= 0.0 || value > std::numeric_limits<float>::max() ||
+        static_cast<float>(value) <= 0.0f) {
+      throw InvalidArgument("the learning rate must be a positive finite float32 (at most 3.4e38, at least "
+                            "1.4e-45), got " + std::to_string(value));
+    }
+    const float rate = static_cast<float>(value);
+    const TensorSpec& input = set_learning_rate_->spec().inputs[0];
+    const ConstTensorView view{DType::kFloat32, input.shape, &rate};
+    set_learning_rate_->Run(&view, 1);
+    if (state_) state_->learning_rate = rate;
+  }
+
+  void SetState(std::optional<TrainingState> state) { state_ = std::move(state); }
+
+  // The learning rate is a variable the save signature may not hold: a run's
+  // state carries it.
+  void RestoreLearningRate() {
+    if (state_ && state_->learning_rate && set_learning_rate_) SetLearningRate(*state_->learning_rate);
   }
 
   Snapshot TakeSnapshot() {
@@ -289,6 +442,85 @@ class Trainer::Impl {
   }
 
  private:
+  // The float32 scalar outputs of `spec`, each with a sum of 0.
+  static std::vector<std::pair<std::string, double>> ScalarSums(const SignatureSpec& spec) {
+    std::vector<std::pair<std::string, double>> sums;
+    for (const TensorSpec& out : spec.outputs) {
+      if (out.shape.num_elements() == 1 && out.dtype == DType::kFloat32) sums.emplace_back(out.name, 0.0);
+    }
+    if (sums.empty()) {
+      throw InvalidArgument("signature '" + spec.key + "' has no float32 scalar output to average");
+    }
+    return sums;
+  }
+
+  // Sample-weighted means of `runner`'s scalar outputs over `data`. A
+  // fixed-batch signature's short last batch is run as groups of samples
+  // each repeated to fill the batch (RepeatGroups), so the means are exact.
+  std::vector<std::pair<std::string, double>> EvaluateWith(SignatureRunner& runner, const Dataset& data,
+                                                           int64_t batch) {
+    const SignatureSpec& spec = runner.spec();
+    std::vector<std::pair<std::string, double>> sums = ScalarSums(spec);
+    std::vector<std::size_t> outputs;
+    for (const auto& entry : sums) outputs.push_back(spec.output_index(entry.first));
+    const auto add = [&](int64_t samples) {
+      for (std::size_t o = 0; o < sums.size(); ++o) {
+        sums[o].second += static_cast<double>(*static_cast<const float*>(runner.outputs()[outputs[o]].data)) *
+                          static_cast<double>(samples);
+      }
+    };
+    const int64_t n = data.size();
+    if (n == 0) throw InvalidArgument("no samples");
+    const int64_t fixed = FixedBatch(spec);
+    if (fixed < 0) {
+      ForEachBatch(runner, data, batch, /*pad=*/false, [&](int64_t, int64_t count, int64_t) { add(count); });
+    } else {
+      if (batch != fixed) {
+        throw InvalidArgument("signature '" + spec.key + "' has a fixed batch of " + std::to_string(fixed) +
+                              "; pass batch_size=" + std::to_string(fixed));
+      }
+      const int64_t whole = n - n % fixed;
+      if (whole > 0) {
+        ForEachBatch(runner, data.Slice(0, whole), fixed, /*pad=*/false,
+                     [&](int64_t, int64_t count, int64_t) { add(count); });
+      }
+      const std::vector<int64_t> groups = RepeatGroups(n - whole, fixed);
+      if (groups.empty()) return Means(sums, n);
+      BatchFeeder feeder(data, MatchColumns(data, spec), fixed);
+      std::vector<int64_t> rows(static_cast<std::size_t>(fixed));
+      int64_t first = whole;
+      for (int64_t k : groups) {
+        for (int64_t i = 0; i < fixed; ++i) rows[static_cast<std::size_t>(i)] = first + i % k;
+        feeder.Start(0, rows.data(), fixed);
+        feeder.Wait();
+        runner.Run(feeder.Views(0, fixed));
+        add(k);
+        first += k;
+      }
+    }
+    return Means(sums, n);
+  }
+
+  static std::vector<std::pair<std::string, double>> Means(std::vector<std::pair<std::string, double>> sums,
+                                                           int64_t n) {
+    for (auto& entry : sums) entry.second /= static_cast<double>(n);
+    return sums;
+  }
+
+  // Refuses sparse labels outside [0, classes) of the one-hot that encodes them.
+  void CheckLabels(const Dataset& data, const SignatureSpec& spec, const std::string& what) {
+    auto found = label_classes_.find(spec.key);
+    if (found == label_classes_.end()) {
+      found = label_classes_.emplace(spec.key, detail::SparseLabelClasses(model_, spec)).first;
+    }
+    for (const Dataset::Column& column : data.columns()) {
+      const std::size_t i = spec.input_index(column.name);
+      if (found->second[i] > 0) {
+        detail::CheckLabelRange(what + " '" + column.name + "'", column.data, found->second[i]);
+      }
+    }
+  }
+
   // Runs `runner` over `data` in order and calls visit(first_sample, count,
   // fed) after each batch: `count` real samples, `fed` run (more when a
   // fixed-batch signature's last batch was padded, which needs `pad`).
@@ -414,46 +646,103 @@ class Trainer::Impl {
   SignatureRunner restore_;
   std::size_t loss_index_;
   std::vector<std::size_t> metric_indices_;  // float32 scalar outputs besides the loss
+  std::optional<SignatureRunner> set_learning_rate_;
+  std::optional<SignatureRunner> get_learning_rate_;
+  std::map<std::string, std::vector<int64_t>> label_classes_;  // per signature, per input; -1: not labels
+  std::optional<TrainingState> state_;       // where the run stands (training_state())
   bool nonfinite_stop_ = false;              // the current fit met a non-finite loss
-  std::mutex mutex_;                         // one public call at a time
+  // One public call at a time; recursive so that a fit's epoch-end hook may
+  // use the trainer from the fit's own thread.
+  std::recursive_mutex mutex_;
+  std::atomic<bool> fitting_{false};
 };
 
-Trainer::Trainer(const Model& model, const TrainerOptions& options)
-    : impl_(std::make_unique<Impl>(model, options)) {}
+Trainer::Trainer(const Model& model, const TrainerOptions& options) {
+  ModelClaims::Claim(model);
+  try {
+    impl_ = std::make_unique<Impl>(model, options);
+  } catch (...) {
+    ModelClaims::Release(model.file_data());
+    throw;
+  }
+}
 Trainer::Trainer(Trainer&&) noexcept = default;
 Trainer& Trainer::operator=(Trainer&&) noexcept = default;
 Trainer::~Trainer() = default;
 
+namespace {
+using Lock = std::lock_guard<std::recursive_mutex>;
+
+// Marks a fit as running for its whole length.
+class FitGuard {
+ public:
+  explicit FitGuard(std::atomic<bool>& fitting) : fitting_(fitting) {
+    if (fitting_.exchange(true)) {
+      throw TrainerBusy("this Trainer is already running fit (on another thread, or this is a call from that "
+                        "fit's own callback): one fit at a time per Trainer");
+    }
+  }
+  ~FitGuard() { fitting_.store(false); }
+  FitGuard(const FitGuard&) = delete;
+  FitGuard& operator=(const FitGuard&) = delete;
+
+ private:
+  std::atomic<bool>& fitting_;
+};
+}  // namespace
+
 FitResult Trainer::Fit(const Dataset& data, const FitOptions& options) {
-  std::lock_guard<std::mutex> lock(impl_->mutex());
+  FitGuard running(impl_->fitting());
+  Lock lock(impl_->mutex());
   return impl_->Fit(data, options);
 }
+void Trainer::Resume(const std::string& path, int64_t total_epochs, FitOptions& options) {
+  Lock lock(impl_->mutex());
+  impl_->Resume(path, total_epochs, options);
+}
 std::vector<NamedTensor> Trainer::Predict(const Dataset& data, int64_t batch_size, const std::string& signature) {
-  std::lock_guard<std::mutex> lock(impl_->mutex());
+  Lock lock(impl_->mutex());
   return impl_->Predict(data, batch_size, signature);
 }
 std::vector<std::pair<std::string, double>> Trainer::Evaluate(const Dataset& data, int64_t batch_size,
                                                               const std::string& signature) {
-  std::lock_guard<std::mutex> lock(impl_->mutex());
+  Lock lock(impl_->mutex());
   return impl_->Evaluate(data, batch_size, signature);
 }
 Snapshot Trainer::TakeSnapshot() {
-  std::lock_guard<std::mutex> lock(impl_->mutex());
+  Lock lock(impl_->mutex());
   return impl_->TakeSnapshot();
 }
 void Trainer::Restore(const Snapshot& snapshot) {
-  std::lock_guard<std::mutex> lock(impl_->mutex());
+  Lock lock(impl_->mutex());
   impl_->Restore(snapshot);
 }
 void Trainer::SaveCheckpoint(const std::string& path) {
-  const Snapshot snapshot = TakeSnapshot();
-  WriteCheckpoint(path, snapshot);
+  Lock lock(impl_->mutex());
+  const Snapshot snapshot = impl_->TakeSnapshot();
+  const std::optional<TrainingState>& state = impl_->training_state();
+  WriteCheckpoint(path, snapshot, state ? &*state : nullptr);
 }
-void Trainer::LoadCheckpoint(const std::string& path) {
-  const Snapshot variables = litetrain::LoadCheckpoint(path);  // reads and verifies the whole file first
-  std::lock_guard<std::mutex> lock(impl_->mutex());
-  impl_->CheckCheckpoint(path, variables);
-  impl_->Restore(variables);
+std::optional<TrainingState> Trainer::LoadCheckpoint(const std::string& path) {
+  Checkpoint checkpoint = LoadCheckpointWithState(path);  // reads and verifies the whole file first
+  Lock lock(impl_->mutex());
+  impl_->CheckCheckpoint(path, checkpoint.variables);
+  impl_->Restore(checkpoint.variables);
+  impl_->SetState(checkpoint.training);
+  impl_->RestoreLearningRate();
+  return checkpoint.training;
+}
+std::optional<TrainingState> Trainer::training_state() const {
+  Lock lock(impl_->mutex());
+  return impl_->training_state();
+}
+std::optional<float> Trainer::LearningRate() {
+  Lock lock(impl_->mutex());
+  return impl_->LearningRate();
+}
+void Trainer::SetLearningRate(double value) {
+  Lock lock(impl_->mutex());
+  impl_->SetLearningRate(value);
 }
 const Model& Trainer::model() const { return impl_->model(); }
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from litetrain import _core, _runtime, optim
+from litetrain import _core, _runtime, callbacks, optim
 from litetrain.builder import BuildError, BuiltModel, build
 from litetrain.checkpoint import load_checkpoint, write_checkpoint
-from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure
+from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure, TrainerBusy
 from litetrain.export import ExportReport, export
 from litetrain.baking import Baked, bake
 from litetrain.compatibility import Compatibility, check_compatibility, list_operators
@@ -31,8 +31,10 @@ __all__ = [
     "RuntimeFailure",
     "SignatureRunner",
     "Trainer",
+    "TrainerBusy",
     "build",
     "bake",
+    "callbacks",
     "check_compatibility",
     "epoch_order",
     "export",

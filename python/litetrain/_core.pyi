@@ -38,29 +38,77 @@ class Model:
     @property
     def threads(self) -> int: ...
 
+class OnNonFinite:
+    RAISE: OnNonFinite
+    STOP: OnNonFinite
+    ROLLBACK: OnNonFinite
+
+class FitOptions:
+    batch_size: int
+    epochs: int
+    initial_epoch: int
+    initial_step: int
+    shuffle: bool
+    seed: int
+    drop_remainder: bool
+    on_nonfinite: OnNonFinite
+    callback_every: int
+    validation_signature: str
+    def __init__(self) -> None: ...
+
+class FitResult:
+    @property
+    def losses(self) -> np.ndarray: ...
+    epoch_losses: list[float]
+    metric_names: list[str]
+    epoch_metrics: list[list[float]]
+    steps: int
+    epochs_completed: int
+    seconds: float
+    stopped: bool
+    stop_reason: str
+
+class EpochLogs:
+    epoch: int
+    steps: int
+    loss: float
+    @property
+    def metrics(self) -> dict[str, float]: ...
+    @property
+    def validation(self) -> dict[str, float]: ...
+
+class TrainingState:
+    epochs_done: int
+    steps_done: int
+    seed: int
+    batch_size: int
+    shuffle: bool
+    drop_remainder: bool
+    learning_rate: float | None
+
 class Trainer:
     def __init__(self, model: Model, train: str = "train", save: str = "save", restore: str = "restore", loss: str = "loss") -> None: ...
     def fit(
         self,
         arrays: dict[str, np.ndarray],
-        batch_size: int,
-        epochs: int,
-        initial_epoch: int,
-        initial_step: int,
-        shuffle: bool,
-        seed: int,
-        drop_remainder: bool,
-        on_nonfinite: str,
-        callback_every: int,
-        callback: Any,
+        options: FitOptions,
+        *,
+        validation: dict[str, np.ndarray] | None,
+        callback: Callable[[int, int, float], bool] | None,
+        on_epoch_end: Callable[[EpochLogs], bool] | None,
         handle_sigint: bool,
-    ) -> dict[str, Any]: ...
+    ) -> FitResult: ...
+    def resume(self, path: str, total_epochs: int, options: FitOptions) -> None: ...
     def predict(self, arrays: dict[str, np.ndarray], batch_size: int, signature: str) -> dict[str, np.ndarray]: ...
     def evaluate(self, arrays: dict[str, np.ndarray], batch_size: int, signature: str) -> list[tuple[str, float]]: ...
     def snapshot(self) -> dict[str, np.ndarray]: ...
     def restore(self, arrays: dict[str, np.ndarray]) -> None: ...
     def save_checkpoint(self, path: str) -> None: ...
-    def load_checkpoint(self, path: str) -> None: ...
+    def load_checkpoint(self, path: str) -> TrainingState | None: ...
+    @property
+    def training_state(self) -> TrainingState | None: ...
+    def learning_rate(self) -> float | None: ...
+    def set_learning_rate(self, value: float) -> None: ...
 
 def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> list[int]: ...
 def write_checkpoint(path: str, variables: dict[str, Any]) -> None: ...
@@ -76,6 +124,7 @@ def bake(
     infer: str = "infer",
     library: str = "",
     threads: int = 0,
+    allow_nonfinite: bool = False,
 ) -> dict[str, Any]: ...
 def list_operators(model: bytes | bytearray | memoryview) -> list[dict[str, Any]]: ...
 def find_incompatibilities(model: bytes | bytearray | memoryview, runtime: str) -> tuple[list[dict[str, Any]], str]: ...

@@ -65,6 +65,7 @@ def bake(
     *,
     inference_only: bool = False,
     require_runtime: str | None = None,
+    allow_nonfinite: bool = False,
 ) -> Baked:
     """Writes `model` with `weights` as its variables' initial values.
 
@@ -87,11 +88,14 @@ def bake(
         require_runtime: Refuse a result this runtime cannot load, naming the
             operators (see :func:`litetrain.check_compatibility`), e.g.
             ``"tflite-runtime-2.14"``.
+        allow_nonfinite: Bake weights that hold NaN or infinity (e.g. after
+            ``fit(on_nonfinite="stop")``) instead of refusing them.
 
     Raises:
         ValueError: The model is not a litetrain training model, the weights
             do not fit it (:class:`litetrain.CheckpointError` for a
-            checkpoint), or `require_runtime` cannot run the result.
+            checkpoint) or hold NaN / infinity, or `require_runtime` cannot
+            run the result.
         FileNotFoundError: The model, the checkpoint or the output's folder
             does not exist.
         litetrain.ModelFormatError: The model file is damaged.
@@ -113,6 +117,7 @@ def bake(
             target or "",
             inference_only=bool(inference_only),
             require_runtime=require_runtime or "",
+            allow_nonfinite=bool(allow_nonfinite),
         )
     except FileNotFoundError:
         raise

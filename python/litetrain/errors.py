@@ -31,3 +31,7 @@ class RuntimeFailure(Error, RuntimeError):
 
 class NonFiniteLoss(Error, ArithmeticError):
     """Training produced a NaN or infinite loss (``on_nonfinite="raise"``)."""
+
+
+class TrainerBusy(Error, RuntimeError):
+    """``fit`` was called on a Trainer that is already running one (another thread, or its own callback)."""

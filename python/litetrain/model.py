@@ -9,6 +9,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from litetrain import _core
+from litetrain._checks import MAX_THREADS, check_int
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class Model:
         threads: int | None = None,
         library: str | os.PathLike[str] | None = None,
     ) -> None:
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        if threads is not None:
+            check_int("threads", threads, minimum=1, maximum=MAX_THREADS)
         library_path = os.fspath(library) if library is not None else ""
         if isinstance(model, (bytes, bytearray, memoryview)):
             self._native = _core.Model.from_bytes(model, threads or 0, library_path)
@@ -79,6 +80,11 @@ class Model:
         elif isinstance(model, (str, os.PathLike)):
             self._source = os.fspath(model)
             self._native = _core.Model.from_file(self._source, threads or 0, library_path)
+        elif hasattr(model, "layers") and hasattr(model, "fit"):
+            raise TypeError(
+                f"model is a Keras model ({type(model).__name__}), not a .tflite training model: "
+                "make one with litetrain.build(model, ...) and train that (its .trainer() or litetrain.Trainer(built.tflite))"
+            )
         else:
             raise TypeError(f"model must be a path or bytes, got {type(model).__name__}")
         self._signatures = {

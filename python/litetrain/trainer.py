@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from litetrain import _core
+from litetrain._checks import check_int
+from litetrain.callbacks import Callback, LearningRateScheduler
 from litetrain.model import Model
 
 # The signatures through which a model exposes its learning rate.
@@ -35,8 +38,10 @@ class History:
             signature's other scalar outputs (e.g. accuracy).
         validation: Per completed epoch, the ``eval`` outputs on the
             validation data (empty without validation data).
+        epoch: The numbers of the completed epochs (as Keras' ``History.epoch``).
+        params: ``{"epochs", "steps", "batch_size"}`` of the fit (as Keras).
         steps: Steps trained.
-        seconds: Wall time of the native loop (validation excluded).
+        seconds: Wall time of the native loop (validation included).
         stopped: True if a callback, Ctrl-C or a non-finite loss ended it early.
         stop_reason: Why it stopped early ("" otherwise).
     """
@@ -45,14 +50,35 @@ class History:
     epoch_losses: list[float] = field(default_factory=list)
     epoch_metrics: list[dict[str, float]] = field(default_factory=list)
     validation: list[dict[str, float]] = field(default_factory=list)
+    epoch: list[int] = field(default_factory=list)
+    params: dict[str, int] = field(default_factory=dict)
     steps: int = 0
     seconds: float = 0.0
     stopped: bool = False
     stop_reason: str = ""
 
     @property
+    def history(self) -> dict[str, list[float]]:
+        """Per-epoch lists keyed as Keras keys them: ``loss``, each metric, ``val_`` + each."""
+        out: dict[str, list[float]] = {"loss": list(self.epoch_losses)}
+        for metrics in self.epoch_metrics:
+            for name, value in metrics.items():
+                out.setdefault(name, []).append(value)
+        for metrics in self.validation:
+            for name, value in metrics.items():
+                out.setdefault(f"val_{name}", []).append(value)
+        return out
+
+    @property
     def steps_per_second(self) -> float:
         return self.steps / self.seconds if self.seconds > 0 else 0.0
+
+
+ON_NONFINITE = {
+    "raise": _core.OnNonFinite.RAISE,
+    "stop": _core.OnNonFinite.STOP,
+    "rollback": _core.OnNonFinite.ROLLBACK,
+}
 
 
 class Trainer:
@@ -64,8 +90,12 @@ class Trainer:
         train, save, restore: The signature names to use.
         loss: The ``train`` output that holds the loss (a float32 scalar).
 
+    A Model has one Trainer at a time (two would share its variables); a
+    second ``fit`` while one runs raises :class:`litetrain.TrainerBusy`.
+
     Raises:
-        ValueError: the model lacks one of the signatures or the loss output.
+        ValueError: the model lacks one of the signatures or the loss output,
+            or already has a Trainer.
     """
 
     def __init__(
@@ -81,6 +111,8 @@ class Trainer:
         self.model = model if isinstance(model, Model) else Model(model, threads=threads)
         self._train_signature = train
         self._native = _core.Trainer(self.model._native, train, save, restore, loss)
+        # Set by a callback (as Keras' model.stop_training) to stop after the current epoch.
+        self.stop_training = False
 
     # --- training --------------------------------------------------------------
 
@@ -96,93 +128,110 @@ class Trainer:
         drop_remainder: bool = False,
         initial_epoch: int = 0,
         validation_data: tuple[Arrays, Arrays | None] | None = None,
+        validation_split: float = 0.0,
+        callbacks: Sequence[Callback] = (),
+        resume_from: str | os.PathLike[str] | None = None,
         progress: bool | None = None,
         callback: Callable[[int, int, float], bool | None] | None = None,
         callback_every: int = 100,
-        on_nonfinite: str = "raise",
+        on_nonfinite: str | None = None,
         learning_rate_schedule: Callable[[int], float] | None = None,
     ) -> History:
-        """Trains for `epochs` epochs in the native loop, with the GIL released.
+        """Trains for `epochs` epochs in one call of the native loop, with the GIL released.
 
         Args:
             x: The model inputs: an array (for a model with one non-label
                 input) or a dict of arrays by ``train`` input name. Read in
                 place: C-contiguous, the input's dtype, samples first;
                 ``np.load(..., mmap_mode="r")`` arrays work, so data larger
-                than memory works.
+                than memory works. Sparse labels are checked against the
+                number of classes before the first step.
             y: The labels: an array for the input named y / labels / label /
                 targets, or a dict; None if `x` is a dict with everything.
             batch_size: Samples per step. A last partial batch is trained
                 (the model is resized) unless `drop_remainder`.
-            epochs: Epochs to train in this call.
+            epochs: Epochs to train in this call; with `resume_from`, the
+                total of the run, counting those the checkpoint holds.
             shuffle: Visit samples in a seeded random order. The order of
                 epoch e is ``litetrain.epoch_order(n, seed, e)``.
             seed: Seed of the shuffle.
             drop_remainder: Skip the last partial batch of each epoch.
             initial_epoch: Number of the first epoch, so that a run resumed
-                from a snapshot sees the same order as an unbroken one.
+                by hand sees the same order as an unbroken one.
             validation_data: ``(x, y)`` evaluated after each epoch with the
-                ``eval`` signature.
+                ``eval`` signature (any sample count, on fixed-batch models
+                too); checked before the first step.
+            validation_split: Fraction of the samples (the last ones, before
+                shuffling, as Keras) held out for validation instead.
+            callbacks: :mod:`litetrain.callbacks` objects (EarlyStopping,
+                ModelCheckpoint, ReduceLROnPlateau, ...), run at epoch ends.
+            resume_from: A checkpoint written during a fit (ModelCheckpoint,
+                ``litetrain train --checkpoint``): its weights, epoch count
+                and learning rate are restored and training continues as the
+                unbroken run would have, to the same weights bit for bit.
             progress: Show a progress bar (tqdm); default: when stderr is a terminal.
             callback: ``callback(step, epoch, loss)`` every `callback_every`
                 steps and after each epoch; returning False stops training.
             callback_every: Steps between callback calls.
             on_nonfinite: On a NaN or infinite loss: "raise"
-                (:class:`litetrain.NonFiniteLoss`), "stop", or "rollback"
-                (restore the weights of the start of that epoch, and stop).
+                (:class:`litetrain.NonFiniteLoss`, the default), "stop", or
+                "rollback" (restore the weights of the start of that epoch, and stop).
             learning_rate_schedule: ``f(epoch) -> learning rate``, set before
-                each epoch (models from :func:`litetrain.build`).
+                each epoch (as ``callbacks=[LearningRateScheduler(f)]``).
 
         Returns:
             A :class:`History`. Ctrl-C stops after the current step and raises
             KeyboardInterrupt, leaving the model usable.
         """
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-        if isinstance(callback_every, bool) or not isinstance(callback_every, int) or callback_every < 1:
-            raise ValueError(f"callback_every must be a positive integer, got {callback_every!r}")
+        options = _core.FitOptions()
+        options.batch_size = check_int("batch_size", batch_size, minimum=1)
+        options.epochs = check_int("epochs", epochs)
+        options.initial_epoch = check_int("initial_epoch", initial_epoch)
+        options.seed = check_int("seed", seed)
+        options.shuffle = _check_bool("shuffle", shuffle)
+        options.drop_remainder = _check_bool("drop_remainder", drop_remainder)
+        every = check_int("callback_every", callback_every, minimum=1)
+        callbacks = list(callbacks)
+        if learning_rate_schedule is not None:
+            callbacks.insert(0, LearningRateScheduler(learning_rate_schedule))
+        options.on_nonfinite = _nonfinite_policy(on_nonfinite, callbacks)
         arrays = self._arrays(x, y, self._train_signature)
-        validation = None
-        if validation_data is not None:
-            validation = self._arrays(*validation_data, "eval")
+        validation = self._validation_arrays(arrays, validation_data, validation_split)
+        if validation is not None and validation_data is None:
+            arrays = _head(arrays, len(next(iter(arrays.values()))) - len(next(iter(validation.values()))))
+        if resume_from is not None:
+            self._native.resume(os.fspath(resume_from), options.epochs, options)
+
         samples = len(next(iter(arrays.values())))
-        steps_per_epoch = samples // batch_size if drop_remainder else -(-samples // max(batch_size, 1))
-        bar = _progress_bar(progress, epochs * steps_per_epoch)
-        history = History()
-        losses: list[np.ndarray] = []
+        steps_per_epoch = samples // batch_size if drop_remainder else -(-samples // batch_size)
+        history = History(params={"epochs": options.initial_epoch + options.epochs, "steps": steps_per_epoch,
+                                  "batch_size": batch_size})
+        bar = _progress_bar(progress, options.epochs * steps_per_epoch)
+        run = _EpochHooks(self, history, callbacks, bar, options.initial_epoch + options.epochs, options.initial_step)
+        per_step, period = _per_step_callback(callback, every, bar, callbacks, options.initial_step, steps_per_epoch)
+        options.callback_every = period
         # Ctrl-C is ours to turn into a stop only where Python would raise
         # KeyboardInterrupt itself: the main thread, with the default handler.
         handle_sigint = (
             threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         )
-        native_callback, every = _combine(callback, callback_every, bar)
+        self.stop_training = False
         try:
-            for epoch in range(initial_epoch, initial_epoch + epochs):
-                if learning_rate_schedule is not None:
-                    self.set_learning_rate(learning_rate_schedule(epoch))
-                result = self._native.fit(
-                    arrays, batch_size, 1, epoch, history.steps, shuffle, seed, drop_remainder,
-                    on_nonfinite, every, native_callback, handle_sigint,
-                )
-                losses.append(result["losses"])
-                history.steps += result["steps"]
-                history.seconds += result["seconds"]
-                history.epoch_losses += result["epoch_losses"]
-                history.epoch_metrics += result["epoch_metrics"]
-                if bar is not None:
-                    bar.update(history.steps - bar.n)
-                    if result["epoch_losses"]:
-                        bar.set_postfix(loss=f"{result['epoch_losses'][-1]:.4f}")
-                if result["epochs_completed"] and validation is not None:
-                    history.validation.append(self._native_evaluate(validation, batch_size))
-                if result["stopped"]:
-                    history.stopped, history.stop_reason = True, result["stop_reason"]
-                    break
+            run.begin(options.initial_epoch, options.epochs)
+            result = self._native.fit(
+                arrays, options, validation=validation, callback=per_step,
+                on_epoch_end=run.epoch_end, handle_sigint=handle_sigint,
+            )
         finally:
             if bar is not None:
                 bar.close()
-            history.losses = np.concatenate(losses) if losses else np.zeros(0, np.float32)
+        history.losses = result.losses
+        history.steps = result.steps
+        history.seconds = result.seconds
+        history.stopped = result.stopped
+        history.stop_reason = "early stopping" if run.stopped_by_callbacks else result.stop_reason
+        run.end()
         return history
 
     def evaluate(self, x: Arrays, y: Arrays | None = None, *, batch_size: int = 32, signature: str = "eval") -> dict[str, float]:
@@ -212,13 +261,21 @@ class Trainer:
         self.restore(weights)
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
-        """Writes every variable to `path` (see :mod:`litetrain.checkpoint`), atomically."""
+        """Writes every variable to `path` (see :mod:`litetrain.checkpoint`), atomically,
+        with :attr:`training_state` when there is one (so that it can be resumed)."""
         self._native.save_checkpoint(os.fspath(path))
 
-    def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
+    def load_checkpoint(self, path: str | os.PathLike[str]):
         """Restores a checkpoint. A damaged one, or one of another model, raises
-        :class:`litetrain.CheckpointError` and leaves the trainer as it was."""
-        self._native.load_checkpoint(os.fspath(path))
+        :class:`litetrain.CheckpointError` and leaves the trainer as it was.
+
+        Returns:
+            The state of the run that wrote it (epochs and steps done, seed,
+            batch size, learning rate, which is set again), or None for a
+            checkpoint written outside a fit. :meth:`fit`'s ``resume_from``
+            continues that run.
+        """
+        return self._native.load_checkpoint(os.fspath(path))
 
     # --- settings --------------------------------------------------------------
 
@@ -232,21 +289,24 @@ class Trainer:
 
         Raises:
             ValueError: The model has no such signature (its learning rate is
-                a constant of the graph), or `value` is not a positive finite number.
+                a constant of the graph), or `value` is not a positive finite
+                float32 (1e39 is not).
         """
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) or value <= 0:
             raise ValueError(f"the learning rate must be a positive finite number, got {value!r}")
-        name = self._learning_rate_input()
-        self.model.runner(SET_LEARNING_RATE)(**{name: np.asarray(value, np.float32)})
+        self._learning_rate_input()
+        self._native.set_learning_rate(float(value))
 
     @property
     def learning_rate(self) -> float | None:
         """The current learning rate via ``get_learning_rate``; None if the model has no such signature."""
-        info = self.model.signatures.get(GET_LEARNING_RATE)
-        if info is None or info.inputs or len(info.outputs) != 1:
-            return None
-        value = next(iter(self.model.runner(GET_LEARNING_RATE)().values()))
-        return float(value.reshape(-1)[0]) if value.size == 1 else None
+        return self._native.learning_rate()
+
+    @property
+    def training_state(self):
+        """Where the run stands (epochs and steps done, seed, batch size, learning
+        rate), as a checkpoint written now would record it; None before any fit or load."""
+        return self._native.training_state
 
     def _learning_rate_input(self) -> str:
         info = self.model.signatures.get(SET_LEARNING_RATE)
@@ -264,11 +324,13 @@ class Trainer:
 
     # --- deployment ----------------------------------------------------------------
 
-    def bake(self, path: str | os.PathLike[str] | None, *, inference_only: bool = False, require_runtime: str | None = None):
+    def bake(self, path: str | os.PathLike[str] | None, *, inference_only: bool = False, require_runtime: str | None = None,
+             allow_nonfinite: bool = False):
         """Writes the model with the current weights as its initial values (see :func:`litetrain.bake`)."""
         from litetrain.baking import bake
 
-        return bake(self.model, self, path, inference_only=inference_only, require_runtime=require_runtime)
+        return bake(self.model, self, path, inference_only=inference_only, require_runtime=require_runtime,
+                    allow_nonfinite=allow_nonfinite)
 
     # --- helpers -------------------------------------------------------------------
 
@@ -297,7 +359,127 @@ class Trainer:
                     f"(its inputs are {names}): pass a dict of arrays by input name"
                 )
             arrays[candidates[0]] = part
+        for name, value in arrays.items():
+            if name in info.inputs:
+                arrays[name] = _checked_array(name, value, info.inputs[name], signature)
         return arrays
+
+    def _validation_arrays(self, train: dict[str, np.ndarray], data, split: float) -> dict[str, np.ndarray] | None:
+        """The validation arrays for the ``eval`` signature, from `data` or the last `split` of `train`."""
+        if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0.0 <= split < 1.0:
+            raise ValueError(f"validation_split must be a fraction in [0, 1), got {split!r}")
+        if data is not None:
+            if split:
+                raise ValueError("pass validation_data or validation_split, not both")
+            if not isinstance(data, tuple) or len(data) not in (1, 2):
+                raise ValueError("validation_data must be a tuple (x, y) or (x,)")
+            return self._arrays(data[0], data[1] if len(data) == 2 else None, "eval")
+        if not split:
+            return None
+        if "eval" not in self.model.signatures:
+            raise ValueError("validation_split needs an 'eval' signature (loss and metrics without an update), which the model lacks")
+        samples = len(next(iter(train.values())))
+        held = int(samples * split)  # as Keras: the last samples, before any shuffle
+        if held < 1 or held >= samples:
+            raise ValueError(f"validation_split={split} of {samples} samples leaves {held} for validation and {samples - held} for training")
+        eval_inputs = self.model.signatures["eval"].inputs
+        return {name: value[samples - held:] for name, value in train.items() if name in eval_inputs}
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _nonfinite_policy(on_nonfinite: str | None, callbacks: list[Callback]):
+    asked = {c.on_nonfinite for c in callbacks if c.on_nonfinite is not None}
+    if on_nonfinite is None:
+        on_nonfinite = asked.pop() if len(asked) == 1 else "raise"
+    if on_nonfinite not in ON_NONFINITE:
+        raise ValueError(f"on_nonfinite must be 'raise', 'stop' or 'rollback', got {on_nonfinite!r}")
+    return ON_NONFINITE[on_nonfinite]
+
+
+def _head(arrays: dict[str, np.ndarray], count: int) -> dict[str, np.ndarray]:
+    return {name: value[:count] for name, value in arrays.items()}
+
+
+def _checked_array(name: str, value: object, info, signature: str) -> np.ndarray:
+    """`value` if it can feed input `info` in place; else a ValueError that says how to fix it."""
+    where = f"array {name!r}"
+    of = f"input {name!r} of signature {signature!r}"
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, (list, tuple)):
+            raise ValueError(f"{where} is a {type(value).__name__}; pass np.asarray(..., dtype=np.{info.dtype}) for {of}")
+        raise ValueError(f"{where} must be a numpy array, got {type(value).__name__}")
+    sample = tuple(info.shape[1:])
+    fits = value.ndim == len(info.shape) and all(s < 0 or s == d for s, d in zip(sample, value.shape[1:]))
+    if value.dtype != info.dtype:
+        hint = f".astype(np.{info.dtype})"
+        if np.issubdtype(info.dtype, np.integer) and np.issubdtype(value.dtype, np.floating) and value.ndim == len(info.shape) + 1:
+            hint = f"np.argmax({name}, axis=-1).astype(np.{info.dtype}) (these look like one-hot labels; {of} takes class ids)"
+        raise ValueError(f"{where} must be {info.dtype}, got {value.dtype} ({of}): pass {hint}")
+    if not fits:
+        want = "[" + ", ".join(["samples", *("any" if s < 0 else str(s) for s in sample)]) + "]"
+        raise ValueError(f"{where} has shape {list(value.shape)}; {of} takes batches of {list(info.shape)}, so the array must have shape {want}")
+    if not value.flags.c_contiguous:
+        raise ValueError(f"{where} must be C-contiguous: it is read in place, not copied (use np.ascontiguousarray once before fit)")
+    return value
+
+
+class _EpochHooks:
+    """The Python side of the native loop's epoch ends: History, callbacks, the progress bar."""
+
+    def __init__(self, trainer: Trainer, history: History, callbacks: list[Callback], bar, last_epoch: int,
+                 first_step: int) -> None:
+        self.trainer, self.history, self.callbacks, self.bar = trainer, history, callbacks, bar
+        self.last_epoch = last_epoch
+        self.first_step = first_step  # steps count across the run; the bar counts this call's
+        self.stopped_by_callbacks = False
+
+    def begin(self, first_epoch: int, epochs: int) -> None:
+        for c in self.callbacks:
+            c.set_trainer(self.trainer)
+            c.set_params(dict(self.history.params))
+        for c in self.callbacks:
+            c.on_train_begin()
+        if epochs > 0:
+            for c in self.callbacks:
+                c.on_epoch_begin(first_epoch)
+
+    def epoch_end(self, logs) -> bool:
+        history = self.history
+        history.epoch.append(logs.epoch)
+        history.epoch_losses.append(logs.loss)
+        history.epoch_metrics.append(logs.metrics)
+        validation = logs.validation
+        if validation:
+            history.validation.append(validation)
+        if self.bar is not None:
+            self.bar.update(max(0, logs.steps - self.first_step - self.bar.n))
+            self.bar.set_postfix(loss=f"{logs.loss:.4f}")
+        if not self.callbacks:
+            return True
+        values = {"loss": logs.loss, **logs.metrics, **{f"val_{k}": v for k, v in validation.items()}}
+        rate = self.trainer.learning_rate
+        if rate is not None:
+            values["learning_rate"] = rate
+        for c in self.callbacks:
+            c.on_epoch_end(logs.epoch, dict(values))
+        if self.trainer.stop_training:
+            self.stopped_by_callbacks = True
+            return False
+        if logs.epoch + 1 < self.last_epoch:
+            for c in self.callbacks:
+                c.on_epoch_begin(logs.epoch + 1)
+        return True
+
+    def end(self) -> None:
+        last = self.history
+        logs = {"loss": last.epoch_losses[-1]} if last.epoch_losses else {}
+        for c in self.callbacks:
+            c.on_train_end(logs)
 
 
 def _progress_bar(progress: bool | None, total: int):
@@ -312,20 +494,27 @@ def _progress_bar(progress: bool | None, total: int):
     return tqdm(total=total, unit="step", leave=True)
 
 
-def _combine(callback, every: int, bar):
-    """One native callback serving the user's callback and the progress bar.
-
-    Returns (callback or None, period in steps). Steps count across the whole
-    fit (the native loop is told the steps of earlier epochs).
-    """
-    if callback is None and bar is None:
+def _per_step_callback(callback, every: int, bar, callbacks: list[Callback], first_step: int, steps_per_epoch: int):
+    """One native per-step callback serving the user's function (every
+    `every` steps and at epoch ends), the progress bar and callbacks'
+    on_train_batch_end. Returns (callback or None, period in steps)."""
+    batch_callbacks = [c for c in callbacks if c.batch_every > 0]
+    periods = [every] if callback is not None else []
+    periods += [c.batch_every for c in batch_callbacks]
+    if bar is not None:
+        periods.append(256)  # the bar needs no more
+    if not periods:
         return None, 0
-    period = every if callback is not None else 256  # the bar needs no more
+    period = math.gcd(*periods)
 
     def native(step: int, epoch: int, loss: float) -> bool:
         if bar is not None:
-            bar.update(step - bar.n)
-        if callback is not None:
+            bar.update(max(0, step - first_step - bar.n))
+        for c in batch_callbacks:
+            if step % c.batch_every == 0:
+                c.on_train_batch_end(step, {"loss": loss})
+        epoch_end = steps_per_epoch > 0 and (step - first_step) % steps_per_epoch == 0
+        if callback is not None and (step % every == 0 or epoch_end):
             return callback(step, epoch, loss) is not False
         return True
 

@@ -43,6 +43,9 @@ struct BakeOptions {
   std::string infer_signature = "infer";
   // How the result is loaded for the check (libLiteRt.so, threads).
   ModelOptions check_with;
+  // Bake weights holding NaN or infinity (a diverged run) instead of
+  // refusing them with InvalidArgument.
+  bool allow_nonfinite = false;
 };
 
 // The largest difference allowed between the inference-only form's `infer`
@@ -66,7 +69,8 @@ struct BakeReport {
 // schema does not know; InvalidArgument for a model that is not a litetrain
 // training model (no `save` or `infer` signature, a `save` output that is not
 // a variable, no variable initializer) or weights that do not match it
-// (names, dtypes, shapes), or a result that `require_runtime` cannot run;
+// (names, dtypes, shapes) or hold NaN / infinity (unless allow_nonfinite),
+// or a result that `require_runtime` cannot run;
 // Error if the check of the result fails (a litetrain bug); LibraryError or
 // RuntimeFailure from loading the result.
 // `report`, when given, receives what the check found.

@@ -26,6 +26,9 @@ class LITETRAIN_API Dataset {
 
   const std::vector<Column>& columns() const { return columns_; }
   int64_t size() const { return size_; }  // number of samples
+  // Samples [first, first + count) as a dataset over the same memory.
+  // Throws OutOfRange outside [0, size()].
+  Dataset Slice(int64_t first, int64_t count) const;
 
  private:
   std::vector<Column> columns_;

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "litetrain/checkpoint.h"
 #include "litetrain/dataset.h"
 #include "litetrain/errors.h"
 #include "litetrain/export.h"
@@ -26,6 +28,13 @@ class LITETRAIN_API NonFiniteLoss : public Error {
   using Error::Error;
 };
 
+// Fit was called while this Trainer runs a fit (from another thread, or from
+// the fit's own callback).
+class LITETRAIN_API TrainerBusy : public Error {
+ public:
+  using Error::Error;
+};
+
 enum class OnNonFinite {
   kRaise,     // throw NonFiniteLoss (the weights are those after the bad step)
   kStop,      // stop, keep the weights after the bad step, report it
@@ -36,6 +45,15 @@ struct FitProgress {
   int64_t step = 0;   // steps done, counting from FitOptions::initial_step
   int64_t epoch = 0;  // current epoch (counting from initial_epoch)
   float loss = 0.0f;  // of the last step
+};
+
+// What FitOptions::on_epoch_end is told after each completed epoch.
+struct EpochLogs {
+  int64_t epoch = 0;  // the epoch's number (counting from initial_epoch)
+  int64_t steps = 0;  // steps done in the run, counting from initial_step
+  double loss = 0.0;  // mean training loss over the epoch's samples
+  std::vector<std::pair<std::string, double>> metrics;     // the train signature's other scalars
+  std::vector<std::pair<std::string, double>> validation;  // of validation_signature, if validating
 };
 
 struct FitOptions {
@@ -57,6 +75,14 @@ struct FitOptions {
   // called Fit.
   int64_t callback_every = 0;
   std::function<bool(const FitProgress&)> callback;
+  // Evaluated with `validation_signature` after each epoch (any sample count,
+  // see Evaluate); checked against that signature before the first step.
+  const Dataset* validation_data = nullptr;
+  std::string validation_signature = "eval";
+  // Called after each completed epoch (after validation), on the thread that
+  // called Fit; return false to stop. It may use this Trainer (snapshots,
+  // checkpoints, the learning rate; not Fit) and may throw.
+  std::function<bool(const EpochLogs&)> on_epoch_end;
   // Checked before every step; set it (e.g. from a signal handler) to stop
   // after the current step, leaving the model usable.
   const std::atomic<bool>* stop = nullptr;
@@ -83,12 +109,13 @@ struct TrainerOptions {
   std::string loss_output = "loss";
 };
 
-// One Trainer is used by one thread at a time; calls from several threads
-// are serialised.
+// Calls from several threads are serialised; a Fit while another runs throws
+// TrainerBusy. A Model has at most one Trainer at a time (they would share
+// its variables): load the file again for an independent one.
 class LITETRAIN_API Trainer {
  public:
   // Throws InvalidArgument if the model lacks the signatures or the loss
-  // output named in `options`.
+  // output named in `options`, or already has a Trainer.
   explicit Trainer(const Model& model, const TrainerOptions& options = {});
   Trainer(Trainer&&) noexcept;
   Trainer& operator=(Trainer&&) noexcept;
@@ -99,9 +126,19 @@ class LITETRAIN_API Trainer {
   // shape after its first (batch) dimension. Batches are gathered from the
   // caller's memory into 64-byte aligned buffers; for large batches the next
   // one is gathered on a second thread while the current step runs.
-  // Throws InvalidArgument for mismatched data or options, NonFiniteLoss,
-  // RuntimeFailure.
+  // Sparse class labels (an int input the graph one-hot encodes) are
+  // checked against the number of classes once, before the first step.
+  // Throws InvalidArgument for mismatched data or options, TrainerBusy,
+  // NonFiniteLoss, RuntimeFailure.
   FitResult Fit(const Dataset& data, const FitOptions& options);
+
+  // Loads the checkpoint at `path` and sets `options` to continue the run
+  // that wrote it: initial_epoch and initial_step from its training state,
+  // epochs to what is left of `total_epochs`, and its learning rate.
+  // Throws CheckpointError (no training state in the file), InvalidArgument
+  // (options with another seed, batch size, shuffle or drop_remainder than
+  // that run: it would not see the same batches).
+  void Resume(const std::string& path, int64_t total_epochs, FitOptions& options);
 
   // Runs `signature` (e.g. "infer") over `data` in order, `batch_size`
   // samples at a time, and concatenates each output along its first (batch)
@@ -111,8 +148,10 @@ class LITETRAIN_API Trainer {
                                    const std::string& signature = "infer");
   // Runs `signature` (e.g. "eval": loss and metrics, no update) over `data`
   // in order and returns the mean of every scalar output over all samples
-  // (each batch weighted by its size). A fixed-batch signature needs the
-  // sample count to be a multiple of its batch.
+  // (each batch weighted by its size). A fixed-batch signature takes any
+  // sample count: the samples of a short last batch are each repeated to fill
+  // batches, which is exact for outputs that are means over the batch (losses
+  // and metrics).
   std::vector<std::pair<std::string, double>> Evaluate(const Dataset& data, int64_t batch_size,
                                                        const std::string& signature = "eval");
 
@@ -122,13 +161,26 @@ class LITETRAIN_API Trainer {
   // a snapshot of another model is refused with the trainer unchanged.
   void Restore(const Snapshot& snapshot);
 
-  // Writes every variable to a checkpoint file (see checkpoint.h), atomically.
+  // Writes every variable to a checkpoint file (see checkpoint.h), atomically,
+  // with training_state() when there is one.
   // Throws FileNotFound (no such folder), IoError, RuntimeFailure.
   void SaveCheckpoint(const std::string& path);
-  // Restores a checkpoint file. A damaged file, or one of another model
-  // (other names, dtypes or shapes), throws CheckpointError and leaves the
-  // trainer as it was; a missing one FileNotFound.
-  void LoadCheckpoint(const std::string& path);
+  // Restores a checkpoint file and returns its training state (also kept as
+  // training_state(); its learning rate is set, for models that expose it). A damaged file, or one of another model (other names,
+  // dtypes or shapes), throws CheckpointError and leaves the trainer as it
+  // was; a missing one FileNotFound.
+  std::optional<TrainingState> LoadCheckpoint(const std::string& path);
+
+  // Where the current run stands: set by Fit after each epoch and by
+  // LoadCheckpoint; empty before either.
+  std::optional<TrainingState> training_state() const;
+
+  // The learning rate, for models with get_learning_rate / set_learning_rate
+  // signatures (one float32 scalar out / in): empty without the getter.
+  std::optional<float> LearningRate();
+  // Throws InvalidArgument: no set_learning_rate signature, or a value that
+  // is not a positive finite float32.
+  void SetLearningRate(double value);
 
   const Model& model() const;
 

@@ -1,6 +1,8 @@
 #include "formats/file_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +24,34 @@ std::string Folder(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Temporary files of earlier writers to `name` in `folder` whose process is
+// gone (killed mid-write): ".NAME.PID.XXXXXX.tmp". A live writer's file is
+// left alone, so two processes writing one path never remove each other's.
+void RemoveStaleTemporaries(const std::string& folder, const std::string& name) {
+  DIR* dir = ::opendir(folder.c_str());
+  if (dir == nullptr) return;  // the write itself will report the folder
+  const std::string prefix = "." + name + ".";
+  std::vector<std::string> stale;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string file = entry->d_name;
+    if (file.size() <= prefix.size() + 4 || file.compare(0, prefix.size(), prefix) != 0 ||
+        file.compare(file.size() - 4, 4, ".tmp") != 0) {
+      continue;
+    }
+    // PID.XXXXXX between the prefix and ".tmp".
+    const std::string middle = file.substr(prefix.size(), file.size() - prefix.size() - 4);
+    const std::size_t dot = middle.find('.');
+    if (dot == 0 || dot == std::string::npos || middle.size() - dot - 1 != 6 ||
+        middle.find_first_not_of("0123456789") != dot) {
+      continue;
+    }
+    const long pid = std::strtol(middle.substr(0, dot).c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(file);
+  }
+  ::closedir(dir);
+  for (const std::string& file : stale) ::unlink((folder + "/" + file).c_str());
 }
 
 }  // namespace
@@ -76,8 +106,10 @@ AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& w
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (name.empty()) throw InvalidArgument(Describe(what, path) + " names a folder, not a file");
   const std::string prefix = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  // Hidden and in the same folder: rename() is atomic only within one file system.
-  std::string temp = prefix + "." + name + ".XXXXXX.tmp";
+  RemoveStaleTemporaries(Folder(path), name);
+  // Hidden and in the same folder: rename() is atomic only within one file
+  // system. The pid tells a later writer whether this one is still alive.
+  std::string temp = prefix + "." + name + "." + std::to_string(::getpid()) + ".XXXXXX.tmp";
   std::vector<char> buffer(temp.begin(), temp.end());
   buffer.push_back('\0');
   fd_ = ::mkstemps(buffer.data(), 4);

@@ -34,7 +34,9 @@ class InputFile {
 // Writes under a temporary name in the target's folder; Commit() makes the
 // bytes durable and renames them over the target, so that a reader sees the
 // old file or the complete new one, never a part. Destroyed without a
-// Commit (an exception on the way), it removes the temporary file.
+// Commit (an exception on the way), it removes the temporary file; the
+// temporary files of earlier writers to the same path that were killed
+// before they could (SIGKILL, power cut) are removed when the next one starts.
 class AtomicFileWriter {
  public:
   // Throws FileNotFound (no such folder), IoError.

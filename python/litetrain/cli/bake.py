@@ -47,6 +47,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="RUNTIME",
         help="refuse to write a model this runtime cannot load (known: tflite-runtime-2.14)",
     )
+    bake.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="bake weights holding NaN or infinity (refused by default: a diverged run)",
+    )
     bake.set_defaults(run=run)
 
 
@@ -60,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         args.output,
         inference_only=args.inference_only,
         require_runtime=args.require_runtime,
+        allow_nonfinite=args.allow_nonfinite,
     )
     model = litetrain.Model(args.output)
     size = os.path.getsize(args.output)
@@ -106,7 +112,7 @@ def _inference_only_loads(args: argparse.Namespace, runtime: str) -> bool:
 
     try:
         frozen = litetrain.bake(
-            args.model, args.checkpoint, None, inference_only=True
+            args.model, args.checkpoint, None, inference_only=True, allow_nonfinite=args.allow_nonfinite
         ).data
     except ValueError:  # e.g. `infer` changes a variable: no inference-only form
         return False

@@ -1,12 +1,17 @@
-"""``litetrain train MODEL --data FILE.npz``: trains through the native loop.
+"""``litetrain train MODEL --data FILE.npz``: a caller of :meth:`litetrain.Trainer.fit`.
 
-Prints a history table (a row per epoch), shows a progress bar on a
-terminal, writes a checkpoint after every epoch (``--checkpoint``), resumes
-from one (``--resume``: the weights and the epoch count, so that the run sees
-the batches an unbroken one would), sets the learning rate of models that
+Prints a history table (a row per epoch, from a callback), shows a progress
+bar on a terminal, writes a checkpoint after every epoch (``--checkpoint``:
+weights and the run's state in one atomic write), resumes from one
+(``--resume``: fit's ``resume_from``, so that the run sees the batches an
+unbroken one would), validates (``--validation-data`` / ``--validation-split``),
+stops early (``--early-stopping``), sets the learning rate of models that
 expose it (``--lr``) and plots the losses (``--plot``, needs matplotlib).
 
 ``--epochs`` is the total: resuming after 3 of 10 epochs trains 7 more.
+Checkpoints of litetrain 0.1 kept their epoch count in ``CKPT.progress.json``
+beside them; ``--resume`` reads such a file once and removes it once the
+checkpoint holds the state itself.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from litetrain._files import write_atomically
+from litetrain.callbacks import Callback
 
 PROGRESS_FORMAT = "litetrain-train-progress"
 
@@ -36,47 +41,33 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Trains MODEL's 'train' signature on the arrays in --data (named after its inputs) "
         "in the native loop, printing a row per epoch.",
     )
+    train.add_argument("model", help="path of a .tflite training model (train/save/restore signatures)")
+    train.add_argument("--data", required=True, metavar="FILE.npz", help="arrays named after the 'train' inputs (np.savez)")
     train.add_argument(
-        "model", help="path of a .tflite training model (train/save/restore signatures)"
+        "--epochs", type=int, default=1, help="total epochs, counting those a resumed checkpoint holds (default 1)"
     )
     train.add_argument(
-        "--data",
-        required=True,
-        metavar="FILE.npz",
-        help="arrays named after the 'train' inputs (np.savez)",
+        "--batch-size", type=int, help="samples per step (default: the model's fixed batch, else 32; on --resume, the run's)"
     )
     train.add_argument(
-        "--epochs",
-        type=int,
-        default=1,
-        help="total epochs, counting those a resumed checkpoint holds (default 1)",
+        "--drop-remainder", action="store_true", help="skip the last partial batch of each epoch (fixed-batch models need it)"
+    )
+    train.add_argument("--lr", type=float, help="learning rate (the model must have a set_learning_rate signature)")
+    train.add_argument("--seed", type=int, help="seed of the shuffle (default 0; on --resume, the run's)")
+    train.add_argument(
+        "--validation-data", metavar="FILE.npz", help="arrays for the 'eval' signature, evaluated after every epoch"
     )
     train.add_argument(
-        "--batch-size",
-        type=int,
-        help="samples per step (default: the model's fixed batch, else 32)",
+        "--validation-split", type=float, default=0.0, metavar="FRACTION",
+        help="hold out this fraction of --data (its last samples) for validation instead",
     )
     train.add_argument(
-        "--lr",
-        type=float,
-        help="learning rate (the model must have a set_learning_rate signature)",
+        "--early-stopping", type=int, metavar="PATIENCE",
+        help="stop when val_loss (loss without validation) has not improved for PATIENCE epochs",
     )
-    train.add_argument(
-        "--seed", type=int, default=0, help="seed of the shuffle (default 0)"
-    )
-    train.add_argument(
-        "--checkpoint",
-        metavar="PATH",
-        help="write the weights here after every epoch (.npz)",
-    )
-    train.add_argument(
-        "--resume", action="store_true", help="continue from --checkpoint if it exists"
-    )
-    train.add_argument(
-        "--plot",
-        metavar="FILE.png",
-        help="plot the losses to this image (needs matplotlib)",
-    )
+    train.add_argument("--checkpoint", metavar="PATH", help="write the weights and the run's state here after every epoch (.npz)")
+    train.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    train.add_argument("--plot", metavar="FILE.png", help="plot the losses to this image (needs matplotlib)")
     train.add_argument("--threads", type=int, help="CPU threads for LiteRT")
     train.set_defaults(run=run)
 
@@ -84,68 +75,78 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.seed is not None and args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.early_stopping is not None and args.early_stopping < 0:
+        raise ValueError(f"--early-stopping must be a non-negative patience, got {args.early_stopping}")
     if args.resume and not args.checkpoint:
-        raise ValueError(
-            "--resume needs --checkpoint PATH, the checkpoint to continue from"
-        )
+        raise ValueError("--resume needs --checkpoint PATH, the checkpoint to continue from")
+    if args.validation_data and args.validation_split:
+        raise ValueError("pass --validation-data or --validation-split, not both")
     pyplot = _matplotlib(args.plot) if args.plot else None  # before training, not after
 
     import litetrain
+    from litetrain import callbacks
 
     trainer = litetrain.Trainer(args.model, threads=args.threads)
     signature = trainer.model.signatures["train"]
     arrays = read_data(args.data, signature)
+    validation = None
+    if args.validation_data:
+        if "eval" not in trainer.model.signatures:
+            raise ValueError(f"--validation-data needs an 'eval' signature, which {args.model} lacks")
+        validation = (read_data(args.validation_data, trainer.model.signatures["eval"]),)
     samples = len(next(iter(arrays.values())))
-    batch = args.batch_size or _fixed_batch(signature) or 32
 
-    first_epoch = 0
-    if args.checkpoint and os.path.exists(args.checkpoint):
-        if not args.resume:
-            raise ValueError(
-                f"checkpoint {args.checkpoint!r} exists: pass --resume to continue from it, or remove it to start over"
-            )
-        trainer.load_checkpoint(args.checkpoint)
-        first_epoch, resumed_lr = _resumed_state(args.checkpoint, args.seed)
-        if args.lr is None and resumed_lr is not None:
-            trainer.set_learning_rate(
-                resumed_lr
-            )  # a setting of the run, not a weight: kept beside the checkpoint
-    elif args.resume:
-        print(
-            f"no checkpoint at {args.checkpoint} yet: starting from the model's initial weights"
-        )
-    elif not args.checkpoint:
-        print(
-            "note: without --checkpoint the trained weights are not kept after this run"
-        )
+    resume = _Resume.find(trainer, args)
+    if resume.done_epochs >= args.epochs:
+        print(f"nothing to do: {args.checkpoint} already holds {resume.done_epochs} of {args.epochs} epochs")
+        return 0
     if args.lr is not None:
         trainer.set_learning_rate(args.lr)
-    if first_epoch >= args.epochs:
-        print(
-            f"nothing to do: {args.checkpoint} already holds {first_epoch} of {args.epochs} epochs"
-        )
-        return 0
-
-    steps_per_epoch = -(-samples // batch)
+    batch = resume.batch_size or args.batch_size or _fixed_batch(signature) or 32
+    seed = resume.seed if resume.seed is not None else (args.seed or 0)
+    training = samples - int(samples * args.validation_split)
+    steps_per_epoch = training // batch if args.drop_remainder else -(-training // batch)
     lr = trainer.learning_rate
     print(
-        f"training {args.model} on {samples:,} samples from {args.data}: {_epochs(first_epoch + 1, args.epochs)}, "
-        f"batch {batch}, {steps_per_epoch} steps per epoch, seed {args.seed}"
+        f"training {args.model} on {training:,} samples from {args.data}: "
+        f"{_epochs(resume.done_epochs + 1, args.epochs)}, batch {batch}, {steps_per_epoch} steps per epoch, seed {seed}"
         + (f", learning rate {lr:g}" if lr else "")
     )
-    history = _Run(trainer, arrays, batch, args, first_epoch, steps_per_epoch)
+    table = _Table(args.checkpoint, resume.legacy_progress)
+    fit_callbacks: list[Callback] = [table]
+    if args.lr is not None and resume.from_state:  # resume_from sets the run's rate; --lr overrides it
+        fit_callbacks.insert(0, callbacks.LearningRateScheduler(lambda epoch: args.lr))
+    if args.early_stopping is not None:
+        monitor = "val_loss" if validation or args.validation_split else "loss"
+        fit_callbacks.append(callbacks.EarlyStopping(monitor=monitor, patience=args.early_stopping))
     try:
-        history.train()
-    except KeyboardInterrupt:
-        kept = (
-            f"; {args.checkpoint} holds the weights after epoch {history.last_saved}"
-            if history.last_saved
-            else ""
+        history = trainer.fit(
+            arrays,
+            batch_size=batch,
+            epochs=args.epochs if resume.from_state else args.epochs - resume.done_epochs,
+            initial_epoch=0 if resume.from_state else resume.done_epochs,
+            seed=seed,
+            drop_remainder=args.drop_remainder,
+            validation_data=validation,
+            validation_split=args.validation_split,
+            callbacks=fit_callbacks,
+            resume_from=args.checkpoint if resume.from_state else None,
+            progress=None,
         )
-        print(f"interrupted in epoch {history.epoch + 1}{kept}", file=sys.stderr)
+    except KeyboardInterrupt:
+        kept = f"; {args.checkpoint} holds the weights after epoch {table.last_saved}" if table.last_saved else ""
+        print(f"interrupted in epoch {table.epoch + 1}{kept}", file=sys.stderr)
         raise
-    if pyplot is not None and history.losses:
-        _plot(pyplot, args.plot, args.model, history, first_epoch * steps_per_epoch)
+    if history.stopped:
+        print(f"stopped in epoch {table.epoch + 1}: {history.stop_reason}")
+    if args.checkpoint and table.last_saved:
+        print(f"checkpoint: {args.checkpoint} (after epoch {table.last_saved})")
+    if pyplot is not None and len(history.losses):
+        _plot(pyplot, args.plot, args.model, history, resume.done_epochs * steps_per_epoch, steps_per_epoch)
         print(f"plot: {args.plot}")
     return 0
 
@@ -205,90 +206,40 @@ def _fixed_batch(signature) -> int | None:
     return None
 
 
-class _Run:
-    """The epochs of one command: a row per epoch, the checkpoint after each."""
+class _Table(Callback):
+    """A fit callback: a row per epoch, and the checkpoint after each."""
 
-    def __init__(
-        self,
-        trainer,
-        arrays,
-        batch: int,
-        args: argparse.Namespace,
-        first_epoch: int,
-        steps_per_epoch: int,
-    ):
-        self.trainer, self.arrays, self.batch, self.args = trainer, arrays, batch, args
-        self.first_epoch, self.steps_per_epoch = first_epoch, steps_per_epoch
-        self.epoch = first_epoch
+    def __init__(self, checkpoint: str | None, legacy_progress: str | None) -> None:
+        super().__init__()
+        self.checkpoint, self.legacy_progress = checkpoint, legacy_progress
+        self.epoch = 0
         self.last_saved = 0
-        self.losses: list[np.ndarray] = []
-        self.epoch_losses: list[float] = []
+        self._header: list[str] | None = None
+        self._started = 0.0
+        self._steps = 0
 
-    def train(self) -> None:
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.epoch = epoch
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
         from tqdm.auto import tqdm
 
-        total = (self.args.epochs - self.first_epoch) * self.steps_per_epoch
-        # A bar only on a terminal (disable=None); rows go through it so that they do not tear it.
-        with tqdm(
-            total=total, unit="step", disable=None, leave=False, file=sys.stderr
-        ) as bar:
-            done = 0
-
-            def progress(step: int, epoch: int, loss: float) -> bool:
-                bar.update(done + step - bar.n)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.4f}", refresh=False)
-                return True
-
-            header_printed = False
-            for epoch in range(self.first_epoch, self.args.epochs):
-                self.epoch = epoch
-                started = time.perf_counter()
-                history = self.trainer.fit(
-                    self.arrays,
-                    batch_size=self.batch,
-                    epochs=1,
-                    initial_epoch=epoch,
-                    seed=self.args.seed,
-                    progress=False,
-                    callback=progress if not bar.disable else None,
-                    callback_every=max(1, self.steps_per_epoch // 50),
-                )
-                seconds = time.perf_counter() - started
-                done += history.steps
-                bar.update(done - bar.n)
-                self.losses.append(history.losses)
-                if history.stopped or not history.epoch_losses:
-                    tqdm.write(f"stopped in epoch {epoch + 1}: {history.stop_reason}")
-                    break
-                self.epoch_losses.append(history.epoch_losses[0])
-                metrics = history.epoch_metrics[0] if history.epoch_metrics else {}
-                if not header_printed:
-                    tqdm.write(_row(["epoch", "loss", *metrics, "seconds", "steps/s"]))
-                    header_printed = True
-                values = [
-                    f"{epoch + 1}",
-                    f"{history.epoch_losses[0]:.4f}",
-                    *(f"{v:.4f}" for v in metrics.values()),
-                ]
-                values += [
-                    f"{seconds:.3f}",
-                    f"{history.steps / history.seconds:,.0f}"
-                    if history.seconds
-                    else "-",
-                ]
-                if self.args.checkpoint:
-                    self.trainer.save_checkpoint(self.args.checkpoint)
-                    write_progress(
-                        self.args.checkpoint,
-                        epoch + 1,
-                        self.args.seed,
-                        self.batch,
-                        self.trainer.learning_rate,
-                    )
-                    self.last_saved = epoch + 1
-                tqdm.write(_row(values))
-        if self.args.checkpoint and self.last_saved:
-            print(f"checkpoint: {self.args.checkpoint} (after epoch {self.last_saved})")
+        seconds = time.perf_counter() - self._started
+        shown = {k: v for k, v in logs.items() if k != "learning_rate"}
+        if self._header is None:
+            self._header = list(shown)
+            tqdm.write(_row(["epoch", *self._header, "seconds", "steps/s"]))
+        steps = self.params["steps"]
+        values = [f"{epoch + 1}", *(f"{shown[k]:.4f}" if k in shown else "-" for k in self._header)]
+        values += [f"{seconds:.3f}", f"{steps / seconds:,.0f}" if seconds else "-"]
+        if self.checkpoint:
+            self.trainer.save_checkpoint(self.checkpoint)  # the weights and the run's state, one atomic write
+            self.last_saved = epoch + 1
+            if self.legacy_progress:  # the checkpoint now holds what that file held
+                Path(self.legacy_progress).unlink(missing_ok=True)
+                self.legacy_progress = None
+        tqdm.write(_row(values))
 
 
 def _row(cells: list[str]) -> str:
@@ -299,8 +250,76 @@ def _row(cells: list[str]) -> str:
 
 
 def progress_path(checkpoint: str) -> str:
-    """Where the epoch count of a checkpoint is kept (beside it)."""
+    """Where litetrain 0.1 kept the epoch count of a checkpoint (beside it)."""
     return checkpoint + ".progress.json"
+
+
+class _Resume:
+    """What --resume continues from: the checkpoint's own state, or a 0.1 progress file."""
+
+    def __init__(self) -> None:
+        self.done_epochs = 0
+        self.from_state = False
+        self.seed: int | None = None
+        self.batch_size: int | None = None
+        self.legacy_progress: str | None = None
+
+    @classmethod
+    def find(cls, trainer, args: argparse.Namespace) -> _Resume:
+        resume = cls()
+        if not args.checkpoint or not os.path.exists(args.checkpoint):
+            if args.resume:
+                print(f"no checkpoint at {args.checkpoint} yet: starting from the model's initial weights")
+            elif not args.checkpoint:
+                print("note: without --checkpoint the trained weights are not kept after this run")
+            return resume
+        if not args.resume:
+            raise ValueError(
+                f"checkpoint {args.checkpoint!r} exists: pass --resume to continue from it, or remove it to start over"
+            )
+        state = trainer.load_checkpoint(args.checkpoint)
+        if state is not None:
+            resume.from_state = True
+            resume.done_epochs, resume.seed, resume.batch_size = state.epochs_done, state.seed, state.batch_size
+            for flag, given, kept in (("--seed", args.seed, state.seed), ("--batch-size", args.batch_size, state.batch_size)):
+                if given is not None and given != kept:
+                    raise ValueError(
+                        f"{args.checkpoint} is of a run with {flag} {kept}; resuming it with {given} would not see "
+                        f"the batches it would have seen: drop {flag}, or start a new run from another checkpoint path"
+                    )
+            if state.drop_remainder != args.drop_remainder:
+                raise ValueError(
+                    f"{args.checkpoint} is of a run {'with' if state.drop_remainder else 'without'} --drop-remainder: "
+                    "resume it the same way"
+                )
+            print(f"resuming from {args.checkpoint}: {state.epochs_done} epochs done")
+        else:
+            resume._read_legacy_progress(trainer, args)
+        return resume
+
+    def _read_legacy_progress(self, trainer, args: argparse.Namespace) -> None:
+        path = progress_path(args.checkpoint)
+        if not os.path.exists(path):
+            print(f"resuming the weights of {args.checkpoint}; it records no epochs, so epochs count from 1")
+            return
+        try:
+            state: dict[str, Any] = json.loads(Path(path).read_text())
+            epochs = int(state["epochs"])
+            if state.get("format") != PROGRESS_FORMAT:
+                raise ValueError("not a litetrain progress file")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"progress file {path!r} is damaged ({e}); remove it to resume the weights from epoch 1") from None
+        if state.get("checkpoint_sha256") != _file_digest(args.checkpoint):
+            raise ValueError(
+                f"progress file {path!r} belongs to another version of {args.checkpoint!r} (the checkpoint changed since); "
+                "remove it to resume the weights with epochs counted from 1"
+            )
+        self.done_epochs, self.legacy_progress = epochs, path
+        self.seed = state.get("seed") if args.seed is None else args.seed
+        self.batch_size = state.get("batch_size") if args.batch_size is None else args.batch_size
+        if args.lr is None and state.get("learning_rate") is not None:
+            trainer.set_learning_rate(float(state["learning_rate"]))
+        print(f"resuming from {args.checkpoint}: {epochs} epochs done")
 
 
 def _file_digest(path: str) -> str:
@@ -309,61 +328,6 @@ def _file_digest(path: str) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def write_progress(
-    checkpoint: str,
-    epochs: int,
-    seed: int,
-    batch_size: int,
-    learning_rate: float | None,
-) -> None:
-    """Records that `checkpoint` holds the weights after `epochs` epochs (atomically)."""
-    state = {
-        "format": PROGRESS_FORMAT,
-        "version": 1,
-        "epochs": epochs,
-        "seed": seed,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "checkpoint_sha256": _file_digest(
-            checkpoint
-        ),  # ties it to that very checkpoint file
-    }
-    write_atomically(
-        Path(progress_path(checkpoint)), json.dumps(state, indent=1).encode()
-    )
-
-
-def _resumed_state(checkpoint: str, seed: int) -> tuple[int, float | None]:
-    """(epochs done, learning rate used) recorded beside `checkpoint`."""
-    path = progress_path(checkpoint)
-    if not os.path.exists(path):
-        print(
-            f"resuming the weights of {checkpoint}; no {path}, so epochs count from 1"
-        )
-        return 0, None
-    try:
-        state: dict[str, Any] = json.loads(Path(path).read_text())
-        epochs = int(state["epochs"])
-        if state.get("format") != PROGRESS_FORMAT:
-            raise ValueError("not a litetrain progress file")
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(
-            f"progress file {path!r} is damaged ({e}); remove it to resume the weights from epoch 1"
-        ) from None
-    if state.get("checkpoint_sha256") != _file_digest(checkpoint):
-        raise ValueError(
-            f"progress file {path!r} belongs to another version of {checkpoint!r} (the checkpoint changed since); "
-            "remove it to resume the weights with epochs counted from 1"
-        )
-    if state.get("seed") != seed:
-        print(
-            f"note: the checkpoint's run used --seed {state.get('seed')}; this one uses {seed}, so batches differ"
-        )
-    print(f"resuming from {checkpoint}: {epochs} epochs done")
-    learning_rate = state.get("learning_rate")
-    return epochs, float(learning_rate) if learning_rate is not None else None
 
 
 # --- plotting ------------------------------------------------------------------------------
@@ -387,15 +351,13 @@ def _matplotlib(plot_path: str):
     return pyplot
 
 
-def _plot(pyplot, path: str, model: str, history: _Run, first_step: int) -> None:
-    losses = np.concatenate(history.losses)
+def _plot(pyplot, path: str, model: str, history, first_step: int, steps_per_epoch: int) -> None:
+    losses = history.losses
     steps = first_step + np.arange(1, len(losses) + 1)
     figure, axes = pyplot.subplots(figsize=(7, 4))
     axes.plot(steps, losses, linewidth=0.8, alpha=0.5, label="loss per step")
     if history.epoch_losses:
-        ends = first_step + history.steps_per_epoch * np.arange(
-            1, len(history.epoch_losses) + 1
-        )
+        ends = first_step + steps_per_epoch * np.arange(1, len(history.epoch_losses) + 1)
         axes.plot(ends, history.epoch_losses, "o-", label="epoch mean")
     axes.set_xlabel("step")
     axes.set_ylabel("loss")
@@ -403,9 +365,7 @@ def _plot(pyplot, path: str, model: str, history: _Run, first_step: int) -> None
     axes.legend()
     figure.tight_layout()
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent or "."
-    )
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent or ".")
     os.fchmod(fd, 0o644)
     os.close(fd)
     try:

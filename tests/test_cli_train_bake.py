@@ -315,3 +315,57 @@ def test_bake_needs_no_tensorflow(tmp_path, mlp_fixed_path, mlp_weights):
     )
     assert result.returncode == 0, result.stderr
     assert result.blocked == {"attempts": [], "loaded": []}
+
+
+def test_batch_size_zero_is_refused(mlp_dynamic_path, data):
+    assert_failed(cli("train", mlp_dynamic_path, "--data", data, "--batch-size", "0"), "--batch-size must be at least 1, got 0")
+
+
+def test_validation_split_and_early_stopping(tmp_path, mlp_dynamic_path):
+    # 32 samples that repeat (the training loss falls) and 8 fresh ones held
+    # out (the validation loss rises once the model overfits).
+    batches = training_batches(4, 8, seed=3)
+    fresh = training_batches(1, 8, seed=99)[0]
+    path = tmp_path / "split.npz"
+    np.savez(path, x=np.concatenate([b[0] for b in batches] + [fresh[0]]), y=np.concatenate([b[1] for b in batches] + [fresh[1]]))
+    result = cli(
+        "train", mlp_dynamic_path, "--data", path, "--epochs", "200", "--batch-size", "8",
+        "--validation-split", "0.2", "--early-stopping", "2",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any("on 32 samples" in line for line in lines), result.stdout
+    header = next(line.split() for line in lines if line.split()[:1] == ["epoch"])
+    assert {"val_loss", "val_accuracy"} <= set(header), header
+    stop = next(line for line in lines if line.startswith("stopped in epoch"))
+    assert "early stopping" in stop and int(stop.split()[3].rstrip(":")) < 200, result.stdout
+
+
+def test_drop_remainder_lets_a_fixed_batch_model_train_any_size(mlp_fixed_path, tmp_path):
+    path = tmp_path / "odd.npz"
+    batches = training_batches(3, 9, seed=3)
+    np.savez(path, x=np.concatenate([b[0] for b in batches]), y=np.concatenate([b[1] for b in batches]))
+    assert_failed(cli("train", mlp_fixed_path, "--data", path), "pass drop_remainder=true")
+    result = cli("train", mlp_fixed_path, "--data", path, "--drop-remainder")
+    assert result.returncode == 0, result.stderr
+    assert "27 samples" in result.stdout and "3 steps per epoch" in result.stdout
+
+
+def test_an_old_progress_file_is_read_once(tmp_path, mlp_dynamic_path, data):
+    """Checkpoints of litetrain 0.1 kept their epoch count beside them."""
+    import hashlib
+
+    checkpoint = tmp_path / "old.npz"
+    trainer = litetrain.Trainer(mlp_dynamic_path)
+    trainer.fit(dict(np.load(data)), batch_size=8, epochs=2, seed=0, progress=False)
+    litetrain.write_checkpoint(checkpoint, trainer.snapshot())  # no state inside, as 0.1 wrote them
+    progress = tmp_path / "old.npz.progress.json"
+    progress.write_text(json.dumps({
+        "format": "litetrain-train-progress", "version": 1, "epochs": 2, "seed": 0, "batch_size": 8,
+        "learning_rate": None, "checkpoint_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
+    }))
+    result = cli("train", mlp_dynamic_path, "--data", data, "--epochs", "3", "--checkpoint", checkpoint, "--resume")
+    assert result.returncode == 0, result.stderr
+    assert f"resuming from {checkpoint}: 2 epochs done" in result.stdout and "epoch 3" in result.stdout
+    assert not progress.exists()
+    assert litetrain.Trainer(mlp_dynamic_path).load_checkpoint(checkpoint).epochs_done == 3

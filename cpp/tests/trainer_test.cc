@@ -150,7 +150,17 @@ TEST(Trainer, PredictAndEvaluateCoverEverySample) {
   const auto metrics = trainer.Evaluate(even.dataset(), 8);
   ASSERT_EQ(metrics.size(), 2u);
   for (const auto& [name, value] : metrics) EXPECT_TRUE(std::isfinite(value)) << name;
-  EXPECT_THROW(trainer.Evaluate(data.dataset(), 8), InvalidArgument);  // 21 % 8 != 0
+  // 21 % 8 != 0: the last 5 samples run as repeated groups, and the mean
+  // over all 21 is the sample-weighted mean of its parts.
+  const Dataset all = data.dataset();
+  const auto whole = trainer.Evaluate(all, 8);
+  const auto head = trainer.Evaluate(all.Slice(0, 16), 8);
+  const auto tail = trainer.Evaluate(all.Slice(16, 5), 8);
+  ASSERT_EQ(whole.size(), 2u);
+  for (std::size_t m = 0; m < whole.size(); ++m) {
+    EXPECT_NEAR(whole[m].second, (16.0 * head[m].second + 5.0 * tail[m].second) / 21.0, 1e-9) << whole[m].first;
+  }
+  EXPECT_THROW(trainer.Evaluate(all, 4), InvalidArgument);  // not the fixed batch
 }
 
 }  // namespace

@@ -138,10 +138,12 @@ def _cpp_fit(case: Case):
     def run(steps: int):
         seconds, losses = 0.0, []
         for arrays, epochs in _fit_plan(case, steps):
-            result = native.fit(arrays, case.batch, epochs, epoch[0], 0, False, 0, False, "raise", 0, None, False)
+            options = _core.FitOptions()
+            options.batch_size, options.epochs, options.initial_epoch, options.shuffle = case.batch, epochs, epoch[0], False
+            result = native.fit(arrays, options, validation=None, callback=None, on_epoch_end=None, handle_sigint=False)
             epoch[0] += epochs
-            seconds += result["seconds"]
-            losses.append(np.asarray(result["losses"]))
+            seconds += result.seconds
+            losses.append(np.asarray(result.losses))
         return seconds, float(np.mean(np.concatenate(losses)))
 
     return run

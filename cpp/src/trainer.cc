@@ -2,115 +2,25 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstring>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
 
 #include "batch_feeder.h"
+#include "batch_runs.h"
 #include "label_classes.h"
+#include "learning_rate.h"
 #include "litetrain/checkpoint.h"
 #include "litetrain/signature_runner.h"
+#include "model_claims.h"
+#include "signature_data.h"
 
 namespace litetrain {
 namespace {
 
-// Which dataset column feeds each input of `spec`, after checking that every
-// column fits its input. The first dimension of every input is the batch.
-std::vector<std::size_t> MatchColumns(const Dataset& data, const SignatureSpec& spec) {
-  std::vector<std::size_t> columns(spec.inputs.size(), data.columns().size());
-  for (std::size_t c = 0; c < data.columns().size(); ++c) {
-    const Dataset::Column& column = data.columns()[c];
-    const std::size_t i = spec.input_index(column.name);  // throws for an unknown name
-    columns[i] = c;
-    const TensorSpec& input = spec.inputs[i];
-    const std::string where = "training array '" + column.name + "'";
-    if (column.data.dtype != input.dtype) {
-      throw InvalidArgument(where + " must be " + std::string(DTypeName(input.dtype)) + ", got " +
-                            std::string(DTypeName(column.data.dtype)));
-    }
-    bool fits = input.shape.rank() >= 1 && column.data.shape.rank() == input.shape.rank();
-    for (int d = 1; fits && d < input.shape.rank(); ++d) {
-      fits = input.shape[d] < 0 || input.shape[d] == column.data.shape[d];
-    }
-    if (!fits) {
-      Shape sample_spec = input.shape;
-      sample_spec[0] = -1;
-      throw InvalidArgument(where + " has shape " + column.data.shape.to_string() +
-                            "; input '" + input.name + "' of signature '" + spec.key +
-                            "' takes batches of shape " + input.shape.to_string() +
-                            ", so the array must have shape " + sample_spec.to_string() +
-                            " with any number of samples first");
-    }
-  }
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i] == data.columns().size()) {
-      throw InvalidArgument("no training array for input '" + spec.inputs[i].name +
-                            "' of signature '" + spec.key + "'");
-    }
-  }
-  return columns;
-}
-
-// The batch size the signature fixes (its inputs' first dimension), or -1.
-int64_t FixedBatch(const SignatureSpec& spec) {
-  for (const TensorSpec& input : spec.inputs) {
-    if (input.shape.rank() >= 1 && input.shape[0] >= 0) return input.shape[0];
-  }
-  return -1;
-}
-
-// Models that have a Trainer, by their file's bytes (one per loaded model):
-// two Trainers on one Model would train the same variables behind each
-// other's backs.
-class ModelClaims {
- public:
-  static void Claim(const Model& model) {
-    std::lock_guard<std::mutex> lock(mutex());
-    if (!claimed().insert(model.file_data()).second) {
-      throw InvalidArgument(
-          "this Model already has a Trainer, and two would share its weights and optimizer state: "
-          "use that Trainer, or load the model file again for an independent one");
-    }
-  }
-  static void Release(const void* file) {
-    std::lock_guard<std::mutex> lock(mutex());
-    claimed().erase(file);
-  }
-
- private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static std::set<const void*>& claimed() {
-    static std::set<const void*> s;
-    return s;
-  }
-};
-
-// The signature called `key` if the model has it, else nullptr.
-const SignatureSpec* FindSignature(const Model& model, const std::string& key) {
-  for (const SignatureSpec& spec : model.signatures()) {
-    if (spec.key == key) return &spec;
-  }
-  return nullptr;
-}
-
-// Batches of `batch` samples that average exactly over `count` samples,
-// each repeated batch/k times in a batch of k distinct ones: a fixed-batch
-// signature's mean over such a batch is the mean over those k samples.
-std::vector<int64_t> RepeatGroups(int64_t count, int64_t batch) {
-  std::vector<int64_t> groups;
-  while (count > 0) {
-    int64_t k = std::min(count, batch);
-    while (batch % k != 0) --k;
-    groups.push_back(k);
-    count -= k;
-  }
-  return groups;
-}
+using detail::FindSignature;
+using detail::FixedBatch;
+using detail::MatchColumns;
 
 void CheckOptions(const FitOptions& o) {
   if (o.batch_size < 1) throw InvalidArgument("batch_size must be >= 1, got " + std::to_string(o.batch_size));
@@ -132,19 +42,8 @@ class Trainer::Impl {
         train_(model.runner(options.train_signature)),
         save_(model.runner(options.save_signature)),
         restore_(model.runner(options.restore_signature)),
-        loss_index_(train_.spec().output_index(options.loss_output)) {
-    if (const SignatureSpec* set = FindSignature(model, "set_learning_rate")) {
-      if (set->inputs.size() == 1 && set->inputs[0].dtype == DType::kFloat32 &&
-          set->inputs[0].shape.num_elements() == 1) {
-        set_learning_rate_.emplace(model.runner("set_learning_rate"));
-      }
-    }
-    if (const SignatureSpec* get = FindSignature(model, "get_learning_rate")) {
-      if (get->inputs.empty() && get->outputs.size() == 1 && get->outputs[0].dtype == DType::kFloat32 &&
-          get->outputs[0].shape.num_elements() == 1) {
-        get_learning_rate_.emplace(model.runner("get_learning_rate"));
-      }
-    }
+        loss_index_(train_.spec().output_index(options.loss_output)),
+        learning_rate_(model) {
     const auto& outputs = train_.spec().outputs;
     for (std::size_t o = 0; o < outputs.size(); ++o) {
       if (o != loss_index_ && outputs[o].dtype == DType::kFloat32 && outputs[o].shape.num_elements() == 1) {
@@ -159,7 +58,7 @@ class Trainer::Impl {
     }
   }
 
-  ~Impl() { ModelClaims::Release(model_.file_data()); }
+  ~Impl() { detail::ReleaseFromTrainer(model_.file_data()); }
 
   const Model& model() const { return model_; }
   std::recursive_mutex& mutex() { return mutex_; }
@@ -203,7 +102,7 @@ class Trainer::Impl {
       if (options.validation_data->size() == 0) throw InvalidArgument("the validation data has no samples");
       MatchColumns(*options.validation_data, *eval);
       CheckLabels(*options.validation_data, *eval, "validation array");
-      ScalarSums(*eval);  // it has something to average
+      detail::CheckHasScalarOutputs(*eval);
       validator.emplace(model_.runner(options.validation_signature));
     }
 
@@ -244,7 +143,7 @@ class Trainer::Impl {
         const int64_t run_step = options.initial_step + result.steps;
         state.epochs_done = epoch + 1;
         state.steps_done = run_step;
-        state.learning_rate = LearningRate();
+        state.learning_rate = learning_rate_.Get();
         state_ = state;
         // After each epoch, unless the periodic call just came at its last step.
         const bool just_called = options.callback_every > 0 && run_step % options.callback_every == 0;
@@ -255,7 +154,7 @@ class Trainer::Impl {
         if (!result.stopped && options.on_epoch_end) {
           EpochLogs logs{epoch, run_step, result.epoch_losses.back(), {}, {}};
           for (std::size_t m = 0; m < means.size(); ++m) logs.metrics.emplace_back(result.metric_names[m], means[m]);
-          if (validator) logs.validation = EvaluateWith(*validator, *options.validation_data, batch);
+          if (validator) logs.validation = detail::EvaluateMeans(*validator, *options.validation_data, batch);
           if (!options.on_epoch_end(logs)) Stop(result, "callback");
         }
         result.epoch_metrics.push_back(std::move(means));
@@ -265,46 +164,23 @@ class Trainer::Impl {
     return result;
   }
 
-  std::vector<NamedTensor> Predict(const Dataset& data, int64_t batch, const std::string& key) {
-    SignatureRunner runner = model_.runner(key);
-    std::vector<NamedTensor> results;
-    ForEachBatch(runner, data, batch, /*pad=*/true, [&](int64_t first, int64_t count, int64_t fed) {
-      const auto& outputs = runner.outputs();
-      for (std::size_t o = 0; o < outputs.size(); ++o) {
-        if (outputs[o].shape.rank() == 0 || outputs[o].shape[0] != fed) {
-          throw InvalidArgument("output '" + runner.spec().outputs[o].name + "' of signature '" + key +
-                                "' has shape " + outputs[o].shape.to_string() +
-                                ", not the batch first; predict concatenates per-sample outputs");
-        }
-      }
-      if (results.empty()) {
-        for (std::size_t o = 0; o < outputs.size(); ++o) {
-          Shape shape = outputs[o].shape;
-          shape[0] = data.size();
-          results.push_back(NamedTensor{runner.spec().outputs[o].name, outputs[o].dtype, shape,
-                                        std::vector<uint8_t>(static_cast<std::size_t>(shape.num_elements()) *
-                                                             ItemSize(outputs[o].dtype))});
-        }
-      }
-      for (std::size_t o = 0; o < outputs.size(); ++o) {
-        const std::size_t row = results[o].bytes.size() / static_cast<std::size_t>(data.size());
-        if (outputs[o].byte_size() != row * static_cast<std::size_t>(fed)) {
-          throw InvalidArgument("output '" + runner.spec().outputs[o].name + "' of signature '" + key +
-                                "' changed its per-sample shape between batches");
-        }
-        // The real samples come first in a padded batch.
-        std::memcpy(results[o].bytes.data() + static_cast<std::size_t>(first) * row, outputs[o].data,
-                    static_cast<std::size_t>(count) * row);
-      }
-    });
-    return results;
-  }
-
   std::vector<std::pair<std::string, double>> Evaluate(const Dataset& data, int64_t batch,
                                                        const std::string& key) {
     SignatureRunner runner = model_.runner(key);
     CheckLabels(data, runner.spec(), "array");
-    return EvaluateWith(runner, data, batch);
+    return detail::EvaluateMeans(runner, data, batch);
+  }
+
+  std::vector<NamedTensor> Predict(const Dataset& data, int64_t batch, const std::string& key) {
+    SignatureRunner runner = model_.runner(key);
+    return detail::PredictAll(runner, data, batch);
+  }
+
+  std::optional<float> LearningRate() { return learning_rate_.Get(); }
+
+  void SetLearningRate(double value) {
+    const float rate = learning_rate_.Set(value);
+    if (state_) state_->learning_rate = rate;
   }
 
   // Resume: the state a checkpoint holds, checked against `options`.
@@ -339,35 +215,12 @@ class Trainer::Impl {
     options.epochs = std::max<int64_t>(total_epochs - t.epochs_done, 0);
   }
 
-  std::optional<float> LearningRate() {
-    if (!get_learning_rate_) return std::nullopt;
-    get_learning_rate_->Run(nullptr, 0);
-    return *static_cast<const float*>(get_learning_rate_->outputs()[0].data);
-  }
-
-  void SetLearningRate(double value) {
-    if (!set_learning_rate_) {
-      throw InvalidArgument("the model has no 'set_learning_rate' signature taking one float32 scalar: its "
-                            "learning rate is fixed in the graph (models built by litetrain.build expose it)");
-    }
-    if (!std::isfinite(value) || value <= 0.0 || value > std::numeric_limits<float>::max() ||
-        static_cast<float>(value) <= 0.0f) {
-      throw InvalidArgument("the learning rate must be a positive finite float32 (at most 3.4e38, at least "
-                            "1.4e-45), got " + std::to_string(value));
-    }
-    const float rate = static_cast<float>(value);
-    const TensorSpec& input = set_learning_rate_->spec().inputs[0];
-    const ConstTensorView view{DType::kFloat32, input.shape, &rate};
-    set_learning_rate_->Run(&view, 1);
-    if (state_) state_->learning_rate = rate;
-  }
-
   void SetState(std::optional<TrainingState> state) { state_ = std::move(state); }
 
   // The learning rate is a variable the save signature may not hold: a run's
   // state carries it.
   void RestoreLearningRate() {
-    if (state_ && state_->learning_rate && set_learning_rate_) SetLearningRate(*state_->learning_rate);
+    if (state_ && state_->learning_rate && learning_rate_.settable()) SetLearningRate(*state_->learning_rate);
   }
 
   Snapshot TakeSnapshot() {
@@ -442,71 +295,6 @@ class Trainer::Impl {
   }
 
  private:
-  // The float32 scalar outputs of `spec`, each with a sum of 0.
-  static std::vector<std::pair<std::string, double>> ScalarSums(const SignatureSpec& spec) {
-    std::vector<std::pair<std::string, double>> sums;
-    for (const TensorSpec& out : spec.outputs) {
-      if (out.shape.num_elements() == 1 && out.dtype == DType::kFloat32) sums.emplace_back(out.name, 0.0);
-    }
-    if (sums.empty()) {
-      throw InvalidArgument("signature '" + spec.key + "' has no float32 scalar output to average");
-    }
-    return sums;
-  }
-
-  // Sample-weighted means of `runner`'s scalar outputs over `data`. A
-  // fixed-batch signature's short last batch is run as groups of samples
-  // each repeated to fill the batch (RepeatGroups), so the means are exact.
-  std::vector<std::pair<std::string, double>> EvaluateWith(SignatureRunner& runner, const Dataset& data,
-                                                           int64_t batch) {
-    const SignatureSpec& spec = runner.spec();
-    std::vector<std::pair<std::string, double>> sums = ScalarSums(spec);
-    std::vector<std::size_t> outputs;
-    for (const auto& entry : sums) outputs.push_back(spec.output_index(entry.first));
-    const auto add = [&](int64_t samples) {
-      for (std::size_t o = 0; o < sums.size(); ++o) {
-        sums[o].second += static_cast<double>(*static_cast<const float*>(runner.outputs()[outputs[o]].data)) *
-                          static_cast<double>(samples);
-      }
-    };
-    const int64_t n = data.size();
-    if (n == 0) throw InvalidArgument("no samples");
-    const int64_t fixed = FixedBatch(spec);
-    if (fixed < 0) {
-      ForEachBatch(runner, data, batch, /*pad=*/false, [&](int64_t, int64_t count, int64_t) { add(count); });
-    } else {
-      if (batch != fixed) {
-        throw InvalidArgument("signature '" + spec.key + "' has a fixed batch of " + std::to_string(fixed) +
-                              "; pass batch_size=" + std::to_string(fixed));
-      }
-      const int64_t whole = n - n % fixed;
-      if (whole > 0) {
-        ForEachBatch(runner, data.Slice(0, whole), fixed, /*pad=*/false,
-                     [&](int64_t, int64_t count, int64_t) { add(count); });
-      }
-      const std::vector<int64_t> groups = RepeatGroups(n - whole, fixed);
-      if (groups.empty()) return Means(sums, n);
-      BatchFeeder feeder(data, MatchColumns(data, spec), fixed);
-      std::vector<int64_t> rows(static_cast<std::size_t>(fixed));
-      int64_t first = whole;
-      for (int64_t k : groups) {
-        for (int64_t i = 0; i < fixed; ++i) rows[static_cast<std::size_t>(i)] = first + i % k;
-        feeder.Start(0, rows.data(), fixed);
-        feeder.Wait();
-        runner.Run(feeder.Views(0, fixed));
-        add(k);
-        first += k;
-      }
-    }
-    return Means(sums, n);
-  }
-
-  static std::vector<std::pair<std::string, double>> Means(std::vector<std::pair<std::string, double>> sums,
-                                                           int64_t n) {
-    for (auto& entry : sums) entry.second /= static_cast<double>(n);
-    return sums;
-  }
-
   // Refuses sparse labels outside [0, classes) of the one-hot that encodes them.
   void CheckLabels(const Dataset& data, const SignatureSpec& spec, const std::string& what) {
     auto found = label_classes_.find(spec.key);
@@ -518,40 +306,6 @@ class Trainer::Impl {
       if (found->second[i] > 0) {
         detail::CheckLabelRange(what + " '" + column.name + "'", column.data, found->second[i]);
       }
-    }
-  }
-
-  // Runs `runner` over `data` in order and calls visit(first_sample, count,
-  // fed) after each batch: `count` real samples, `fed` run (more when a
-  // fixed-batch signature's last batch was padded, which needs `pad`).
-  template <typename Visit>
-  void ForEachBatch(SignatureRunner& runner, const Dataset& data, int64_t batch, bool pad, Visit visit) {
-    const SignatureSpec& spec = runner.spec();
-    if (batch < 1) throw InvalidArgument("batch_size must be >= 1, got " + std::to_string(batch));
-    const int64_t n = data.size();
-    if (n == 0) throw InvalidArgument("no samples");
-    const int64_t fixed = FixedBatch(spec);
-    if (fixed >= 0 && fixed != batch) {
-      throw InvalidArgument("signature '" + spec.key + "' has a fixed batch of " + std::to_string(fixed) +
-                            "; pass batch_size=" + std::to_string(fixed));
-    }
-    if (fixed >= 0 && !pad && n % fixed != 0) {
-      throw InvalidArgument(std::to_string(n) + " samples are not a whole number of batches of " +
-                            std::to_string(fixed) + ", the fixed batch of signature '" + spec.key + "'");
-    }
-    const int64_t capacity = fixed >= 0 ? fixed : std::min(batch, n);
-    BatchFeeder feeder(data, MatchColumns(data, spec), capacity);
-    std::vector<int64_t> rows(static_cast<std::size_t>(capacity));
-    for (int64_t first = 0; first < n; first += batch) {
-      const int64_t count = std::min(batch, n - first);
-      // A fixed-batch signature's short last batch is filled up with samples
-      // from the start: the real ones come first, their outputs are kept.
-      const int64_t fed = fixed >= 0 ? fixed : count;
-      for (int64_t i = 0; i < fed; ++i) rows[static_cast<std::size_t>(i)] = (first + i) % n;
-      feeder.Start(0, rows.data(), fed);
-      feeder.Wait();
-      runner.Run(feeder.Views(0, fed));
-      visit(first, count, fed);
     }
   }
 
@@ -646,8 +400,7 @@ class Trainer::Impl {
   SignatureRunner restore_;
   std::size_t loss_index_;
   std::vector<std::size_t> metric_indices_;  // float32 scalar outputs besides the loss
-  std::optional<SignatureRunner> set_learning_rate_;
-  std::optional<SignatureRunner> get_learning_rate_;
+  detail::LearningRate learning_rate_;
   std::map<std::string, std::vector<int64_t>> label_classes_;  // per signature, per input; -1: not labels
   std::optional<TrainingState> state_;       // where the run stands (training_state())
   bool nonfinite_stop_ = false;              // the current fit met a non-finite loss
@@ -658,11 +411,11 @@ class Trainer::Impl {
 };
 
 Trainer::Trainer(const Model& model, const TrainerOptions& options) {
-  ModelClaims::Claim(model);
+  detail::ClaimForTrainer(model);
   try {
     impl_ = std::make_unique<Impl>(model, options);
   } catch (...) {
-    ModelClaims::Release(model.file_data());
+    detail::ReleaseFromTrainer(model.file_data());
     throw;
   }
 }

@@ -106,8 +106,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.lr is not None:
         trainer.set_learning_rate(args.lr)
-    batch = resume.batch_size or args.batch_size or _fixed_batch(signature) or 32
-    seed = resume.seed if resume.seed is not None else (args.seed or 0)
+    # Given values win, so that a resume with others is refused, not ignored.
+    batch = args.batch_size or resume.batch_size or _fixed_batch(signature) or 32
+    seed = args.seed if args.seed is not None else (resume.seed or 0)
     training = samples - int(samples * args.validation_split)
     steps_per_epoch = training // batch if args.drop_remainder else -(-training // batch)
     lr = trainer.learning_rate
@@ -281,17 +282,8 @@ class _Resume:
         if state is not None:
             resume.from_state = True
             resume.done_epochs, resume.seed, resume.batch_size = state.epochs_done, state.seed, state.batch_size
-            for flag, given, kept in (("--seed", args.seed, state.seed), ("--batch-size", args.batch_size, state.batch_size)):
-                if given is not None and given != kept:
-                    raise ValueError(
-                        f"{args.checkpoint} is of a run with {flag} {kept}; resuming it with {given} would not see "
-                        f"the batches it would have seen: drop {flag}, or start a new run from another checkpoint path"
-                    )
-            if state.drop_remainder != args.drop_remainder:
-                raise ValueError(
-                    f"{args.checkpoint} is of a run {'with' if state.drop_remainder else 'without'} --drop-remainder: "
-                    "resume it the same way"
-                )
+            # A --seed, --batch-size or --drop-remainder unlike the run's is
+            # refused by fit's resume_from, which names the value to pass.
             print(f"resuming from {args.checkpoint}: {state.epochs_done} epochs done")
         else:
             resume._read_legacy_progress(trainer, args)

@@ -309,7 +309,12 @@ class LearningRateScheduler(Callback):
 
 
 class CSVLogger(Callback):
-    """Appends a row per epoch (``epoch`` and every logged quantity) to a CSV file, flushed at each row."""
+    """Appends a row per epoch (``epoch`` and every logged quantity) to a CSV file.
+
+    As in Keras, the file is open from the start of training to its end and
+    each row is flushed, not fsynced: a row costs microseconds, not a disk
+    round trip, so short epochs pay nothing for the log.
+    """
 
     def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
         super().__init__()
@@ -317,28 +322,30 @@ class CSVLogger(Callback):
         self.separator = separator
         self.append = append
         self._keys: list[str] | None = None
+        self._file = None
+        self._writer = None
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._keys = None
-        if not self.append and os.path.exists(self.filename):
-            os.remove(self.filename)
         if self.append and os.path.exists(self.filename):
             with open(self.filename, newline="") as f:
                 header = next(csv.reader(f, delimiter=self.separator), None)
             self._keys = header[1:] if header else None
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._writer = csv.writer(self._file, delimiter=self.separator)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         logs = logs or {}
-        new_file = self._keys is None
-        if new_file:
+        if self._keys is None:
             self._keys = sorted(logs)
-        with open(self.filename, "a", newline="") as f:
-            writer = csv.writer(f, delimiter=self.separator)
-            if new_file:
-                writer.writerow(["epoch", *self._keys])
-            writer.writerow([epoch, *(logs.get(k, "NA") for k in self._keys)])
-            f.flush()
-            os.fsync(f.fileno())
+            self._writer.writerow(["epoch", *self._keys])
+        self._writer.writerow([epoch, *(logs.get(k, "NA") for k in self._keys)])
+        self._file.flush()
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = self._writer = None
 
 
 class TerminateOnNaN(Callback):

@@ -1,5 +1,6 @@
 #include "litetrain/signature_runner.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -8,6 +9,7 @@
 #include "compiled_model.h"
 #include "litert/types.h"
 #include "litetrain/errors.h"
+#include "output_buffer.h"
 
 namespace litetrain {
 namespace {
@@ -68,10 +70,19 @@ struct InputSlot {
 };
 
 struct OutputSlot {
-  Shape shape;
-  AlignedBuffer storage;
+  Shape shape;              // as LiteRT reported it before the run
+  OutputBuffer storage;     // guarded; see output_buffer.h
   TensorBufferHandle buffer;
+  const void* bound = nullptr;  // the memory `buffer` wraps
+  bool dynamic = false;     // its size may change from run to run
 };
+
+// Elements of `shape`, counting a dimension not yet set (-1) as 1.
+double KnownElements(const Shape& shape) {
+  double elements = 1;
+  for (int d = 0; d < shape.rank(); ++d) elements *= static_cast<double>(std::max<int64_t>(1, shape[d]));
+  return elements;
+}
 
 std::string Describe(const TensorSpec& spec) {
   return std::string(DTypeName(spec.dtype)) + spec.shape.to_string();
@@ -92,7 +103,11 @@ class SignatureRunner::Impl {
     inputs_.resize(spec_.inputs.size());
     for (std::size_t i = 0; i < inputs_.size(); ++i) inputs_[i].shape = spec_.inputs[i].shape;
     outputs_.resize(spec_.outputs.size());
+    for (std::size_t o = 0; o < outputs_.size(); ++o) {
+      outputs_[o].dynamic = spec_.outputs[o].shape.has_dynamic_dims();
+    }
     output_views_.resize(spec_.outputs.size());
+    run_layouts_.resize(spec_.outputs.size());
     input_handles_.resize(spec_.inputs.size());
     output_handles_.resize(spec_.outputs.size());
   }
@@ -132,13 +147,17 @@ class SignatureRunner::Impl {
     if (generation != seen_generation_) ForgetShapes();  // another runner resized
     try {
       bool resized = false;
+      double growth = 1;  // how much the inputs grew, for outputs LiteRT cannot size yet
       for (std::size_t i = 0; i < count; ++i) {
-        if (inputs_[i].shape != views[i].shape) outputs_ready_ = false;
+        if (inputs_[i].shape != views[i].shape) {
+          outputs_ready_ = false;
+          growth = std::max(growth, KnownElements(views[i].shape) / KnownElements(inputs_[i].shape));
+        }
         resized |= ResizeIfNeeded(i, views[i].shape);
       }
       if (resized) ++generation;
       seen_generation_ = generation;
-      if (!outputs_ready_) PrepareOutputs();
+      if (!outputs_ready_) PrepareOutputs(growth);
     } catch (...) {
       // A half-done resize: make the next Run start from scratch.
       ForgetShapes();
@@ -151,8 +170,10 @@ class SignatureRunner::Impl {
         model_->handle(), spec_.index, input_handles_.size(), input_handles_.data(),
         output_handles_.size(), output_handles_.data());
     if (status != kLiteRtStatusOk) {
+      outputs_ready_ = false;  // a failed run may have left shapes half updated
       model_->Check(status, "LiteRtRunCompiledModel", "while running signature '" + spec_.key + "'");
     }
+    if (check_shapes_ || runtime_shapes_) ReadRunShapes();
   }
 
   // Cheap checks on the hot path; the message is only built on failure.
@@ -216,8 +237,11 @@ class SignatureRunner::Impl {
     return true;
   }
 
-  // Sizes output buffers for the current input shapes.
-  void PrepareOutputs() {
+  // Sizes output buffers for the current input shapes. The shapes LiteRT
+  // reports here can be stale for outputs it computes while running, so
+  // outputs of dynamic shape get room to grow by `growth` and more, and the
+  // run's shapes are read back after it (ReadRunShapes).
+  void PrepareOutputs(double growth) {
     detail::CompiledModel& model = *model_;
     const std::string where = "of signature '" + spec_.key + "'";
     std::vector<LiteRtLayout> layouts(outputs_.size());
@@ -243,6 +267,7 @@ class SignatureRunner::Impl {
                               "follow from the input shapes");
       }
       OutputSlot& slot = outputs_[o];
+      if (shape != slot.shape && slot.buffer.get() != nullptr) slot.dynamic = true;
       LiteRtTensorBufferRequirements requirements = nullptr;
       std::size_t required = 0;
       model.Check(model.api().LiteRtGetCompiledModelOutputBufferRequirements(
@@ -252,16 +277,59 @@ class SignatureRunner::Impl {
                   "LiteRtGetTensorBufferRequirementsBufferSize", where);
       const std::size_t bytes = static_cast<std::size_t>(shape.num_elements()) * ItemSize(spec.dtype);
       required = std::max(required, bytes);
-      if (slot.shape != shape || slot.storage.size() < required || slot.buffer.get() == nullptr) {
-        slot.storage = AlignedBuffer(required);
-        slot.buffer.wrap(model, spec.dtype, shape, slot.storage.data(), required,
+      const std::size_t wanted = slot.dynamic ? DynamicOutputCapacity(required, growth) : required;
+      if (slot.storage.capacity() < wanted) slot.storage = OutputBuffer::Reserve(wanted, required);
+      if (slot.shape != shape || slot.buffer.get() == nullptr || slot.storage.data() != slot.bound) {
+        // The whole capacity goes to LiteRT: its size check then passes for
+        // any shape that fits, whatever the stale report said.
+        slot.buffer.wrap(model, spec.dtype, shape, slot.storage.data(), slot.storage.capacity(),
                          "output '" + spec.name + "'");
+        slot.bound = slot.storage.data();
         slot.shape = shape;
       }
       output_handles_[o] = slot.buffer.get();
       output_views_[o] = ConstTensorView{spec.dtype, shape, slot.storage.data()};
     }
     outputs_ready_ = true;
+    check_shapes_ = true;
+  }
+
+  // Reads the shapes the run gave the outputs. Done after the first run at
+  // new input shapes, and after every run once a signature has shown shapes
+  // that only the run computes (they may then follow the data).
+  void ReadRunShapes() {
+    detail::CompiledModel& model = *model_;
+    if (!run_layouts_.empty()) {
+      const LiteRtStatus status = model.api().LiteRtGetCompiledModelOutputTensorLayouts(
+          model.handle(), spec_.index, run_layouts_.size(), run_layouts_.data(), /*update_allocation=*/false);
+      if (status != kLiteRtStatusOk) {
+        model.Check(status, "LiteRtGetCompiledModelOutputTensorLayouts", "of signature '" + spec_.key + "'");
+      }
+    }
+    check_shapes_ = false;
+    for (std::size_t o = 0; o < outputs_.size(); ++o) {
+      int64_t dims[Shape::kMaxRank];
+      for (unsigned d = 0; d < run_layouts_[o].rank; ++d) dims[d] = run_layouts_[o].dimensions[d];
+      const Shape shape(dims, static_cast<int>(run_layouts_[o].rank));
+      if (shape != output_views_[o].shape) FollowRunShape(o, shape);
+    }
+  }
+
+  // The run gave output `o` another shape than LiteRT reported before it.
+  void FollowRunShape(std::size_t o, const Shape& shape) {
+    OutputSlot& slot = outputs_[o];
+    const TensorSpec& spec = spec_.outputs[o];
+    runtime_shapes_ = true;
+    slot.dynamic = true;
+    const int64_t elements = shape.num_elements();
+    if (elements < 0 || static_cast<std::size_t>(elements) * ItemSize(spec.dtype) > slot.storage.capacity()) {
+      outputs_ready_ = false;
+      throw RuntimeFailure("output '" + spec.name + "' of signature '" + spec_.key + "' came out with shape " +
+                           shape.to_string() + ", larger than the " + std::to_string(slot.storage.capacity()) +
+                           " bytes reserved for it from the shapes LiteRT reported before the run",
+                           kLiteRtStatusErrorRuntimeFailure);
+    }
+    output_views_[o] = ConstTensorView{spec.dtype, shape, slot.storage.data()};
   }
 
   // Returns a tensor buffer holding the input: the caller's memory itself when
@@ -312,9 +380,12 @@ class SignatureRunner::Impl {
   std::vector<InputSlot> inputs_;
   std::vector<OutputSlot> outputs_;
   std::vector<ConstTensorView> output_views_;
+  std::vector<LiteRtLayout> run_layouts_;  // ReadRunShapes' reads, kept to not allocate per run
   std::vector<LiteRtTensorBuffer> input_handles_;
   std::vector<LiteRtTensorBuffer> output_handles_;
   bool outputs_ready_ = false;
+  bool check_shapes_ = false;    // read the outputs' shapes after the next run
+  bool runtime_shapes_ = false;  // some output's shape is only known after a run
   uint64_t seen_generation_ = 0;
   std::mutex mutex_;  // one Run (and its reader) at a time
 };

@@ -21,6 +21,7 @@ void BindCheckpoint(pybind11::module_& m);
 void BindBake(pybind11::module_& m);
 void BindBareStepLoop(pybind11::module_& m);
 void BindStepTiming(pybind11::module_& m);
+void BindCallbacks(pybind11::module_& m);
 
 // numpy dtype <-> DType. ToDType returns kUnsupported for other dtypes.
 DType ToDType(const pybind11::dtype& dtype);

@@ -59,4 +59,5 @@ PYBIND11_MODULE(_core, m) {
   litetrain::bindings::BindBake(m);
   litetrain::bindings::BindBareStepLoop(m);
   litetrain::bindings::BindStepTiming(m);
+  litetrain::bindings::BindCallbacks(m);
 }

@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from litetrain import _core
+from litetrain._checks import check_int
+
 if TYPE_CHECKING:
     from litetrain.trainer import Trainer
 
@@ -77,35 +80,29 @@ class Callback:
 
 
 class _Monitor(Callback):
-    """A callback watching one logged quantity for improvement (Keras' MonitorCallback)."""
+    """A callback watching one logged quantity for improvement (Keras' MonitorCallback).
 
-    def __init__(self, monitor: str, mode: str, min_delta: float, baseline: float | None = None) -> None:
+    When a value improves is decided natively (``_core.Improvement``, the
+    rule C++ hosts' callbacks use too).
+    """
+
+    def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
         super().__init__()
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if mode == "auto":
-            name = monitor.removeprefix("val_")
-            if name == "loss" or "loss" in name or "error" in name:
-                mode = "min"
-            elif "acc" in name or "auc" in name or "precision" in name or "recall" in name:
-                mode = "max"
-            else:
-                raise ValueError(
-                    f"{type(self).__name__} cannot tell whether {monitor!r} should go up or down: pass mode='min' or 'max'"
-                )
+        try:
+            self._improvement = _core.Improvement(monitor, mode, float(min_delta))
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}: {e}") from None
         self.monitor = monitor
-        self.mode = mode
+        self.mode = self._improvement.mode
         # As Keras: an improvement beats the reference by more than min_delta.
-        self.min_delta = abs(min_delta) if mode == "max" else -abs(min_delta)
-        self.best: float | None = baseline
+        self.min_delta = abs(min_delta) if self.mode == "max" else -abs(min_delta)
 
     def _is_improvement(self, value: float, reference: float | None) -> bool:
-        if reference is None:
-            return True
-        shifted = value - self.min_delta
-        return shifted > reference if self.mode == "max" else shifted < reference
+        return self._improvement.beats(value, reference)
 
-    def _current(self, logs: Logs | None) -> float | None:
+    def _current(self, logs: Logs | None) -> float:
         logs = logs or {}
         if self.monitor not in logs:
             known = ", ".join(sorted(logs)) or "nothing"
@@ -120,7 +117,8 @@ class EarlyStopping(_Monitor):
     """Stops training when `monitor` has not improved for `patience` epochs (as ``keras.callbacks.EarlyStopping``).
 
     With `restore_best_weights`, the weights of the best epoch are put back
-    at the end of training (kept in memory as a snapshot).
+    at the end of training (kept in memory as a snapshot). The stopping rule
+    is native (``_core.PatienceRule``), shared with the C++ EarlyStopping.
     """
 
     def __init__(
@@ -135,40 +133,44 @@ class EarlyStopping(_Monitor):
         start_from_epoch: int = 0,
     ) -> None:
         super().__init__(monitor, mode, min_delta)
-        self.patience = patience
+        self.patience = check_int("patience", patience, minimum=0)
         self.verbose = verbose
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = start_from_epoch
-        self.wait = 0
+        self.start_from_epoch = check_int("start_from_epoch", start_from_epoch, minimum=0)
+        self._rule = _core.PatienceRule(
+            self._improvement, self.patience, None if baseline is None else float(baseline), self.start_from_epoch
+        )
         self.stopped_epoch = 0
-        self.best_epoch = 0
         self.best_weights: dict[str, np.ndarray] | None = None
 
+    @property
+    def wait(self) -> int:
+        return self._rule.wait
+
+    @property
+    def best(self) -> float | None:
+        return self._rule.best
+
+    @property
+    def best_epoch(self) -> int:
+        return self._rule.best_epoch
+
     def on_train_begin(self, logs: Logs | None = None) -> None:
-        self.wait = 0
+        self._rule.reset()
         self.stopped_epoch = 0
-        self.best = None
         self.best_weights = None
-        self.best_epoch = 0
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         current = self._current(logs)
         if epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.trainer.snapshot()  # the first epoch counted is the best until beaten
+        verdict = self._rule.step(epoch, current)
+        if verdict.improved and self.restore_best_weights:
             self.best_weights = self.trainer.snapshot()
-            self.best_epoch = epoch
-        self.wait += 1
-        if self._is_improvement(current, self.best):
-            self.best = current
-            self.best_epoch = epoch
-            if self.restore_best_weights:
-                self.best_weights = self.trainer.snapshot()
-            if self.baseline is None or self._is_improvement(current, self.baseline):
-                self.wait = 0
-            return
-        if self.wait >= self.patience and epoch > 0:
+        if verdict.stop:
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
 
@@ -202,7 +204,9 @@ class ModelCheckpoint(_Monitor):
         mode: str = "auto",
         initial_value_threshold: float | None = None,
     ) -> None:
-        super().__init__(monitor, mode, 0.0, initial_value_threshold)
+        super().__init__(monitor, mode, 0.0)
+        self.initial_value_threshold = initial_value_threshold
+        self.best: float | None = initial_value_threshold
         self.filepath = os.fspath(filepath)
         self.verbose = verbose
         self.save_best_only = save_best_only
@@ -227,7 +231,8 @@ class ModelCheckpoint(_Monitor):
 
 class ReduceLROnPlateau(_Monitor):
     """Multiplies the learning rate by `factor` when `monitor` stalls for `patience` epochs
-    (as ``keras.callbacks.ReduceLROnPlateau``; the model needs a set_learning_rate signature)."""
+    (as ``keras.callbacks.ReduceLROnPlateau``; the model needs a set_learning_rate signature).
+    The plateau rule is native (``_core.PlateauRule``), shared with the C++ ReduceLROnPlateau."""
 
     def __init__(
         self,
@@ -244,41 +249,41 @@ class ReduceLROnPlateau(_Monitor):
         if not 0.0 < factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau needs 0 < factor < 1, got {factor}")
         self.factor = factor
-        self.patience = patience
+        self.patience = check_int("patience", patience, minimum=0)
         self.verbose = verbose
-        self.cooldown = cooldown
+        self.cooldown = check_int("cooldown", cooldown, minimum=0)
         self.min_lr = min_lr
-        self.cooldown_counter = 0
-        self.wait = 0
+        self._rule = _core.PlateauRule(self._improvement, self.patience, self.cooldown)
+
+    @property
+    def wait(self) -> int:
+        return self._rule.wait
+
+    @property
+    def best(self) -> float | None:
+        return self._rule.best
+
+    @property
+    def cooldown_counter(self) -> int:
+        return self._rule.cooldown_counter
 
     def set_trainer(self, trainer: Trainer) -> None:
         super().set_trainer(trainer)
         trainer._learning_rate_input()  # refuses a model without set_learning_rate before training
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
-        self.best = None
-        self.cooldown_counter = 0
-        self.wait = 0
+        self._rule.reset()
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        current = self._current(logs)
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.wait = 0
-        if self._is_improvement(current, self.best):
-            self.best = current
-            self.wait = 0
-        elif self.cooldown_counter <= 0:
-            self.wait += 1
-            if self.wait >= self.patience:
-                old = self.trainer.learning_rate
-                if old is not None and old > np.float32(self.min_lr):
-                    new = max(old * self.factor, self.min_lr)
-                    self.trainer.set_learning_rate(new)
-                    if self.verbose > 0:
-                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
-                    self.cooldown_counter = self.cooldown
-                    self.wait = 0
+        if not self._rule.step(self._current(logs)):
+            return
+        old = self.trainer.learning_rate
+        if old is not None and old > np.float32(self.min_lr):
+            new = max(old * self.factor, self.min_lr)
+            self.trainer.set_learning_rate(new)
+            if self.verbose > 0:
+                print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+            self._rule.reduced()
 
 
 class LearningRateScheduler(Callback):

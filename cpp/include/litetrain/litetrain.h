@@ -1,6 +1,7 @@
 // Everything a C++ host needs from litetrain.
 #pragma once
 
+#include "litetrain/callbacks.h"
 #include "litetrain/checkpoint.h"
 #include "litetrain/bake.h"
 #include "litetrain/compatibility.h"

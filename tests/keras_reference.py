@@ -43,9 +43,7 @@ def train_steps(model, loss, optimizer, batches, trainable_layers=None, training
     import tensorflow as tf
 
     if trainable_layers is not None:
-        for layer in model.layers:
-            if layer.weights:
-                layer.trainable = layer.name in trainable_layers
+        _train_only(model, set(trainable_layers))
     keras_opt = keras_optimizer(optimizer)
     variables = model.trainable_variables
     losses = []
@@ -56,6 +54,18 @@ def train_steps(model, loss, optimizer, batches, trainable_layers=None, training
         keras_opt.apply_gradients(zip(tape.gradient(value, variables), variables))
         losses.append(float(value))
     return losses
+
+
+def _train_only(model, names: set[str]) -> None:
+    """Marks the layers named in `names` trainable and every other one frozen,
+    inside nested models too (a nested model must be trainable for its
+    layers' own flags to count)."""
+    for layer in model.layers:
+        if hasattr(layer, "layers") and type(layer).__name__ in ("Functional", "Sequential", "Model"):
+            layer.trainable = True
+            _train_only(layer, names)
+        elif layer.weights:
+            layer.trainable = layer.name in names
 
 
 def weights_by_name(model) -> dict[str, np.ndarray]:

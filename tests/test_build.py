@@ -164,7 +164,7 @@ def test_keras_loss_and_optimizer_objects_are_accepted():
     ("make", "kwargs", "message"),
     [
         (lambda: keras.Sequential([keras.Input((8, 3)), L.Conv1D(2, 3), L.Flatten(), L.Dense(2)]), {},
-         r"layer 'conv1d' \(Conv1D\) is not supported"),
+         r"layer 'conv1d' \(Conv1D\) cannot train: .* Freeze it"),
         (lambda: keras.Sequential([keras.Input((8,)), L.Dense(4, activation="elu")]), {}, r"activation 'elu'"),
         (lambda: keras.Sequential([keras.Input((9, 9, 1)), L.Conv2D(2, 3), L.MaxPooling2D(3, strides=2), L.Flatten(), L.Dense(2)]),
          {}, r"layer 'max_pooling2d.*' \(MaxPooling2D\): the gradient of pool_size=\(3, 3\)"),
@@ -180,6 +180,68 @@ def test_refusals_name_the_layer_and_the_problem(make, kwargs, message):
     options = {"loss": "categorical_crossentropy", "optimizer": optim.SGD(0.1), **kwargs}
     with pytest.raises(litetrain.BuildError, match=message):
         litetrain.build(make(), options.pop("loss"), options.pop("optimizer"), **options)
+
+
+FROZEN_BY_KERAS = {
+    # Frozen layers litetrain has no formulation of run through Keras' own call.
+    "conv1d_elu": lambda: keras.Sequential(
+        [keras.Input((8, 3)), L.Conv1D(4, 3, activation="elu", name="c"), L.Flatten(), L.Dense(4, name="head")]
+    ),
+    "padding_rescaling_multiply": lambda: _padded_squeeze_excite(),
+}
+
+
+def _padded_squeeze_excite():
+    x = keras.Input((6, 6, 2))
+    h = L.Rescaling(1 / 2.0, offset=-1.0)(x)
+    h = L.ZeroPadding2D(1)(L.Conv2D(3, 3, name="conv")(h))
+    gate = L.Dense(3, activation="hard_sigmoid", name="gate")(L.GlobalAveragePooling2D(keepdims=True)(h))
+    h = L.Multiply()([h, gate])
+    return keras.Model(x, L.Dense(4, name="head")(L.Flatten()(h)))
+
+
+@pytest.mark.parametrize("case", sorted(FROZEN_BY_KERAS))
+def test_frozen_layers_of_any_kind_match_tensorflow(case):
+    ours, theirs, weights, reference, initial, built = run_both(
+        FROZEN_BY_KERAS[case], "categorical_crossentropy", True, optim.SGD(0.1), trainable=["head"]
+    )
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert_trained_alike(built, weights, reference, initial, case)
+    assert not [op.name for op in litetrain.list_operators(built.tflite) if op.custom]
+
+
+def test_gradients_pass_through_frozen_layers_above_trainable_ones():
+    """ZeroPadding2D (no formulation here) between two trainable layers: TensorFlow's
+    own gradient of its PAD (a SLICE) is builtin."""
+    make = lambda: keras.Sequential(
+        [keras.Input((6, 6, 1)), L.Conv2D(2, 3, name="conv"), L.ZeroPadding2D(1), L.Flatten(), L.Dense(4, name="head")]
+    )
+    ours, theirs, weights, reference, initial, built = run_both(make, "categorical_crossentropy", True, optim.SGD(0.1))
+    assert any(n.startswith("conv") for n in built.trainable_weights)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert_trained_alike(built, weights, reference, initial, "pad between trainable layers")
+
+
+def test_trainable_takes_layers_nested_models_and_ranges():
+    from litetrain.builder.weights import select_trainable
+
+    keras.utils.set_random_seed(0)
+    inner = keras.Sequential([keras.Input((5,)), L.Dense(4, name="a"), L.Dense(4, name="b")], name="inner")
+    x = keras.Input((5,))
+    model = keras.Model(x, L.Dense(2, name="head")(L.Dropout(0.1)(inner(x))))
+    assert select_trainable(model, model.get_layer("head")) == {"head"}
+    assert select_trainable(model, [inner, "head"]) == {"a", "b", "head"}
+    assert select_trainable(model, litetrain.LayersFrom("b")) == {"b", "head"}
+    assert select_trainable(model, litetrain.LastLayers(2)) == {"head"}  # the dropout and the head
+    assert select_trainable(model, litetrain.LastLayers(3)) == {"b", "head"}
+    with pytest.raises(litetrain.BuildError, match="LayersFrom\\('nope'\\): no such layer"):
+        select_trainable(model, litetrain.LayersFrom("nope"))
+    stranger = L.Dense(3, name="stranger")
+    stranger.build((None, 2))
+    with pytest.raises(litetrain.BuildError, match="'stranger', which is not in this model"):
+        select_trainable(model, [stranger])
+    with pytest.raises(ValueError, match="LastLayers needs a count >= 1"):
+        litetrain.LastLayers(0)
 
 
 def test_overlapping_pool_is_fine_when_nothing_before_it_trains():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litetrain import _core, _runtime, callbacks, optim
-from litetrain.builder import BuildError, BuiltModel, build
+from litetrain.builder import BuildError, BuiltModel, LastLayers, LayersFrom, build
 from litetrain.checkpoint import load_checkpoint, write_checkpoint
 from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure, TrainerBusy
 from litetrain.export import ExportReport, export
@@ -24,6 +24,8 @@ __all__ = [
     "Error",
     "ExportReport",
     "History",
+    "LastLayers",
+    "LayersFrom",
     "LibraryError",
     "Model",
     "ModelFormatError",

@@ -9,8 +9,9 @@ import os
 from dataclasses import dataclass
 
 from litetrain.builder.errors import BuildError
+from litetrain.builder.weights import LastLayers, LayersFrom
 
-__all__ = ["BuildError", "BuiltModel", "build"]
+__all__ = ["BuildError", "BuiltModel", "LastLayers", "LayersFrom", "build"]
 
 SIGNATURES = ("train", "eval", "infer", "save", "restore", "set_learning_rate", "get_learning_rate")
 
@@ -102,9 +103,14 @@ def build(
             "binary_crossentropy", "mean_squared_error" ("mse"), "huber", or the
             matching Keras loss object.
         optimizer: litetrain.optim.SGD / Adam / AdamW or the Keras optimizer.
-        trainable: Which layers train: None (those Keras marks trainable),
-            layer names or fnmatch patterns, or a predicate. The others become
-            constants of the file.
+        trainable: Which layers train: None (those Keras marks trainable);
+            layer objects (a nested backbone model: all its layers), layer
+            names or fnmatch patterns, alone or in a list;
+            ``LayersFrom("block_16_expand")`` (that layer and all after it) or
+            ``LastLayers(n)``; or a predicate on the layer. The others are
+            frozen: constants of the file. A frozen layer may be of any kind
+            TensorFlow converts to builtin ops (it runs through Keras' own
+            call); a layer that trains must be one litetrain has gradients for.
         batch_size: Fixed batch size (leanest graph: no shape ops per step),
             or None for any batch size.
         from_logits: For string cross-entropy losses: whether outputs are logits.

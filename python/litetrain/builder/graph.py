@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from litetrain.builder import layers, losses, updates
+from litetrain.builder import frozen, layers, losses, updates
 from litetrain.builder.errors import BuildError
 from litetrain.builder.weights import Weight
 
@@ -55,6 +55,7 @@ class _Context:
         self._reads: dict[str, object] = {}
         self._seed = seed
         self.state_updates: list[tuple[str, object]] = []
+        self.keras_forwarded: list[str] = []  # frozen layers run by Keras' own call (frozen.py)
 
     def weight(self, keras_variable):
         """The weight's value in its stored layout: read once per signature, or a constant."""
@@ -68,6 +69,19 @@ class _Context:
                 value = self.tf.constant(record.stored())
             self._reads[record.name] = value
         return self._reads[record.name]
+
+    def initial_value(self, keras_variable):
+        """The weight's value in Keras' layout, as the build started (for
+        variables that are not weights, e.g. a dropout seed's state: now)."""
+        record = self._weights.get(id(keras_variable))
+        if record is not None:
+            return record.value
+        with self.tf.init_scope():  # read outside the function being traced
+            return np.asarray(keras_variable.numpy())
+
+    def trains(self, layer) -> bool:
+        """Whether any of the layer's weights train (or are updated as state)."""
+        return any(self._weights[id(v)].variable for v in getattr(layer, "weights", ()))
 
     def trainable_reads(self):
         trainable = {w.name for w in self._weights.values() if w.trainable}
@@ -104,11 +118,21 @@ def _forward(ctx: _Context, model, inputs: list):
     def operation_fn(layer):
         if _is_model(layer):
             return lambda *args, **kwargs: _nested(ctx, layer, args)
-        impl = layers.implementation(layer)
+        impl = layers.IMPLEMENTATIONS.get(type(layer).__name__)
 
         def call(*args, **kwargs):
             with tf.name_scope(layer.name):
-                return impl(ctx, layer, *args)
+                if impl is not None:
+                    try:
+                        return impl(ctx, layer, *args)
+                    except BuildError:
+                        if ctx.trains(layer):
+                            raise
+                # Frozen: only a forward pass, which Keras' own call gives.
+                if ctx.trains(layer):
+                    raise layers.unsupported(layer)
+                ctx.keras_forwarded.append(layer.name)
+                return frozen.keras_forward(ctx, layer, *args, **kwargs)
 
         return call
 

@@ -419,15 +419,13 @@ IMPLEMENTATIONS = {
 STORAGE_PERMUTATIONS = {("Dense", "kernel"): DENSE_KERNEL_PERM}
 
 
-def implementation(layer):
-    """The implementation for `layer`, or a BuildError naming it and what is supported."""
-    kind = type(layer).__name__
-    if kind not in IMPLEMENTATIONS:
-        raise BuildError(
-            f"{_name(layer)} is not supported in a training graph; supported layers: "
-            f"{', '.join(sorted(IMPLEMENTATIONS))}"
-        )
-    return IMPLEMENTATIONS[kind]
+def unsupported(layer) -> BuildError:
+    """The error for a layer that trains but has no formulation here."""
+    return BuildError(
+        f"{_name(layer)} cannot train: litetrain has no builtin-only gradient for it. Freeze it (leave it out "
+        f"of trainable=): frozen layers of any kind run through Keras' own call. Layers that can train: "
+        f"{', '.join(sorted(IMPLEMENTATIONS))}"
+    )
 
 
 def storage_permutation(layer, variable):

@@ -69,29 +69,81 @@ def model_layers(model):
     return out
 
 
+class LayersFrom:
+    """``trainable=LayersFrom("block_16_expand")``: that layer and every layer after it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def select(self, ordered: list) -> list:
+        names = [layer.name for layer in ordered]
+        if self.name not in names:
+            raise BuildError(f"LayersFrom({self.name!r}): no such layer; layers: {', '.join(names)}")
+        return ordered[names.index(self.name):]
+
+
+class LastLayers:
+    """``trainable=LastLayers(n)``: the model's last n layers (as Keras' ``base.layers[-n:]``,
+    nested models flattened); those with weights train."""
+
+    def __init__(self, count: int) -> None:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"LastLayers needs a count >= 1, got {count!r}")
+        self.count = count
+
+    def select(self, ordered: list) -> list:
+        return ordered[-self.count:]
+
+
+def _is_layer(value) -> bool:
+    return not isinstance(value, str) and hasattr(value, "weights") and hasattr(value, "name")
+
+
 def select_trainable(model, trainable) -> set[str]:
     """Names of the layers that train.
 
     Args:
         model: The Keras model.
-        trainable: None (every layer Keras marks trainable), a list of layer
-            names or fnmatch patterns ("head*"), or a predicate on the layer.
+        trainable: None (every layer Keras marks trainable); layer objects
+            (a nested model: all its layers), layer names or fnmatch patterns
+            ("head*"), alone or in a list; LayersFrom(name) or LastLayers(n);
+            or a predicate on the layer.
     """
-    all_layers = [layer for layer in model_layers(model) if layer.weights]
+    ordered = model_layers(model)
+    all_layers = [layer for layer in ordered if layer.weights]
     if trainable is None:
         return {layer.name for layer in all_layers if layer.trainable}
-    if callable(trainable):
+    if isinstance(trainable, (LayersFrom, LastLayers)):
+        return {layer.name for layer in trainable.select(ordered) if layer.weights}
+    if callable(trainable) and not _is_layer(trainable):
         return {layer.name for layer in all_layers if trainable(layer)}
-    if isinstance(trainable, str):
+    if isinstance(trainable, str) or _is_layer(trainable):
         trainable = [trainable]
     chosen = set()
-    for pattern in trainable:
-        matched = {layer.name for layer in all_layers if fnmatch.fnmatchcase(layer.name, pattern)}
-        if not matched:
-            names = ", ".join(layer.name for layer in all_layers)
-            raise BuildError(f"trainable={pattern!r} matches no layer with weights; layers: {names}")
+    for item in trainable:
+        if _is_layer(item):
+            if id(item) not in {id(layer) for layer in ordered} and item is not model and not _layers_of(item, all_layers):
+                raise BuildError(f"trainable= names layer {item.name!r}, which is not in this model")
+            matched = _layers_of(item, all_layers)  # none for a layer without weights
+        elif isinstance(item, str):
+            matched = {layer.name for layer in all_layers if fnmatch.fnmatchcase(layer.name, item)}
+            if not matched:
+                names = ", ".join(layer.name for layer in all_layers)
+                raise BuildError(f"trainable={item!r} matches no layer with weights; layers: {names}")
+        else:
+            raise BuildError(
+                f"trainable= takes layers, layer names or patterns, LayersFrom/LastLayers or a predicate; "
+                f"got {type(item).__name__}"
+            )
         chosen |= matched
     return chosen
+
+
+def _layers_of(layer, all_layers) -> set[str]:
+    """Names of `layer` (or, for a nested model, its layers) among the model's layers with weights."""
+    members = model_layers(layer) if hasattr(layer, "layers") else [layer]
+    ids = {id(member) for member in members}
+    return {candidate.name for candidate in all_layers if id(candidate) in ids}
 
 
 def collect(model, trainable_layers: set[str], batch_statistics: bool = False) -> dict[int, Weight]:
@@ -106,8 +158,11 @@ def collect(model, trainable_layers: set[str], batch_statistics: bool = False) -
         trains_layer = layer.name in trainable_layers
         for variable in layer.weights:
             value = np.asarray(variable.numpy())
-            if value.dtype != np.float32:
-                raise BuildError(f"layer {layer.name!r}: weight {variable.path} is {value.dtype}; only float32 models")
+            if value.dtype != np.float32 and trains_layer:
+                raise BuildError(
+                    f"layer {layer.name!r}: weight {variable.path} is {value.dtype}; only float32 weights train "
+                    "(freeze the layer: frozen weights of any type become constants)"
+                )
             state = (
                 batch_statistics and trains_layer and type(layer).__name__ == "BatchNormalization"
                 and not variable.trainable

@@ -5,6 +5,7 @@
 #include "litetrain/bake.h"
 #include "litetrain/compatibility.h"
 #include "litetrain/errors.h"
+#include "litetrain/signature_roles.h"
 
 namespace py = pybind11;
 
@@ -83,7 +84,7 @@ void BindBake(py::module_& m) {
         return out;
       },
       py::arg("model"), py::arg("weights"), py::arg("path") = "", py::arg("inference_only") = false,
-      py::arg("require_runtime") = "", py::arg("save") = "save", py::arg("infer") = "infer",
+      py::arg("require_runtime") = "", py::arg("save") = "", py::arg("infer") = "infer",
       py::arg("library") = "", py::arg("threads") = 0, py::arg("allow_nonfinite") = false);
 
   m.def(
@@ -121,6 +122,14 @@ void BindBake(py::module_& m) {
       py::arg("model"), py::arg("runtime"));
 
   m.def("known_runtimes", &KnownRuntimes);
+  m.def(
+      "known_signature_names",
+      [](const std::string& role) {
+        if (role == "save") return RoleNames(SignatureRole::kSave);
+        if (role == "restore") return RoleNames(SignatureRole::kRestore);
+        throw InvalidArgument("role must be 'save' or 'restore', got '" + role + "'");
+      },
+      py::arg("role"));
   m.attr("INFER_TOLERANCE") = kInferTolerance;
 }
 

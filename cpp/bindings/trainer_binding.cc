@@ -194,8 +194,8 @@ void BindTrainer(py::module_& m) {
                        const std::string& restore, const std::string& loss) {
              return Trainer(model, TrainerOptions{train, save, restore, loss});
            }),
-           py::arg("model"), py::arg("train") = "train", py::arg("save") = "save",
-           py::arg("restore") = "restore", py::arg("loss") = "loss")
+           py::arg("model"), py::arg("train") = "train", py::arg("save") = "",
+           py::arg("restore") = "", py::arg("loss") = "loss")
       .def("fit", &Fit, py::arg("arrays"), py::arg("options"), py::kw_only(), py::arg("validation"),
            py::arg("callback"), py::arg("on_epoch_end"), py::arg("handle_sigint"))
       .def(

@@ -13,6 +13,7 @@
 #include "litetrain/signature_runner.h"
 #include "model_file.h"
 #include "model_graph.h"
+#include "litetrain/signature_roles.h"
 #include "transpose.h"
 
 namespace litetrain {
@@ -599,6 +600,23 @@ void CheckFinite(const Snapshot& weights) {
   }
 }
 
+// The signature returning the variables: the one asked for, else found by
+// its known names (signature_roles.h).
+std::string SaveSignature(const fb::ModelT& model, const std::string& requested) {
+  std::vector<std::string> keys;
+  for (const auto& signature : model.signature_defs) keys.push_back(signature->signature_key);
+  const std::optional<std::string> key = FindRole(keys, requested, SignatureRole::kSave);
+  if (!key) {
+    std::string listed;
+    for (const std::string& k : keys) listed += (listed.empty() ? "'" : ", '") + k + "'";
+    throw InvalidArgument("the model is not a litetrain training model: it has no 'save' signature returning its "
+                          "variables (nor another of the known names, " + KnownNames(SignatureRole::kSave) +
+                          "; its signatures: " + (listed.empty() ? "none" : listed) +
+                          "); name the one that returns them with save_signature");
+  }
+  return *key;
+}
+
 }  // namespace
 
 std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights,
@@ -612,11 +630,13 @@ std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapsh
     }
   }
   std::unique_ptr<fb::ModelT> tree = ReadModelTree(static_cast<const uint8_t*>(model), size);
-  Baker baker(*tree, weights, options);
+  BakeOptions resolved = options;
+  resolved.save_signature = SaveSignature(*tree, options.save_signature);
+  Baker baker(*tree, weights, resolved);
   baker.BakeInitialValues();
   std::vector<uint8_t> trained_bytes = WriteModelTree(*tree);
   const Model trained = Model::FromBytes(trained_bytes.data(), trained_bytes.size(), options.check_with);
-  CheckSave(trained, weights, options.save_signature);
+  CheckSave(trained, weights, resolved.save_signature);
   if (report != nullptr) {
     report->variables.clear();
     for (const NamedTensor& w : weights) report->variables.push_back(w.name);

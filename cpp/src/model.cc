@@ -7,6 +7,7 @@
 
 #include "aligned_buffer.h"
 #include "compiled_model.h"
+#include "flex_ops.h"
 #include "litetrain/errors.h"
 #include "litetrain/signature_runner.h"
 #include "model_verifier.h"
@@ -56,6 +57,7 @@ std::shared_ptr<detail::CompiledModel> Compile(AlignedBuffer bytes, const ModelO
   } catch (const ModelFormatError& e) {
     throw ModelFormatError(source + " is not a valid TFLite model: " + e.what());
   }
+  RefuseFlexOps(static_cast<const uint8_t*>(bytes.data()), bytes.size(), source);
   return std::make_shared<detail::CompiledModel>(std::move(bytes), options);
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "batch_feeder.h"
+#include "litetrain/signature_roles.h"
 #include "batch_runs.h"
 #include "label_classes.h"
 #include "learning_rate.h"
@@ -40,8 +41,8 @@ class Trainer::Impl {
   Impl(const Model& model, const TrainerOptions& options)
       : model_(model),
         train_(model.runner(options.train_signature)),
-        save_(model.runner(options.save_signature)),
-        restore_(model.runner(options.restore_signature)),
+        save_(RoleRunner(model, options.save_signature, SignatureRole::kSave)),
+        restore_(RoleRunner(model, options.restore_signature, SignatureRole::kRestore)),
         loss_index_(train_.spec().output_index(options.loss_output)),
         learning_rate_(model) {
     const auto& outputs = train_.spec().outputs;
@@ -224,12 +225,13 @@ class Trainer::Impl {
   }
 
   Snapshot TakeSnapshot() {
-    save_.Run(nullptr, 0);
+    SignatureRunner& save = Save();
+    save.Run(nullptr, 0);
     Snapshot snapshot;
-    const auto& outputs = save_.outputs();
+    const auto& outputs = save.outputs();
     for (std::size_t o = 0; o < outputs.size(); ++o) {
       const auto* bytes = static_cast<const uint8_t*>(outputs[o].data);
-      snapshot.push_back(NamedTensor{save_.spec().outputs[o].name, outputs[o].dtype, outputs[o].shape,
+      snapshot.push_back(NamedTensor{save.spec().outputs[o].name, outputs[o].dtype, outputs[o].shape,
                                      std::vector<uint8_t>(bytes, bytes + outputs[o].byte_size())});
     }
     return snapshot;
@@ -238,7 +240,7 @@ class Trainer::Impl {
   // Refuses a checkpoint of another model with CheckpointError, in the
   // words of Python's first implementation.
   void CheckCheckpoint(const std::string& path, const Snapshot& variables) const {
-    const std::vector<TensorSpec>& expected = restore_.spec().inputs;
+    const std::vector<TensorSpec>& expected = RestoreSpec().inputs;
     std::set<std::string> theirs, ours;
     for (const NamedTensor& v : variables) theirs.insert(v.name);
     for (const TensorSpec& input : expected) ours.insert(input.name);
@@ -256,7 +258,7 @@ class Trainer::Impl {
                             (extra.empty() ? "" : "it has [" + extra + "], which this model does not"));
     }
     for (const NamedTensor& v : variables) {
-      const TensorSpec& input = expected[restore_.spec().input_index(v.name)];
+      const TensorSpec& input = expected[RestoreSpec().input_index(v.name)];
       if (v.dtype != input.dtype || v.shape != input.shape) {
         throw CheckpointError(where + "variable '" + v.name + "' is " + std::string(DTypeName(v.dtype)) +
                               v.shape.to_string() + " there, " + std::string(DTypeName(input.dtype)) +
@@ -266,7 +268,8 @@ class Trainer::Impl {
   }
 
   void Restore(const Snapshot& snapshot) {
-    const SignatureSpec& spec = restore_.spec();
+    SignatureRunner& restore = Restorer();
+    const SignatureSpec& spec = restore.spec();
     std::vector<ConstTensorView> views(spec.inputs.size());
     std::vector<bool> seen(spec.inputs.size(), false);
     for (const NamedTensor& tensor : snapshot) {
@@ -291,10 +294,41 @@ class Trainer::Impl {
     for (std::size_t i = 0; i < seen.size(); ++i) {
       if (!seen[i]) throw InvalidArgument("the snapshot lacks variable '" + spec.inputs[i].name + "'");
     }
-    restore_.Run(views);
+    restore.Run(views);
   }
 
  private:
+  // The signatures of snapshots and checkpoints: a model without them
+  // trains, and says what is missing when asked for one.
+  SignatureRunner& Save() {
+    if (!save_) {
+      throw InvalidArgument("the model has no signature returning its variables (" + KnownNames(SignatureRole::kSave) +
+                            "): snapshots, checkpoints and bake need one; name it with TrainerOptions::save_signature");
+    }
+    return *save_;
+  }
+  SignatureRunner& Restorer() {
+    RestoreSpec();  // throws without one
+    return *restore_;
+  }
+  const SignatureSpec& RestoreSpec() const {
+    if (!restore_) {
+      throw InvalidArgument("the model has no signature taking its variables (" + KnownNames(SignatureRole::kRestore) +
+                            "): restoring snapshots and checkpoints needs one; name it with "
+                            "TrainerOptions::restore_signature");
+    }
+    return restore_->spec();
+  }
+
+  static std::optional<SignatureRunner> RoleRunner(const Model& model, const std::string& requested,
+                                                   SignatureRole role) {
+    std::vector<std::string> keys;
+    for (const SignatureSpec& spec : model.signatures()) keys.push_back(spec.key);
+    const std::optional<std::string> key = FindRole(keys, requested, role);
+    if (!key) return std::nullopt;
+    return model.runner(*key);
+  }
+
   // Refuses sparse labels outside [0, classes) of the one-hot that encodes them.
   void CheckLabels(const Dataset& data, const SignatureSpec& spec, const std::string& what) {
     auto found = label_classes_.find(spec.key);
@@ -396,8 +430,8 @@ class Trainer::Impl {
 
   Model model_;
   SignatureRunner train_;
-  SignatureRunner save_;
-  SignatureRunner restore_;
+  std::optional<SignatureRunner> save_;     // see Save()
+  std::optional<SignatureRunner> restore_;  // see Restorer()
   std::size_t loss_index_;
   std::vector<std::size_t> metric_indices_;  // float32 scalar outputs besides the loss
   detail::LearningRate learning_rate_;

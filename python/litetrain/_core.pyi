@@ -87,7 +87,7 @@ class TrainingState:
     learning_rate: float | None
 
 class Trainer:
-    def __init__(self, model: Model, train: str = "train", save: str = "save", restore: str = "restore", loss: str = "loss") -> None: ...
+    def __init__(self, model: Model, train: str = "train", save: str = "", restore: str = "", loss: str = "loss") -> None: ...
     def fit(
         self,
         arrays: dict[str, np.ndarray],
@@ -120,7 +120,7 @@ def bake(
     path: str = "",
     inference_only: bool = False,
     require_runtime: str = "",
-    save: str = "save",
+    save: str = "",
     infer: str = "infer",
     library: str = "",
     threads: int = 0,
@@ -179,3 +179,5 @@ class PlateauRule:
     best: float | None
     wait: int
     cooldown_counter: int
+
+def known_signature_names(role: str) -> list[str]: ...  # "save" or "restore", in the order they are tried

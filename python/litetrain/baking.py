@@ -66,6 +66,7 @@ def bake(
     inference_only: bool = False,
     require_runtime: str | None = None,
     allow_nonfinite: bool = False,
+    save: str | None = None,
 ) -> Baked:
     """Writes `model` with `weights` as its variables' initial values.
 
@@ -90,6 +91,9 @@ def bake(
             ``"tflite-runtime-2.14"``.
         allow_nonfinite: Bake weights that hold NaN or infinity (e.g. after
             ``fit(on_nonfinite="stop")``) instead of refusing them.
+        save: The signature that returns every variable; None finds it by
+            its known names ("save", or "parameters" as in Flower's
+            BaseTFLiteModel).
 
     Raises:
         ValueError: The model is not a litetrain training model, the weights
@@ -118,6 +122,7 @@ def bake(
             inference_only=bool(inference_only),
             require_runtime=require_runtime or "",
             allow_nonfinite=bool(allow_nonfinite),
+            save=save or "",
         )
     except FileNotFoundError:
         raise

@@ -87,15 +87,19 @@ class Trainer:
     Args:
         model: A :class:`litetrain.Model`, a path to a ``.tflite`` file, or its bytes.
         threads: CPU threads for LiteRT when `model` is not already a Model.
-        train, save, restore: The signature names to use.
+        train: The training signature.
+        save, restore: The signatures that return and take every variable;
+            None finds them by their known names ("save", or "parameters" as
+            in Flower's BaseTFLiteModel; "restore"). A model without them
+            trains; snapshots, checkpoints and bake say what they need.
         loss: The ``train`` output that holds the loss (a float32 scalar).
 
     A Model has one Trainer at a time (two would share its variables); a
     second ``fit`` while one runs raises :class:`litetrain.TrainerBusy`.
 
     Raises:
-        ValueError: the model lacks one of the signatures or the loss output,
-            or already has a Trainer.
+        ValueError: the model lacks the train signature, a signature named
+            here or the loss output, or already has a Trainer.
     """
 
     def __init__(
@@ -104,13 +108,14 @@ class Trainer:
         *,
         threads: int | None = None,
         train: str = "train",
-        save: str = "save",
-        restore: str = "restore",
+        save: str | None = None,
+        restore: str | None = None,
         loss: str = "loss",
     ) -> None:
         self.model = model if isinstance(model, Model) else Model(model, threads=threads)
         self._train_signature = train
-        self._native = _core.Trainer(self.model._native, train, save, restore, loss)
+        self._save_signature = save
+        self._native = _core.Trainer(self.model._native, train, save or "", restore or "", loss)
         # Set by a callback (as Keras' model.stop_training) to stop after the current epoch.
         self.stop_training = False
 
@@ -330,7 +335,7 @@ class Trainer:
         from litetrain.baking import bake
 
         return bake(self.model, self, path, inference_only=inference_only, require_runtime=require_runtime,
-                    allow_nonfinite=allow_nonfinite)
+                    allow_nonfinite=allow_nonfinite, save=self._save_signature)
 
     # --- helpers -------------------------------------------------------------------
 

@@ -38,8 +38,9 @@ struct BakeOptions {
   // cannot run, naming the operators; "" checks nothing. See compatibility.h
   // for the runtimes litetrain knows ("tflite-runtime-2.14").
   std::string require_runtime;
-  // The signature that returns every variable by name, and the one to keep.
-  std::string save_signature = "save";
+  // The signature that returns every variable by name (empty: found by its
+  // known names, "save" or "parameters"), and the one to keep.
+  std::string save_signature;
   std::string infer_signature = "infer";
   // How the result is loaded for the check (libLiteRt.so, threads).
   ModelOptions check_with;

@@ -12,6 +12,7 @@
 #include "litetrain/model.h"
 #include "litetrain/npy.h"
 #include "litetrain/runtime.h"
+#include "litetrain/signature_roles.h"
 #include "litetrain/signature_runner.h"
 #include "litetrain/snapshot.h"
 #include "litetrain/step_timing.h"

@@ -104,8 +104,10 @@ struct FitResult {
 
 struct TrainerOptions {
   std::string train_signature = "train";
-  std::string save_signature = "save";
-  std::string restore_signature = "restore";
+  // Empty: found by their known names ("save" or "parameters"; "restore").
+  // A model without them trains; snapshots and checkpoints need them.
+  std::string save_signature;
+  std::string restore_signature;
   std::string loss_output = "loss";
 };
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from litetrain.cli import signature_options
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     bake = commands.add_parser(
@@ -52,6 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="bake weights holding NaN or infinity (refused by default: a diverged run)",
     )
+    signature_options.add(bake, "save")
     bake.set_defaults(run=run)
 
 
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         inference_only=args.inference_only,
         require_runtime=args.require_runtime,
         allow_nonfinite=args.allow_nonfinite,
+        save=args.save_signature,
     )
     model = litetrain.Model(args.output)
     size = os.path.getsize(args.output)

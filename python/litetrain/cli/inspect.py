@@ -27,9 +27,10 @@ def _describe(model_path: str) -> dict[str, Any]:
         for key, sig in model.signatures.items()
     }
     variables = None
-    save = model.signatures.get("save")
+    save_key = next((k for k in litetrain._core.known_signature_names("save") if k in model.signatures), None)
+    save = model.signatures.get(save_key) if save_key else None
     if save is not None and not save.inputs:
-        values = model.runner("save")()
+        values = model.runner(save_key)()
         variables = {
             name: {"dtype": str(v.dtype), "shape": list(v.shape), "bytes": int(v.nbytes)} for name, v in values.items()
         }

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from litetrain.callbacks import Callback
+from litetrain.cli import signature_options
 
 PROGRESS_FORMAT = "litetrain-train-progress"
 
@@ -69,6 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     train.add_argument("--plot", metavar="FILE.png", help="plot the losses to this image (needs matplotlib)")
     train.add_argument("--threads", type=int, help="CPU threads for LiteRT")
+    signature_options.add(train, "train", "save", "restore")
     train.set_defaults(run=run)
 
 
@@ -90,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
     import litetrain
     from litetrain import callbacks
 
-    trainer = litetrain.Trainer(args.model, threads=args.threads)
-    signature = trainer.model.signatures["train"]
+    trainer = litetrain.Trainer(args.model, threads=args.threads, **signature_options.trainer_options(args))
+    signature = trainer.model.signatures[trainer._train_signature]
     arrays = read_data(args.data, signature)
     validation = None
     if args.validation_data:

@@ -1,0 +1,32 @@
+// Which signature plays which role. litetrain's own files name them train,
+// infer, save, restore; files written for other runtimes use other names for
+// the same jobs (Flower's Android BaseTFLiteModel returns its weights from
+// `parameters`). A role is looked up by the name the caller gave, or else by
+// its known names, in order.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "litetrain/export.h"
+
+namespace litetrain {
+
+enum class SignatureRole {
+  kSave,     // takes nothing, returns every variable: "save", "parameters"
+  kRestore,  // takes every variable: "restore"
+};
+
+// The signature among `keys` for `role`: `requested` when not empty (throws
+// InvalidArgument listing `keys` when the model has no such signature), else
+// the first of the role's known names present; nullopt when none is.
+LITETRAIN_API std::optional<std::string> FindRole(const std::vector<std::string>& keys, const std::string& requested,
+                                                  SignatureRole role);
+
+// The role's known names, in the order they are tried.
+LITETRAIN_API const std::vector<std::string>& RoleNames(SignatureRole role);
+// The same for messages: "'save' or 'parameters'".
+LITETRAIN_API std::string KnownNames(SignatureRole role);
+
+}  // namespace litetrain

@@ -1,0 +1,30 @@
+#include "flex_ops.h"
+
+#include <set>
+
+#include "litetrain/errors.h"
+#include "tflite_generated.h"
+
+namespace litetrain {
+
+void RefuseFlexOps(const uint8_t* data, std::size_t /*size*/, const std::string& source) {
+  const tflite_fb::Model& model = *tflite_fb::GetModel(data);
+  if (model.operator_codes() == nullptr) return;
+  std::set<std::string> flex;
+  for (const tflite_fb::OperatorCode* code : *model.operator_codes()) {
+    if (code == nullptr || code->custom_code() == nullptr) continue;
+    const std::string name = code->custom_code()->str();
+    if (name.rfind("Flex", 0) == 0) flex.insert(name.substr(4));
+  }
+  if (flex.empty()) return;
+  std::string names;
+  for (const std::string& name : flex) names += (names.empty() ? "" : ", ") + name;
+  throw InvalidArgument(
+      source + " uses TensorFlow ops through the Flex delegate (" + names +
+      "): litetrain runs TFLite builtin ops only. Build a Keras model with litetrain.build(model, ...), "
+      "which writes gradients in builtin ops; convert a tf.Module with "
+      "converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] (its error then names "
+      "the ops to rewrite)");
+}
+
+}  // namespace litetrain

@@ -97,3 +97,22 @@ def test_a_model_with_only_train_and_infer_trains(files):
         trainer.restore({"w": np.zeros((12, 3), np.float32)})
     with pytest.raises(ValueError, match="not a litetrain training model: it has no 'save' signature"):
         litetrain.bake(files["train_only"], {"w": np.zeros((12, 3), np.float32)}, None)
+
+
+def test_uninitialized_variables_are_reported_at_load(tmp_path):
+    """A Keras layer inside a tf.Module converts with no values for its variables."""
+    import json
+
+    import dynamic_shape_models
+
+    keras = build_host_import("keras", "Keras for the module's layer")
+    path = tmp_path / "keras_in_module.tflite"
+    path.write_bytes(dynamic_shape_models.keras_layer_module(tf, keras))
+    with pytest.warns(litetrain.UninitializedVariablesWarning, match=r"reads variables its file gives no value: .*kernel"):
+        model = litetrain.Model(path)
+    assert any(name.endswith("kernel") for name in model.uninitialized_variables)
+    cli = subprocess.run([sys.executable, "-m", "litetrain", "inspect", str(path), "--json"],
+                         capture_output=True, text=True, check=True)
+    info = json.loads(cli.stdout)
+    assert info["uninitialized_variables"] == list(model.uninitialized_variables) and info["variables"] is None
+    assert litetrain.Model(outside_models.softmax_regression(tf)).uninitialized_variables == ()  # plain tf.Variables

@@ -123,6 +123,14 @@ void BindBake(py::module_& m) {
 
   m.def("known_runtimes", &KnownRuntimes);
   m.def(
+      "uninitialized_variables",
+      [](const py::buffer& model) {
+        const py::buffer_info info = Bytes(model);
+        py::gil_scoped_release release;
+        return UninitializedVariables(info.ptr, static_cast<std::size_t>(info.size));
+      },
+      py::arg("model"));
+  m.def(
       "known_signature_names",
       [](const std::string& role) {
         if (role == "save") return RoleNames(SignatureRole::kSave);

@@ -1,6 +1,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.h"
+#include "litetrain/compatibility.h"
 #include "litetrain/model.h"
 #include "litetrain/signature_runner.h"
 
@@ -58,6 +59,8 @@ void BindModel(py::module_& m) {
            [](const Model& m) {
              return py::bytes(static_cast<const char*>(m.file_data()), m.file_size());
            })
+      .def_property_readonly("uninitialized_variables",
+                             [](const Model& m) { return UninitializedVariables(m.file_data(), m.file_size()); })
       .def_property_readonly("library_path", &Model::library_path)
       .def_property_readonly("threads", &Model::threads);
 }

@@ -1,6 +1,7 @@
 #include "litetrain/compatibility.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -85,6 +86,40 @@ std::vector<OperatorUse> ListOperators(const void* model, std::size_t size) {
     for (uint32_t c : codes) uses.at(c).signatures.push_back(key);
   }
   return uses;
+}
+
+std::vector<std::string> UninitializedVariables(const void* model, std::size_t size) {
+  if (model == nullptr && size != 0) throw InvalidArgument("model bytes: null pointer");
+  fb::ModelT skeleton = Skeleton(static_cast<const uint8_t*>(model), size);
+  std::set<int32_t> initializers;
+  for (const auto& subgraph : skeleton.subgraphs) {
+    for (const auto& op : subgraph->operators) {
+      if (const auto* o = op->builtin_options.AsCallOnceOptions()) initializers.insert(o->init_subgraph_index);
+    }
+  }
+  std::set<std::string> assigned, read;
+  for (std::size_t s = 0; s < skeleton.subgraphs.size(); ++s) {
+    const fb::SubGraphT& subgraph = *skeleton.subgraphs[s];
+    const bool initializer = initializers.count(static_cast<int32_t>(s)) > 0;
+    std::map<int32_t, std::string> handles;  // VAR_HANDLE output tensor -> variable
+    for (const auto& op : subgraph.operators) {
+      const int32_t code = graph::BuiltinCode(skeleton, *op);
+      if (code == graph::kVarHandle && op->outputs.size() == 1) handles[op->outputs[0]] = graph::VariableKey(*op);
+      const bool assigns = code == graph::kAssignVariable, reads = code == graph::kReadVariable;
+      if ((!assigns && !reads) || op->inputs.empty()) continue;
+      const auto handle = handles.find(op->inputs[0]);
+      if (handle == handles.end()) continue;  // a handle from elsewhere: not ours to judge
+      if (assigns && initializer) assigned.insert(handle->second);
+      if (reads && !initializer) read.insert(handle->second);
+    }
+  }
+  std::vector<std::string> missing;
+  for (const std::string& key : read) {
+    if (assigned.count(key)) continue;
+    // "container/shared_name": the container is empty in converted files.
+    missing.push_back(key.front() == '/' ? key.substr(1) : key);
+  }
+  return missing;
 }
 
 std::vector<std::string> KnownRuntimes() { return {kTfliteRuntime214}; }

@@ -9,7 +9,7 @@ from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatEr
 from litetrain.export import ExportReport, export
 from litetrain.baking import Baked, bake
 from litetrain.compatibility import Compatibility, check_compatibility, list_operators
-from litetrain.model import Model, SignatureRunner
+from litetrain.model import Model, SignatureRunner, UninitializedVariablesWarning
 from litetrain.trainer import History, Trainer
 from litetrain.weights_io import load_weights
 
@@ -34,6 +34,7 @@ __all__ = [
     "SignatureRunner",
     "Trainer",
     "TrainerBusy",
+    "UninitializedVariablesWarning",
     "build",
     "bake",
     "callbacks",

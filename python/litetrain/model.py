@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -48,6 +49,10 @@ def _tensor_infos(specs: Mapping[str, tuple[np.dtype, tuple[int, ...]]]) -> dict
     return {name: TensorInfo(name, np.dtype(dtype), tuple(shape)) for name, (dtype, shape) in specs.items()}
 
 
+class UninitializedVariablesWarning(UserWarning):
+    """A model reads variables its file gives no value (a Keras layer inside a tf.Module)."""
+
+
 class Model:
     """A ``.tflite`` model, verified and compiled for the CPU by LiteRT.
 
@@ -91,6 +96,21 @@ class Model:
             spec.key: SignatureInfo(spec.key, _tensor_infos(spec.inputs), _tensor_infos(spec.outputs), spec.num_ops)
             for spec in self._native.signatures
         }
+        self._uninitialized = tuple(self._native.uninitialized_variables)
+        if self._uninitialized:
+            warnings.warn(
+                f"model {self._source!r} reads variables its file gives no value: {', '.join(self._uninitialized)}. "
+                "TensorFlow drops the values of Keras 3 layers held by a tf.Module; until a restore gives them "
+                "values, save returns garbage and train fails. Build Keras models with litetrain.build, or restore "
+                "the weights first (Trainer.restore / load_checkpoint).",
+                UninitializedVariablesWarning,
+                stacklevel=2,
+            )
+
+    @property
+    def uninitialized_variables(self) -> tuple[str, ...]:
+        """Variables the model reads that its file gives no initial value (see the load-time warning)."""
+        return self._uninitialized
 
     @property
     def signatures(self) -> dict[str, SignatureInfo]:

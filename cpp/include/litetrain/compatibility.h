@@ -40,6 +40,13 @@ struct Incompatibility {
 // Throws ModelFormatError for damaged bytes.
 LITETRAIN_API std::vector<OperatorUse> ListOperators(const void* model, std::size_t size);
 
+// Variables the model reads but its initializer (the CALL_ONCE subgraph the
+// converter writes) never assigns, by shared name, sorted. TensorFlow drops
+// the values of Keras 3 layers' variables held by a tf.Module, so such a
+// file reads garbage (or fails) until something restores them.
+// Throws ModelFormatError for damaged bytes.
+LITETRAIN_API std::vector<std::string> UninitializedVariables(const void* model, std::size_t size);
+
 // The runtimes FindIncompatibilities knows.
 LITETRAIN_API std::vector<std::string> KnownRuntimes();
 

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,9 @@ def _describe(model_path: str) -> dict[str, Any]:
     import litetrain
     from litetrain.compatibility import known_runtimes
 
-    model = litetrain.Model(model_path)
+    with warnings.catch_warnings():  # reported below instead
+        warnings.simplefilter("ignore", litetrain.UninitializedVariablesWarning)
+        model = litetrain.Model(model_path)
     signatures = {
         key: {
             "ops": sig.num_ops,
@@ -29,7 +32,7 @@ def _describe(model_path: str) -> dict[str, Any]:
     variables = None
     save_key = next((k for k in litetrain._core.known_signature_names("save") if k in model.signatures), None)
     save = model.signatures.get(save_key) if save_key else None
-    if save is not None and not save.inputs:
+    if save is not None and not save.inputs and not model.uninitialized_variables:
         values = model.runner(save_key)()
         variables = {
             name: {"dtype": str(v.dtype), "shape": list(v.shape), "bytes": int(v.nbytes)} for name, v in values.items()
@@ -43,6 +46,7 @@ def _describe(model_path: str) -> dict[str, Any]:
         "file_bytes": os.path.getsize(model_path),
         "signatures": signatures,
         "variables": variables,
+        "uninitialized_variables": list(model.uninitialized_variables),
         "compatibility": compatibility,
     }
 
@@ -57,9 +61,15 @@ def _print_description(info: dict[str, Any]) -> None:
     print()
     for runtime, check in info["compatibility"].items():
         print(f"{runtime}: " + ("loads it" if check["ok"] else f"cannot load it: {check['problems']}"))
+    if info["uninitialized_variables"]:
+        print(
+            "\nuninitialized variables: " + ", ".join(info["uninitialized_variables"]) + "\n  the file gives them "
+            "no value (TensorFlow drops those of Keras 3 layers held by a tf.Module): save returns garbage and "
+            "train fails until a restore sets them; build Keras models with litetrain.build"
+        )
     variables = info["variables"]
     if variables is None:
-        print("\nvariables: unknown (no 'save' signature without inputs)")
+        print("\nvariables: unknown (no 'save' signature without inputs, or uninitialized ones)")
         return
     total = sum(v["bytes"] for v in variables.values())
     count = sum(int(np.prod(v["shape"], dtype=np.int64)) for v in variables.values())

@@ -404,3 +404,19 @@ def test_cli_export_from_a_keras_file_and_a_checkpoint(tmp_path):
     assert reported == pytest.approx(expected, abs=6e-4)  # printed to 4 digits
     refused = cli("export", str(tmp_path / "digits.keras"), "-o", str(tmp_path / "x.tflite"), "--quantize", "int8")
     assert refused.returncode == 1 and "needs --data" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_checkpoint_of_a_second_keras_instance_says_why_it_does_not_load(tmp_path):
+    """Keras numbers the layers of a model built again in one process (dense_2, ...)."""
+    def make():
+        return keras.Sequential([keras.Input((6,)), L.Dense(5), L.Dense(3)])
+
+    first, second = make(), make()
+    assert first.layers[0].name != second.layers[0].name
+    a = litetrain.build(first, "categorical_crossentropy", optim.SGD(0.1), from_logits=True).trainer()
+    b = litetrain.build(second, "categorical_crossentropy", optim.SGD(0.1), from_logits=True).trainer()
+    a.save_checkpoint(tmp_path / "first.npz")
+    with pytest.raises(litetrain.CheckpointError, match=r"differ only by Keras' automatic layer numbers .*clear_session"):
+        b.load_checkpoint(tmp_path / "first.npz")
+    with pytest.raises(ValueError, match=r"differ only by Keras' automatic layer numbers"):
+        b.restore(a.snapshot())

@@ -7,14 +7,15 @@
 #include <set>
 
 #include "batch_feeder.h"
-#include "litetrain/signature_roles.h"
 #include "batch_runs.h"
 #include "label_classes.h"
 #include "learning_rate.h"
 #include "litetrain/checkpoint.h"
+#include "litetrain/signature_roles.h"
 #include "litetrain/signature_runner.h"
 #include "model_claims.h"
 #include "signature_data.h"
+#include "weight_names.h"
 
 namespace litetrain {
 namespace {
@@ -255,7 +256,8 @@ class Trainer::Impl {
     if (!missing.empty() || !extra.empty()) {
       throw CheckpointError(where + (missing.empty() ? "" : "it lacks [" + missing + "]") +
                             (!missing.empty() && !extra.empty() ? "; " : "") +
-                            (extra.empty() ? "" : "it has [" + extra + "], which this model does not"));
+                            (extra.empty() ? "" : "it has [" + extra + "], which this model does not") +
+                            KerasSuffixHint(ours, theirs));
     }
     for (const NamedTensor& v : variables) {
       const TensorSpec& input = expected[RestoreSpec().input_index(v.name)];
@@ -277,8 +279,12 @@ class Trainer::Impl {
       try {
         i = spec.input_index(tensor.name);
       } catch (const InvalidArgument&) {
+        std::set<std::string> ours, theirs;
+        for (const TensorSpec& input : spec.inputs) ours.insert(input.name);
+        for (const NamedTensor& t : snapshot) theirs.insert(t.name);
         throw InvalidArgument("the snapshot holds '" + tensor.name +
-                              "', which this model does not have (a snapshot of another model?)");
+                              "', which this model does not have (a snapshot of another model?)" +
+                              KerasSuffixHint(ours, theirs));
       }
       const TensorSpec& input = spec.inputs[i];
       if (tensor.dtype != input.dtype || tensor.shape != input.shape ||

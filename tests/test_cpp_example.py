@@ -65,7 +65,7 @@ def installed(tmp_path_factory) -> Path:
     core = os.environ.get("LITETRAIN_CPP_BUILD")
     if not core:
         core = str(root / "core")
-        run(tools["cmake"], "-S", str(REPO / "cpp"), "-B", core, *generator, "-DLITETRAIN_BUILD_TESTS=OFF",
+        run(tools["cmake"], "-S", str(REPO / "cpp"), "-B", core, *generator,  # the README's configure: no tests
             f"-DLITETRAIN_FLATBUFFERS_ROOT={tools['flatbuffers_root']}")
     run(tools["cmake"], "--build", core)
     run(tools["cmake"], "--install", core, "--prefix", str(prefix))

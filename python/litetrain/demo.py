@@ -12,7 +12,11 @@ Needs the ``build`` extra (TensorFlow) to build the model.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import sys
 import time
+
 import numpy as np
 
 import litetrain
@@ -51,6 +55,21 @@ def _interpreter_loop(model_bytes: bytes, x, y, batch: int, epochs: int, seed: i
     return np.asarray(losses), np.asarray(times), interpreter.get_signature_runner("infer")
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Points file descriptor 2 at /dev/null for a while: the Interpreter's
+    native logging writes there directly, past Python's sys.stderr."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == np.argmax(y, axis=1)))
 
@@ -77,9 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     accuracy = history.validation[-1]["accuracy"]
     ours_us = history.seconds / history.steps * 1e6
 
-    their_losses, their_times, infer = _interpreter_loop(
-        model_bytes, x_train, y_train, args.batch_size, args.epochs, args.seed)
-    their_accuracy = _accuracy(infer(x=x_test)["logits"], y_test)
+    with _native_stderr_silenced():  # its "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        their_losses, their_times, infer = _interpreter_loop(
+            model_bytes, x_train, y_train, args.batch_size, args.epochs, args.seed)
+        their_accuracy = _accuracy(infer(x=x_test)["logits"], y_test)
     theirs_us = float(np.mean(their_times)) * 1e6
 
     print(f"trained {history.steps} steps of batch {args.batch_size} ({args.epochs} epochs) with "

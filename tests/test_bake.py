@@ -339,3 +339,17 @@ def test_variables_save_returns_transposed_or_reshaped(tmp_path):
     np.testing.assert_allclose(
         got, expected, rtol=0, atol=1e-6 * np.abs(expected).max()
     )
+
+
+def test_weights_of_another_model_are_a_typed_error(tmp_path):
+    """Callers tell "these weights do not fit" from other failures by its type, not its text."""
+    from litetrain._reference_models import mlp_training_model
+
+    model = mlp_training_model((32, 16, 4), batch_size=None, learning_rate=0.1)
+    weights = litetrain.Model(model).runner("save")()
+    weights.pop(next(iter(weights)))
+    with pytest.raises(litetrain.WeightsMismatch, match="lack"):
+        litetrain.bake(model, weights, None)
+    trainer = litetrain.Trainer(model)
+    with pytest.raises(litetrain.WeightsMismatch, match="the snapshot lacks variable"):
+        trainer.restore(weights)

@@ -41,6 +41,8 @@ void TranslateErrors(std::exception_ptr pending) {
     RaiseAs("Error", e);
   } catch (const litetrain::FileNotFound& e) {
     PyErr_SetString(PyExc_FileNotFoundError, e.what());
+  } catch (const litetrain::WeightsMismatch& e) {
+    RaiseAs("WeightsMismatch", e);
   }
   // InvalidArgument (std::invalid_argument) and OutOfRange (std::out_of_range)
   // fall through to pybind11's own ValueError and IndexError.

@@ -238,18 +238,18 @@ class Baker {
   void MatchWeights() {
     std::map<std::string, const NamedTensor*> by_name;
     for (const NamedTensor& w : weights_) {
-      if (!by_name.emplace(w.name, &w).second) throw InvalidArgument("the weights hold '" + w.name + "' twice");
+      if (!by_name.emplace(w.name, &w).second) throw WeightsMismatch("the weights hold '" + w.name + "' twice");
     }
     for (SavedVariable& v : saved_) {
       auto found = by_name.find(v.name);
       if (found == by_name.end()) {
-        throw InvalidArgument("the weights lack variable '" + v.name + "' (the model's '" + options_.save_signature +
+        throw WeightsMismatch("the weights lack variable '" + v.name + "' (the model's '" + options_.save_signature +
                               "' returns " + std::to_string(saved_.size()) + " variables)");
       }
       const NamedTensor& w = *found->second;
       const DType dtype = FromTensorType(v.type);
       if (w.dtype != dtype || w.shape != v.shape) {
-        throw InvalidArgument("variable '" + v.name + "' is " + Describe(w.dtype, w.shape) + " in the weights but " +
+        throw WeightsMismatch("variable '" + v.name + "' is " + Describe(w.dtype, w.shape) + " in the weights but " +
                               Describe(dtype, v.shape) + " in the model");
       }
       if (w.bytes.size() != static_cast<std::size_t>(w.shape.num_elements()) * ItemSize(w.dtype)) {
@@ -262,7 +262,7 @@ class Baker {
       by_name.erase(found);
     }
     if (!by_name.empty()) {
-      throw InvalidArgument("the weights hold '" + by_name.begin()->first + "', which the model's '" +
+      throw WeightsMismatch("the weights hold '" + by_name.begin()->first + "', which the model's '" +
                             options_.save_signature + "' does not return (weights of another model?)");
     }
   }

@@ -282,14 +282,14 @@ class Trainer::Impl {
         std::set<std::string> ours, theirs;
         for (const TensorSpec& input : spec.inputs) ours.insert(input.name);
         for (const NamedTensor& t : snapshot) theirs.insert(t.name);
-        throw InvalidArgument("the snapshot holds '" + tensor.name +
+        throw WeightsMismatch("the snapshot holds '" + tensor.name +
                               "', which this model does not have (a snapshot of another model?)" +
                               KerasSuffixHint(ours, theirs));
       }
       const TensorSpec& input = spec.inputs[i];
       if (tensor.dtype != input.dtype || tensor.shape != input.shape ||
           tensor.bytes.size() != static_cast<std::size_t>(input.shape.num_elements()) * ItemSize(input.dtype)) {
-        throw InvalidArgument("variable '" + tensor.name + "' in the snapshot is " +
+        throw WeightsMismatch("variable '" + tensor.name + "' in the snapshot is " +
                               std::string(DTypeName(tensor.dtype)) + tensor.shape.to_string() +
                               ", the model's is " + std::string(DTypeName(input.dtype)) +
                               input.shape.to_string());
@@ -298,7 +298,7 @@ class Trainer::Impl {
       seen[i] = true;
     }
     for (std::size_t i = 0; i < seen.size(); ++i) {
-      if (!seen[i]) throw InvalidArgument("the snapshot lacks variable '" + spec.inputs[i].name + "'");
+      if (!seen[i]) throw WeightsMismatch("the snapshot lacks variable '" + spec.inputs[i].name + "'");
     }
     restore.Run(views);
   }

@@ -5,7 +5,9 @@ from __future__ import annotations
 from litetrain import _core, _runtime, callbacks, optim
 from litetrain.builder import BuildError, BuiltModel, LastLayers, LayersFrom, build
 from litetrain.checkpoint import load_checkpoint, write_checkpoint
-from litetrain.errors import CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure, TrainerBusy
+from litetrain.errors import (
+    CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure, TrainerBusy, WeightsMismatch,
+)
 from litetrain.export import ExportReport, export
 from litetrain.baking import Baked, bake
 from litetrain.compatibility import Compatibility, check_compatibility, list_operators
@@ -35,6 +37,7 @@ __all__ = [
     "Trainer",
     "TrainerBusy",
     "UninitializedVariablesWarning",
+    "WeightsMismatch",
     "build",
     "bake",
     "callbacks",

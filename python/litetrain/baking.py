@@ -18,7 +18,7 @@ import numpy as np
 
 from litetrain import _core
 from litetrain.checkpoint import CheckpointError, read_checkpoint
-from litetrain.errors import Error
+from litetrain.errors import Error, WeightsMismatch
 from litetrain.model import Model
 
 if TYPE_CHECKING:
@@ -126,16 +126,11 @@ def bake(
         )
     except FileNotFoundError:
         raise
+    except WeightsMismatch as e:
+        if checkpoint is not None:
+            raise CheckpointError(f"checkpoint {checkpoint!r} does not fit model {source!r}: {e}") from None
+        raise WeightsMismatch(f"cannot bake {source!r}: {e}") from None
     except (ValueError, Error) as e:
-        # The core's messages about weights that do not fit say "the weights" / "in the weights".
-        if (
-            checkpoint is not None
-            and isinstance(e, ValueError)
-            and "the weights" in str(e)
-        ):
-            raise CheckpointError(
-                f"checkpoint {checkpoint!r} does not fit model {source!r}: {e}"
-            ) from None
         raise type(e)(f"cannot bake {source!r}: {e}") from None
     difference = found["infer_difference"]
     return Baked(

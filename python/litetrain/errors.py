@@ -21,6 +21,10 @@ class CheckpointError(Error, ValueError):
     """A checkpoint file is damaged, not a litetrain checkpoint, or of another model."""
 
 
+class WeightsMismatch(Error, ValueError):
+    """Weights (a snapshot, a checkpoint's variables) that do not fit the model: names, dtypes or shapes."""
+
+
 class LibraryError(Error, ImportError):
     """``libLiteRt.so`` is missing, cannot be loaded, or is an unsupported version."""
 

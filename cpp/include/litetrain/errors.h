@@ -2,6 +2,7 @@
 // bare std::runtime_error. The Python module maps them one to one:
 //
 //   InvalidArgument  -> ValueError        bad user input (dtype, shape, name)
+//   WeightsMismatch  -> litetrain.WeightsMismatch (ValueError)  weights of another model
 //   OutOfRange       -> IndexError        an index past the end
 //   FileNotFound     -> FileNotFoundError a file (or its folder) that does not exist
 //   IoError          -> OSError           reading or writing a file failed (errno kept)
@@ -24,6 +25,13 @@ namespace litetrain {
 class LITETRAIN_API InvalidArgument : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+};
+
+// Weights (a snapshot, a checkpoint's variables) that do not fit the model:
+// names, dtypes or shapes. Python: litetrain.WeightsMismatch (a ValueError).
+class LITETRAIN_API WeightsMismatch : public InvalidArgument {
+ public:
+  using InvalidArgument::InvalidArgument;
 };
 
 class LITETRAIN_API OutOfRange : public std::out_of_range {

@@ -123,12 +123,12 @@ def test_files_written_without_the_core_are_read_by_it(tmp_path, writer):
 
 
 def test_python_api_round_trip_and_the_old_name(tmp_path):
-    from litetrain.checkpoint import read_checkpoint
+    from litetrain.checkpoint import load_checkpoint
 
     variables = assorted()
     path = tmp_path / "ckpt.npz"
     litetrain.write_checkpoint(str(path), variables)
-    assert_same(read_checkpoint(path), variables)
+    assert_same(load_checkpoint(path), variables)
     big_endian = {"w": np.arange(4, dtype=">f4")}
     litetrain.write_checkpoint(path, big_endian)  # stored in native order
     assert litetrain.load_checkpoint(path)["w"].dtype == np.dtype("float32")

@@ -138,7 +138,7 @@ def test_example_host_trains_digits_and_python_reads_its_checkpoint(installed, t
     history = trainer.fit(x, y, batch_size=BATCH, epochs=EPOCHS, seed=SEED, progress=False)
     assert history.epoch_losses == losses
     saved = litetrain.load_checkpoint(checkpoint)
-    weights = trainer.weights()
+    weights = trainer.snapshot()
     assert list(saved) == list(weights)
     for name, value in weights.items():
         np.testing.assert_array_equal(saved[name], value)

@@ -61,7 +61,7 @@ def test_snapshot_restore_reproduces_later_epochs_bit_for_bit(digits, digits_mod
     trainer.restore(snapshot)
     second = trainer.fit(x, y, batch_size=32, epochs=15, initial_epoch=5, progress=False)
     np.testing.assert_array_equal(first.losses, second.losses)
-    np.testing.assert_array_equal(trainer.weights()["w0"], trainer.weights()["w0"])
+    np.testing.assert_array_equal(trainer.snapshot()["w0"], trainer.snapshot()["w0"])
 
 
 def test_evaluate_and_predict_agree_with_the_runners(digits, digits_model):
@@ -164,11 +164,11 @@ def test_nonfinite_rollback_restores_the_epoch_start(digits, digits_model):
     x, y, _, _ = digits
     trainer = litetrain.Trainer(digits_model)
     trainer.fit(x, y, epochs=1, progress=False)
-    before = trainer.weights()
+    before = trainer.snapshot()
     bad_x, bad_y = nan_data(x, y, 500)
     history = trainer.fit(bad_x, bad_y, shuffle=False, on_nonfinite="rollback", progress=False)
     assert history.stopped and "rolled back" in history.stop_reason
-    for name, value in trainer.weights().items():
+    for name, value in trainer.snapshot().items():
         np.testing.assert_array_equal(value, before[name])
 
 
@@ -194,10 +194,10 @@ def test_bad_training_data_is_named(mlp_dynamic_path):
 
 def test_restore_refuses_another_models_snapshot(mlp_dynamic_path, digits_model):
     small = litetrain.Trainer(mlp_dynamic_path)
-    before = small.weights()
+    before = small.snapshot()
     with pytest.raises(ValueError, match=r"variable 'w\d' in the snapshot is float32\[\d+, \d+\], the model's is"):
         small.restore(litetrain.Trainer(digits_model).snapshot())
-    for name, value in small.weights().items():
+    for name, value in small.snapshot().items():
         np.testing.assert_array_equal(value, before[name])
 
 
@@ -208,17 +208,17 @@ def test_checkpoint_round_trip_and_numpy_can_read_it(tmp_path, digits, digits_mo
     path = tmp_path / "ckpt.npz"
     trainer.save_checkpoint(path)
     with np.load(path) as archive:
-        np.testing.assert_array_equal(archive["w0"], trainer.weights()["w0"])
+        np.testing.assert_array_equal(archive["w0"], trainer.snapshot()["w0"])
     fresh = litetrain.Trainer(digits_model)
     fresh.load_checkpoint(path)
-    for name, value in trainer.weights().items():
-        np.testing.assert_array_equal(fresh.weights()[name], value)
+    for name, value in trainer.snapshot().items():
+        np.testing.assert_array_equal(fresh.snapshot()[name], value)
     assert not list(tmp_path.glob(".*tmp"))  # no temporary left behind
 
 
 def test_damaged_or_foreign_checkpoints_leave_the_trainer_unchanged(tmp_path, digits_model, mlp_dynamic_path):
     trainer = litetrain.Trainer(digits_model)
-    before = trainer.weights()
+    before = trainer.snapshot()
     good = tmp_path / "good.npz"
     trainer.save_checkpoint(good)
     data = good.read_bytes()
@@ -244,7 +244,7 @@ def test_damaged_or_foreign_checkpoints_leave_the_trainer_unchanged(tmp_path, di
             trainer.load_checkpoint(path)
     with pytest.raises(FileNotFoundError):
         trainer.load_checkpoint(tmp_path / "missing.npz")
-    for name, value in trainer.weights().items():
+    for name, value in trainer.snapshot().items():
         np.testing.assert_array_equal(value, before[name])
 
 
@@ -263,7 +263,7 @@ WRITER = textwrap.dedent(
 
 @pytest.mark.slow
 def test_a_checkpoint_killed_mid_write_never_leaves_a_damaged_file(tmp_path):
-    from litetrain.checkpoint import read_checkpoint
+    from litetrain.checkpoint import load_checkpoint
 
     path = tmp_path / "ckpt.npz"
     rng = np.random.default_rng(1)
@@ -276,7 +276,7 @@ def test_a_checkpoint_killed_mid_write_never_leaves_a_damaged_file(tmp_path):
         writer.wait()
         writer.stdout.close()
         if path.exists():
-            assert len(read_checkpoint(path)) == 8  # complete, checksum verified
+            assert len(load_checkpoint(path)) == 8  # complete, checksum verified
             outcomes.append("complete")
         else:
             outcomes.append("absent")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import litetrain
-from litetrain.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
+from litetrain.checkpoint import CheckpointError, load_checkpoint, write_checkpoint
 
 
 def data(n, seed=0):
@@ -132,7 +132,7 @@ def test_checkpoint_names_that_numpy_keywords_would_swallow(tmp_path):
     variables = {"file": np.arange(3, dtype=np.float32), "allow_pickle": np.ones((2, 2), np.int32)}
     path = tmp_path / "names.npz"
     write_checkpoint(path, variables)
-    back = read_checkpoint(path)
+    back = load_checkpoint(path)
     assert set(back) == set(variables)
     np.testing.assert_array_equal(back["allow_pickle"], variables["allow_pickle"])
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
@@ -142,8 +142,22 @@ def test_non_checkpoint_files_raise_checkpoint_error(tmp_path):
     npy = tmp_path / "one.npy"
     np.save(npy, np.zeros(3))
     with pytest.raises(CheckpointError, match="single .npy array"):
-        read_checkpoint(npy)
+        load_checkpoint(npy)
     text = tmp_path / "text.npz"
     text.write_text("not a zip")
     with pytest.raises(CheckpointError, match="damaged"):
-        read_checkpoint(text)
+        load_checkpoint(text)
+
+
+def test_old_names_still_work_with_a_deprecation_warning(tmp_path):
+    from litetrain._reference_models import mlp_training_model
+    from litetrain.checkpoint import read_checkpoint
+
+    trainer = litetrain.Trainer(mlp_training_model((32, 16, 4), batch_size=None, learning_rate=0.1))
+    with pytest.warns(DeprecationWarning, match=r"use Trainer.snapshot\(\)"):
+        weights = trainer.weights()
+    with pytest.warns(DeprecationWarning, match=r"use Trainer.restore\(\)"):
+        trainer.set_weights(weights)
+    trainer.save_checkpoint(tmp_path / "ck.npz")
+    with pytest.warns(DeprecationWarning, match="use litetrain.load_checkpoint"):
+        assert set(read_checkpoint(tmp_path / "ck.npz")) == set(weights)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from litetrain import _core
-from litetrain.checkpoint import CheckpointError, read_checkpoint
+from litetrain.checkpoint import CheckpointError, load_checkpoint
 from litetrain.errors import Error, WeightsMismatch
 from litetrain.model import Model
 
@@ -173,7 +173,7 @@ def _weights(weights) -> tuple[dict[str, np.ndarray], str | None]:
     if isinstance(weights, (str, os.PathLike)):
         if not os.path.exists(weights):
             raise FileNotFoundError(f"checkpoint {os.fspath(weights)!r} does not exist")
-        return read_checkpoint(weights), os.fspath(weights)
+        return load_checkpoint(weights), os.fspath(weights)
     if isinstance(weights, Mapping):
         return dict(weights), None
     raise TypeError(

@@ -22,6 +22,7 @@ read by the other (and by ``numpy.load``).
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Mapping
 
 import numpy as np
@@ -59,5 +60,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     return _core.load_checkpoint(os.fspath(path))
 
 
-# The name this module had first; the same function.
-read_checkpoint = load_checkpoint
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Deprecated: :func:`load_checkpoint` (the name this module had first)."""
+    warnings.warn("litetrain.checkpoint.read_checkpoint is deprecated: use litetrain.load_checkpoint",
+                  DeprecationWarning, stacklevel=2)
+    return load_checkpoint(path)

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -258,11 +259,13 @@ class Trainer:
         self._native.restore(dict(snapshot))
 
     def weights(self) -> dict[str, np.ndarray]:
-        """Every variable by name, as numpy arrays (the same as :meth:`snapshot`)."""
+        """Deprecated: :meth:`snapshot` (the same result)."""
+        warnings.warn("Trainer.weights() is deprecated: use Trainer.snapshot()", DeprecationWarning, stacklevel=2)
         return self.snapshot()
 
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
-        """Sets every variable; the names, dtypes and shapes must be the model's."""
+        """Deprecated: :meth:`restore` (the same effect)."""
+        warnings.warn("Trainer.set_weights() is deprecated: use Trainer.restore()", DeprecationWarning, stacklevel=2)
         self.restore(weights)
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> None:

@@ -10,13 +10,13 @@ import numpy as np
 
 def resolve_weights(weights) -> dict[str, np.ndarray]:
     """Weights by save/restore name from a dict, a Trainer, or a checkpoint path."""
-    from litetrain.checkpoint import read_checkpoint
+    from litetrain.checkpoint import load_checkpoint
     from litetrain.trainer import Trainer
 
     if isinstance(weights, Trainer):
         return weights.snapshot()
     if isinstance(weights, (str, os.PathLike)):
-        return read_checkpoint(weights)
+        return load_checkpoint(weights)
     if isinstance(weights, Mapping):
         return {str(k): np.asarray(v) for k, v in weights.items()}
     raise TypeError(f"weights must be a dict of arrays, a Trainer or a checkpoint path, got {type(weights).__name__}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from litetrain import _core, _runtime, callbacks, optim
-from litetrain.builder import BuildError, BuiltModel, LastLayers, LayersFrom, build
+from litetrain.builder import BuiltModel, LastLayers, LayersFrom, build
 from litetrain.checkpoint import load_checkpoint, write_checkpoint
 from litetrain.errors import (
-    CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure, TrainerBusy, WeightsMismatch,
+    BuildError, CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure, TrainerBusy,
+    WeightsMismatch,
 )
 from litetrain.export import ExportReport, export
 from litetrain.baking import Baked, bake

@@ -25,6 +25,14 @@ class WeightsMismatch(Error, ValueError):
     """Weights (a snapshot, a checkpoint's variables) that do not fit the model: names, dtypes or shapes."""
 
 
+class BuildError(Error, ValueError):
+    """A model, layer, loss or optimizer that litetrain cannot turn into a builtin-only training graph.
+
+    The message names the layer (or loss / optimizer) and the operation, and
+    what to do instead (freeze the layer, pick another option).
+    """
+
+
 class LibraryError(Error, ImportError):
     """``libLiteRt.so`` is missing, cannot be loaded, or is an unsupported version."""
 

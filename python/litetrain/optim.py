@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from litetrain.errors import BuildError
+
 
 @dataclass(frozen=True)
 class SGD:
@@ -70,8 +72,6 @@ def resolve(optimizer):
     """An optimizer from ours or a Keras optimizer object (its config is copied)."""
     if isinstance(optimizer, (SGD, Adam)):
         return optimizer
-    from litetrain.builder.errors import BuildError
-
     kind = type(optimizer).__name__
     config = getattr(optimizer, "get_config", lambda: None)()
     if config is None or kind not in ("SGD", "Adam", "AdamW"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from litetrain.builder.errors import BuildError
+from litetrain.errors import BuildError
 from litetrain.builder.weights import LastLayers, LayersFrom
 
 __all__ = ["BuildError", "BuiltModel", "LastLayers", "LayersFrom", "build"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from litetrain.builder.errors import BuildError
+from litetrain.errors import BuildError
 
 # Keras' defaults where the activation is named by a string.
 KERAS_LEAKY_RELU_SLOPE = 0.2

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from litetrain.builder import frozen, layers, losses, updates
-from litetrain.builder.errors import BuildError
+from litetrain.errors import BuildError
 from litetrain.builder.weights import Weight
 
 

@@ -14,7 +14,7 @@ FULLY_CONNECTED) so that forward and backward each take one op per product;
 from __future__ import annotations
 
 from litetrain.builder import activations
-from litetrain.builder.errors import BuildError
+from litetrain.errors import BuildError
 
 # Storage permutation of each weight kind that is not kept in Keras' layout.
 DENSE_KERNEL_PERM = (1, 0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litetrain.builder.errors import BuildError
+from litetrain.errors import BuildError
 
 NAMES = (
     "categorical_crossentropy",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from litetrain.builder import layers
-from litetrain.builder.errors import BuildError
+from litetrain.errors import BuildError
 
 
 @dataclass

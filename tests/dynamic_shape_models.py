@@ -13,11 +13,16 @@ import tempfile
 import numpy as np
 
 
-def _convert_module(tf, module, signatures) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="litetrain-dyn-") as saved_model:
+def convert_module(tf, module, signatures, *, flex: bool = False) -> bytes:
+    """A tf.Module's tf.functions as a .tflite with resource variables, the
+    way TensorFlow's on-device training guide converts them (builtins only,
+    or with Flex ops too)."""
+    with tempfile.TemporaryDirectory(prefix="litetrain-module-") as saved_model:
         tf.saved_model.save(module, saved_model, signatures=signatures)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] + (
+            [tf.lite.OpsSet.SELECT_TF_OPS] if flex else []
+        )
         converter.experimental_enable_resource_variables = True
         return converter.convert()
 
@@ -70,7 +75,7 @@ def reshape_training(tf) -> bytes:
         net.b.assign(b)
         return {"ok": tf.constant(True)}  # an output keeps the assignments
 
-    return _convert_module(tf, net, dict(train=train, infer=infer, save=save, restore=restore))
+    return convert_module(tf, net, dict(train=train, infer=infer, save=save, restore=restore))
 
 
 def keras_layer_module(tf, keras) -> bytes:
@@ -114,4 +119,4 @@ def keras_layer_module(tf, keras) -> bytes:
         net.dense.bias.assign(bias)
         return {"ok": tf.constant(True)}
 
-    return _convert_module(tf, net, dict(train=train, infer=infer, save=save, restore=restore))
+    return convert_module(tf, net, dict(train=train, infer=infer, save=save, restore=restore))

@@ -4,9 +4,9 @@ signatures, converted by TensorFlow."""
 
 from __future__ import annotations
 
-import tempfile
-
 import numpy as np
+
+from dynamic_shape_models import convert_module
 
 
 def softmax_regression(tf, signatures=("train", "infer", "save", "restore"), flex: bool = False) -> bytes:
@@ -53,11 +53,4 @@ def softmax_regression(tf, signatures=("train", "infer", "save", "restore"), fle
 
     functions = {"train": train, "infer": infer, "save": save, "parameters": save, "restore": restore}
     chosen = {name: functions[name] for name in signatures}
-    with tempfile.TemporaryDirectory(prefix="litetrain-outside-") as saved_model:
-        tf.saved_model.save(net, saved_model, signatures=chosen)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(chosen))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] + (
-            [tf.lite.OpsSet.SELECT_TF_OPS] if flex else []
-        )
-        converter.experimental_enable_resource_variables = True
-        return converter.convert()
+    return convert_module(tf, net, chosen, flex=flex)

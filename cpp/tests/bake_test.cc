@@ -5,7 +5,6 @@
 #include <cstring>
 #include <dirent.h>
 #include <unistd.h>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,21 +26,7 @@ using testing::ModelPath;
 using testing::ReadBytes;
 
 // n samples for the MLPs (32 inputs, 4 classes): random inputs, one-hot labels.
-struct Data {
-  explicit Data(int64_t n = 40, unsigned seed = 3)
-      : n(n), x(static_cast<std::size_t>(n) * 32), y(static_cast<std::size_t>(n) * 4, 0.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> normal;
-    for (auto& v : x) v = normal(rng);
-    for (int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i * 4 + rng() % 4)] = 1.0f;
-  }
-  Dataset dataset() const {
-    return Dataset({{"x", {DType::kFloat32, Shape{n, 32}, x.data()}}, {"y", {DType::kFloat32, Shape{n, 4}, y.data()}}});
-  }
-  Dataset inputs() const { return Dataset({{"x", {DType::kFloat32, Shape{n, 32}, x.data()}}}); }
-  int64_t n;
-  std::vector<float> x, y;
-};
+using Data = testing::MlpData;
 
 // A model trained for a few epochs, and its weights.
 struct Trained {

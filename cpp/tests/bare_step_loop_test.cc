@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -17,18 +16,8 @@ namespace {
 using testing::ModelPath;
 
 // `n` samples for the 32-16-4 MLP.
-struct Data {
-  explicit Data(int64_t n) : n(n), x(static_cast<std::size_t>(n) * 32), y(static_cast<std::size_t>(n) * 4, 0.0f) {
-    std::mt19937 rng(5);
-    std::normal_distribution<float> normal;
-    for (auto& v : x) v = normal(rng);
-    for (int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i * 4 + rng() % 4)] = 1.0f;
-  }
-  Dataset dataset(const std::string& x_name = "x") const {
-    return Dataset({{x_name, {DType::kFloat32, Shape{n, 32}, x.data()}}, {"y", {DType::kFloat32, Shape{n, 4}, y.data()}}});
-  }
-  int64_t n;
-  std::vector<float> x, y;
+struct Data : testing::MlpData {
+  explicit Data(int64_t n) : MlpData(n, 5) {}
 };
 
 float Loss(const BareStepLoop& loop) { return *static_cast<const float*>(loop.output("loss").data); }

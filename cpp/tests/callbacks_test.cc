@@ -2,7 +2,6 @@
 // Python callbacks call), and resuming a run from the checkpoints they write.
 #include <gtest/gtest.h>
 
-#include <random>
 #include <vector>
 
 #include "litetrain/callbacks.h"
@@ -18,18 +17,9 @@ namespace {
 using testing::ModelPath;
 using testing::TempDir;
 
-// 40 samples for the 32-16-4 MLP: random inputs, one-hot labels.
-struct Data {
-  Data() : x(40 * 32), y(40 * 4, 0.0f) {
-    std::mt19937 rng(11);
-    std::normal_distribution<float> normal;
-    for (auto& v : x) v = normal(rng);
-    for (int i = 0; i < 40; ++i) y[static_cast<std::size_t>(i * 4 + static_cast<int>(rng() % 4))] = 1.0f;
-  }
-  Dataset dataset() const {
-    return Dataset({{"x", {DType::kFloat32, Shape{40, 32}, x.data()}}, {"y", {DType::kFloat32, Shape{40, 4}, y.data()}}});
-  }
-  std::vector<float> x, y;
+// 40 samples for the 32-16-4 MLP (test_models.h).
+struct Data : testing::MlpData {
+  Data() : MlpData(40, 11) {}
 };
 
 Trainer MlpTrainer() { return Trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite"))); }

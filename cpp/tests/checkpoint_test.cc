@@ -6,7 +6,6 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -234,17 +233,8 @@ TEST(Npy, RoundTripsAndNamesProblems) {
 }
 
 // The 32-16-4 MLP through Trainer::SaveCheckpoint / LoadCheckpoint.
-struct Data {
-  Data() : x(40 * 32), y(40 * 4, 0.0f) {
-    std::mt19937 rng(5);
-    std::normal_distribution<float> normal;
-    for (auto& v : x) v = normal(rng);
-    for (int i = 0; i < 40; ++i) y[static_cast<std::size_t>(i * 4 + static_cast<int>(rng() % 4))] = 1.0f;
-  }
-  Dataset dataset() const {
-    return Dataset({{"x", {DType::kFloat32, Shape{40, 32}, x.data()}}, {"y", {DType::kFloat32, Shape{40, 4}, y.data()}}});
-  }
-  std::vector<float> x, y;
+struct Data : testing::MlpData {
+  Data() : MlpData(40, 5) {}
 };
 
 TEST(Checkpoint, TrainerSavesAndLoadsEveryVariable) {

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cmath>
-#include <random>
 #include <set>
 #include <vector>
 
@@ -15,21 +14,8 @@ namespace {
 
 using testing::ModelPath;
 
-// 40 samples for the 32-16-4 MLP: random inputs, one-hot labels.
-struct Data {
-  explicit Data(int64_t n = 40) : n(n), x(static_cast<std::size_t>(n) * 32), y(static_cast<std::size_t>(n) * 4, 0.0f) {
-    std::mt19937 rng(3);
-    std::normal_distribution<float> normal;
-    for (auto& v : x) v = normal(rng);
-    for (int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(i * 4 + rng() % 4)] = 1.0f;
-  }
-  Dataset dataset() const {
-    return Dataset({{"x", {DType::kFloat32, Shape{n, 32}, x.data()}},
-                    {"y", {DType::kFloat32, Shape{n, 4}, y.data()}}});
-  }
-  int64_t n;
-  std::vector<float> x, y;
-};
+// 40 samples for the 32-16-4 MLP (test_models.h).
+using Data = testing::MlpData;
 
 Trainer DynamicTrainer() { return Trainer(Model::FromFile(ModelPath("mlp_dynamic.tflite"))); }
 

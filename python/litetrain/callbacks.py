@@ -113,7 +113,21 @@ class _Monitor(Callback):
         return float(logs[self.monitor])
 
 
-class EarlyStopping(_Monitor):
+class _RuleMonitor(_Monitor):
+    """A monitor whose counting is a native rule (``self._rule``): Keras' attributes read it."""
+
+    _rule: Any
+
+    @property
+    def wait(self) -> int:
+        return self._rule.wait
+
+    @property
+    def best(self) -> float | None:
+        return self._rule.best
+
+
+class EarlyStopping(_RuleMonitor):
     """Stops training when `monitor` has not improved for `patience` epochs (as ``keras.callbacks.EarlyStopping``).
 
     With `restore_best_weights`, the weights of the best epoch are put back
@@ -143,14 +157,6 @@ class EarlyStopping(_Monitor):
         )
         self.stopped_epoch = 0
         self.best_weights: dict[str, np.ndarray] | None = None
-
-    @property
-    def wait(self) -> int:
-        return self._rule.wait
-
-    @property
-    def best(self) -> float | None:
-        return self._rule.best
 
     @property
     def best_epoch(self) -> int:
@@ -229,7 +235,7 @@ class ModelCheckpoint(_Monitor):
             print(f"Epoch {epoch + 1}: saved checkpoint {path}")
 
 
-class ReduceLROnPlateau(_Monitor):
+class ReduceLROnPlateau(_RuleMonitor):
     """Multiplies the learning rate by `factor` when `monitor` stalls for `patience` epochs
     (as ``keras.callbacks.ReduceLROnPlateau``; the model needs a set_learning_rate signature).
     The plateau rule is native (``_core.PlateauRule``), shared with the C++ ReduceLROnPlateau."""
@@ -254,14 +260,6 @@ class ReduceLROnPlateau(_Monitor):
         self.cooldown = check_int("cooldown", cooldown, minimum=0)
         self.min_lr = min_lr
         self._rule = _core.PlateauRule(self._improvement, self.patience, self.cooldown)
-
-    @property
-    def wait(self) -> int:
-        return self._rule.wait
-
-    @property
-    def best(self) -> float | None:
-        return self._rule.best
 
     @property
     def cooldown_counter(self) -> int:

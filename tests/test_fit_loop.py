@@ -5,6 +5,7 @@ before the first step."""
 from __future__ import annotations
 
 import csv
+import os
 import threading
 
 import litetrain
@@ -421,3 +422,26 @@ def test_bake_refuses_nonfinite_weights_unless_asked(sparse_models, digits, tmp_
     assert not out.exists()
     trainer.bake(out, allow_nonfinite=True)
     assert out.exists()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux's /proc")
+def test_a_multi_epoch_fit_starts_the_gathering_thread_once():
+    """Batches of >= 64 KiB are gathered on a helper thread: one for the whole
+    fit, not one per epoch (the native loop runs every epoch)."""
+    from litetrain._reference_models import mlp_training_model
+
+    model = mlp_training_model((784, 16, 10), batch_size=32, learning_rate=0.01)  # 100 KiB batches
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((96, 784), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 96)]
+    before = set(os.listdir("/proc/self/task"))
+    seen = []
+
+    class Threads(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(set(os.listdir("/proc/self/task")) - before)
+
+    litetrain.Trainer(model).fit(x, y, batch_size=32, epochs=4, shuffle=False, callbacks=[Threads()], progress=False)
+    gatherer = seen[0] - set(os.listdir("/proc/self/task"))  # it ends with the fit
+    assert len(seen) == 4 and gatherer, "no gathering thread: the batches are too small to prefetch"
+    assert all(gatherer <= threads for threads in seen), f"the gathering thread changed between epochs: {seen}"

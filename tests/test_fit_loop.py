@@ -257,6 +257,69 @@ def test_reduce_lr_on_plateau_changes_the_rate_when_keras_does(curve, kwargs):
         assert trainer.learning_rate == pytest.approx(float(model.optimizer.learning_rate), rel=1e-12), epoch
 
 
+def _logs(curve):
+    return [{"loss": 2.0 - 0.1 * epoch, "accuracy": 0.5, "val_loss": value} for epoch, value in enumerate(curve)]
+
+
+@pytest.mark.parametrize("curve", CURVES)
+def test_csv_logger_writes_what_keras_writes(curve, tmp_path):
+    keras = build_host_import("keras", "litetrain.callbacks")
+    theirs = keras.callbacks.CSVLogger(str(tmp_path / "keras.csv"))
+    theirs.set_model(_FakeKerasModel())
+    ours = callbacks.CSVLogger(tmp_path / "ours.csv")
+    ours.set_trainer(_CurveTrainer())
+    for callback in (theirs, ours):
+        callback.on_train_begin()
+        for epoch, logs in enumerate(_logs(curve)):
+            callback.on_epoch_end(epoch, dict(logs))
+        callback.on_train_end()
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "keras.csv").read_bytes()
+
+
+class _CheckpointTrainer(_CurveTrainer):
+    def __init__(self):
+        super().__init__()
+        self.saved = []
+
+    def save_checkpoint(self, path):
+        self.saved.append(path)
+
+
+@pytest.mark.parametrize("curve", CURVES)
+@pytest.mark.parametrize("kwargs", [{}, {"save_best_only": True}, {"save_best_only": True, "initial_value_threshold": 0.45}])
+def test_model_checkpoint_writes_on_the_epochs_keras_does(curve, kwargs, tmp_path):
+    keras = build_host_import("keras", "litetrain.callbacks")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    theirs = keras.callbacks.ModelCheckpoint(str(tmp_path / "keras-{epoch}.weights.h5"), save_weights_only=True, **kwargs)
+    theirs.set_model(model)
+    theirs.on_train_begin()
+    ours = callbacks.ModelCheckpoint(str(tmp_path / "ours-{epoch}.npz"), **kwargs)
+    trainer = _CheckpointTrainer()
+    ours.set_trainer(trainer)
+    ours.on_train_begin()
+    for epoch, logs in enumerate(_logs(curve)):
+        theirs.on_epoch_end(epoch, dict(logs))
+        ours.on_epoch_end(epoch, dict(logs))
+    keras_epochs = sorted(int(p.name.split("-")[1].split(".")[0]) for p in tmp_path.glob("keras-*.weights.h5"))
+    our_epochs = [int(os.path.basename(p).split("-")[1].split(".")[0]) for p in trainer.saved]
+    assert our_epochs == keras_epochs
+
+
+def test_learning_rate_scheduler_sets_the_rates_keras_sets():
+    keras = build_host_import("keras", "litetrain.callbacks")
+    schedule = lambda epoch, rate: rate * 0.5 if epoch % 2 else rate  # noqa: E731
+    model = _FakeKerasModel(0.1)
+    theirs = keras.callbacks.LearningRateScheduler(schedule)
+    theirs.set_model(model)
+    ours = callbacks.LearningRateScheduler(schedule)
+    trainer = _CurveTrainer(0.1)
+    ours.set_trainer(trainer)
+    for epoch in range(6):
+        theirs.on_epoch_begin(epoch)
+        ours.on_epoch_begin(epoch)
+        assert trainer.learning_rate == pytest.approx(float(model.optimizer.learning_rate), rel=1e-12), epoch
+
+
 def test_early_stopping_in_a_real_fit_stops_where_keras_would(sparse_models, digits):
     keras = build_host_import("keras", "litetrain.callbacks")
     x, y, xv, yv = sparse_data(digits)

@@ -48,6 +48,9 @@ CASES = {
     "dense_sigmoid": (lambda: mlp("sigmoid"), "categorical_crossentropy", True, optim.SGD(0.1)),
     "dense_tanh": (lambda: mlp("tanh"), "categorical_crossentropy", True, optim.SGD(0.1)),
     "dense_gelu": (lambda: mlp("gelu"), "categorical_crossentropy", True, optim.SGD(0.1)),
+    "dense_hard_sigmoid": (lambda: mlp("hard_sigmoid"), "categorical_crossentropy", True, optim.SGD(0.1)),
+    "dense_hard_silu": (lambda: mlp("hard_silu"), "categorical_crossentropy", True, optim.SGD(0.1)),
+    "dense_silu": (lambda: mlp("silu"), "categorical_crossentropy", True, optim.SGD(0.1)),
     "dense_softmax_probabilities": (lambda: mlp(out_activation="softmax"), "categorical_crossentropy", False, optim.SGD(0.1)),
     "relu_layers": (
         lambda: keras.Sequential([keras.Input((12,)), L.Dense(10), L.ReLU(), L.Dense(10), L.LeakyReLU(), L.Dense(4), L.Softmax()]),

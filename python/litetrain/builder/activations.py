@@ -1,7 +1,8 @@
 """Activations with gradients written in TFLite builtin ops.
 
-TensorFlow's own gradients of relu, relu6, leaky_relu and gelu are ops the
-TFLite builtin set lacks (ReluGrad, Relu6Grad, LeakyReluGrad, Erfc), so a
+TensorFlow's own gradients of relu, relu6 (also inside hard_sigmoid and
+hard_silu), leaky_relu and gelu are ops the TFLite builtin set lacks
+(ReluGrad, Relu6Grad, LeakyReluGrad, Erfc), so a
 plain GradientTape conversion needs Flex. Each function here computes the same
 forward value with a `tf.custom_gradient` whose backward pass uses only
 builtin-friendly ops, and the cheapest such form (from the output where that
@@ -31,6 +32,11 @@ def get(tf, name: str, where: str, negative_slope: float = KERAS_LEAKY_RELU_SLOP
         "softmax": lambda: _softmax(tf),
         "gelu": lambda: _gelu(tf, approximate=False),
         "gelu_approximate": lambda: _gelu(tf, approximate=True),
+        "hard_sigmoid": lambda: _hard_sigmoid(tf),
+        "hard_silu": lambda: _hard_silu(tf),
+        "hard_swish": lambda: _hard_silu(tf),
+        "silu": lambda: _silu(tf),
+        "swish": lambda: _silu(tf),
     }
     if name not in builders:
         raise BuildError(
@@ -105,6 +111,56 @@ def _tanh(tf):
         return y, grad
 
     return tanh
+
+
+def _hard_sigmoid(tf):
+    """Keras 3's hard_sigmoid: relu6(x + 3) / 6."""
+
+    @tf.custom_gradient
+    def hard_sigmoid(x):
+        y = tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+
+        def grad(dy):
+            inside = tf.logical_and(y > 0.0, y < 1.0)
+            return tf.where(inside, dy * (1.0 / 6.0), tf.zeros_like(dy))
+
+        return y, grad
+
+    return hard_sigmoid
+
+
+def _hard_silu(tf):
+    """hard_silu (hard_swish, MobileNetV3's activation): x * relu6(x + 3) / 6."""
+
+    @tf.custom_gradient
+    def hard_silu(x):
+        gate = tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+        y = x * gate
+
+        def grad(dy):
+            inside = tf.logical_and(gate > 0.0, gate < 1.0)
+            slope = tf.where(inside, x * (1.0 / 6.0), tf.zeros_like(x))
+            return dy * (gate + slope)
+
+        return y, grad
+
+    return hard_silu
+
+
+def _silu(tf):
+    """silu (swish, EfficientNet's activation): x * sigmoid(x)."""
+
+    @tf.custom_gradient
+    def silu(x):
+        s = tf.sigmoid(x)
+        y = x * s
+
+        def grad(dy):
+            return dy * (s * (1.0 + x * (1.0 - s)))
+
+        return y, grad
+
+    return silu
 
 
 def _softmax(tf):

@@ -604,14 +604,18 @@ void CheckFinite(const Snapshot& weights) {
 // its known names (signature_roles.h).
 std::string SaveSignature(const fb::ModelT& model, const std::string& requested) {
   std::vector<std::string> keys;
-  for (const auto& signature : model.signature_defs) keys.push_back(signature->signature_key);
-  const std::optional<std::string> key = FindRole(keys, requested, SignatureRole::kSave);
+  std::vector<std::size_t> input_counts;
+  for (const auto& signature : model.signature_defs) {
+    keys.push_back(signature->signature_key);
+    input_counts.push_back(signature->inputs.size());
+  }
+  const std::optional<std::string> key = FindRole(keys, input_counts, requested, SignatureRole::kSave);
   if (!key) {
     std::string listed;
     for (const std::string& k : keys) listed += (listed.empty() ? "'" : ", '") + k + "'";
     throw InvalidArgument("the model is not a litetrain training model: it has no 'save' signature returning its "
-                          "variables (nor another of the known names, " + KnownNames(SignatureRole::kSave) +
-                          "; its signatures: " + (listed.empty() ? "none" : listed) +
+                          "variables (looked for " + KnownNames(SignatureRole::kSave) +
+                          " taking no inputs; its signatures: " + (listed.empty() ? "none" : listed) +
                           "); name the one that returns them with save_signature");
   }
   return *key;

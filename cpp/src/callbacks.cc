@@ -158,12 +158,17 @@ void EarlyStopping::OnTrainEnd(Trainer& trainer) {
   if (options_.restore_best_weights && best_weights_) trainer.Restore(*best_weights_);
 }
 
-ModelCheckpoint::ModelCheckpoint(const ModelCheckpointOptions& options) : options_(options) {
+ModelCheckpoint::ModelCheckpoint(const ModelCheckpointOptions& options)
+    : options_(options), best_(options.initial_value_threshold) {
   if (options.filepath.empty()) throw InvalidArgument("ModelCheckpoint needs a filepath");
+  const std::string rest = CheckpointPath(options.filepath, 0);  // every {epoch} replaced
+  if (rest.find('{') != std::string::npos || rest.find('}') != std::string::npos) {
+    throw InvalidArgument("ModelCheckpoint's filepath '" + options.filepath +
+                          "' has a field other than {epoch}, the only one the C++ callback fills");
+  }
   if (options.save_best_only) improvement_.emplace(options.monitor, options.mode, 0.0);
 }
 
-void ModelCheckpoint::OnTrainBegin(Trainer&) { best_ = options_.initial_value_threshold; }
 
 bool ModelCheckpoint::OnEpochEnd(Trainer& trainer, const EpochLogs& logs) {
   if (improvement_) {

@@ -104,7 +104,9 @@ std::vector<std::string> UninitializedVariables(const void* model, std::size_t s
     std::map<int32_t, std::string> handles;  // VAR_HANDLE output tensor -> variable
     for (const auto& op : subgraph.operators) {
       const int32_t code = graph::BuiltinCode(skeleton, *op);
-      if (code == graph::kVarHandle && op->outputs.size() == 1) handles[op->outputs[0]] = graph::VariableKey(*op);
+      if (code == graph::kVarHandle && op->outputs.size() == 1 && op->builtin_options.AsVarHandleOptions()) {
+        handles[op->outputs[0]] = graph::VariableKey(*op);
+      }
       const bool assigns = code == graph::kAssignVariable, reads = code == graph::kReadVariable;
       if ((!assigns && !reads) || op->inputs.empty()) continue;
       const auto handle = handles.find(op->inputs[0]);

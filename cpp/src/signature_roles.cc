@@ -11,7 +11,8 @@ const std::vector<std::string>& RoleNames(SignatureRole role) {
   return role == SignatureRole::kSave ? save : restore;
 }
 
-std::optional<std::string> FindRole(const std::vector<std::string>& keys, const std::string& requested,
+std::optional<std::string> FindRole(const std::vector<std::string>& keys,
+                                    const std::vector<std::size_t>& input_counts, const std::string& requested,
                                     SignatureRole role) {
   const auto has = [&](const std::string& name) { return std::find(keys.begin(), keys.end(), name) != keys.end(); };
   if (!requested.empty()) {
@@ -22,7 +23,10 @@ std::optional<std::string> FindRole(const std::vector<std::string>& keys, const 
                           (listed.empty() ? "none" : listed));
   }
   for (const std::string& name : RoleNames(role)) {
-    if (has(name)) return name;
+    const auto at = std::find(keys.begin(), keys.end(), name);
+    if (at == keys.end()) continue;
+    const std::size_t inputs = input_counts.at(static_cast<std::size_t>(at - keys.begin()));
+    if ((role == SignatureRole::kSave) == (inputs == 0)) return name;
   }
   return std::nullopt;
 }

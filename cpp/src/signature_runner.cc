@@ -74,7 +74,9 @@ struct OutputSlot {
   OutputBuffer storage;     // guarded; see output_buffer.h
   TensorBufferHandle buffer;
   const void* bound = nullptr;  // the memory `buffer` wraps
-  bool dynamic = false;     // its size may change from run to run
+  std::size_t given = 0;        // the size `buffer` tells LiteRT
+  bool dynamic = false;
+  bool reserve_refused = false;  // the system gave less than DynamicOutputCapacity asked     // its size may change from run to run
 };
 
 // Elements of `shape`, counting a dimension not yet set (-1) as 1.
@@ -105,6 +107,7 @@ class SignatureRunner::Impl {
     outputs_.resize(spec_.outputs.size());
     for (std::size_t o = 0; o < outputs_.size(); ++o) {
       outputs_[o].dynamic = spec_.outputs[o].shape.has_dynamic_dims();
+      dynamic_outputs_ |= outputs_[o].dynamic;
     }
     output_views_.resize(spec_.outputs.size());
     run_layouts_.resize(spec_.outputs.size());
@@ -173,7 +176,7 @@ class SignatureRunner::Impl {
       outputs_ready_ = false;  // a failed run may have left shapes half updated
       model_->Check(status, "LiteRtRunCompiledModel", "while running signature '" + spec_.key + "'");
     }
-    if (check_shapes_ || runtime_shapes_) ReadRunShapes();
+    if (check_shapes_ || runtime_shapes_ || dynamic_outputs_) ReadRunShapes();
   }
 
   // Cheap checks on the hot path; the message is only built on failure.
@@ -278,13 +281,25 @@ class SignatureRunner::Impl {
       const std::size_t bytes = static_cast<std::size_t>(shape.num_elements()) * ItemSize(spec.dtype);
       required = std::max(required, bytes);
       const std::size_t wanted = slot.dynamic ? DynamicOutputCapacity(required, growth) : required;
-      if (slot.storage.capacity() < wanted) slot.storage = OutputBuffer::Reserve(wanted, required);
-      if (slot.shape != shape || slot.buffer.get() == nullptr || slot.storage.data() != slot.bound) {
-        // The whole capacity goes to LiteRT: its size check then passes for
-        // any shape that fits, whatever the stale report said.
-        slot.buffer.wrap(model, spec.dtype, shape, slot.storage.data(), slot.storage.capacity(),
-                         "output '" + spec.name + "'");
+      if (slot.storage.capacity() < required || (slot.storage.capacity() < wanted && !slot.reserve_refused)) {
+        // Nothing may point at the old mapping once it is gone, even if wrap throws.
+        slot.buffer.reset();
+        slot.bound = nullptr;
+        output_views_[o] = ConstTensorView{};
+        OutputBuffer fresh = OutputBuffer::Reserve(wanted, required);
+        slot.reserve_refused = fresh.capacity() < wanted;  // the system will not reserve more: stop asking
+        slot.storage = std::move(fresh);
+      }
+      // A dynamic output gives LiteRT its whole capacity, so that LiteRT's size
+      // check passes for any shape that fits whatever the stale report said.
+      // Others give the exact size: LiteRT copies that many bytes into the
+      // buffer from an output that is a constant of the file.
+      const std::size_t given = slot.dynamic ? slot.storage.capacity() : required;
+      if (slot.shape != shape || slot.buffer.get() == nullptr || slot.storage.data() != slot.bound ||
+          slot.given != given) {
+        slot.buffer.wrap(model, spec.dtype, shape, slot.storage.data(), given, "output '" + spec.name + "'");
         slot.bound = slot.storage.data();
+        slot.given = given;
         slot.shape = shape;
       }
       output_handles_[o] = slot.buffer.get();
@@ -295,8 +310,9 @@ class SignatureRunner::Impl {
   }
 
   // Reads the shapes the run gave the outputs. Done after the first run at
-  // new input shapes, and after every run once a signature has shown shapes
-  // that only the run computes (they may then follow the data).
+  // new input shapes, after every run of a signature with outputs of unknown
+  // size, and after every run once a signature has shown shapes that only
+  // the run computes (they may then follow the data).
   void ReadRunShapes() {
     detail::CompiledModel& model = *model_;
     if (!run_layouts_.empty()) {
@@ -386,6 +402,9 @@ class SignatureRunner::Impl {
   bool outputs_ready_ = false;
   bool check_shapes_ = false;    // read the outputs' shapes after the next run
   bool runtime_shapes_ = false;  // some output's shape is only known after a run
+  // Some output has a dimension of unknown size: its shape is read after
+  // every run (a run of another signature, e.g. restore, may change it).
+  bool dynamic_outputs_ = false;
   uint64_t seen_generation_ = 0;
   std::mutex mutex_;  // one Run (and its reader) at a time
 };

@@ -329,8 +329,12 @@ class Trainer::Impl {
   static std::optional<SignatureRunner> RoleRunner(const Model& model, const std::string& requested,
                                                    SignatureRole role) {
     std::vector<std::string> keys;
-    for (const SignatureSpec& spec : model.signatures()) keys.push_back(spec.key);
-    const std::optional<std::string> key = FindRole(keys, requested, role);
+    std::vector<std::size_t> input_counts;
+    for (const SignatureSpec& spec : model.signatures()) {
+      keys.push_back(spec.key);
+      input_counts.push_back(spec.inputs.size());
+    }
+    const std::optional<std::string> key = FindRole(keys, input_counts, requested, role);
     if (!key) return std::nullopt;
     return model.runner(*key);
   }

@@ -180,6 +180,12 @@ TEST(ModelCheckpoint, SaveBestOnlyWritesOnImprovement) {
   EXPECT_TRUE(dir.List().empty());
 }
 
+TEST(ModelCheckpoint, RefusesFieldsItCannotFill) {
+  EXPECT_THROW(ModelCheckpoint({.filepath = "ck-{epoch:02d}.npz"}), InvalidArgument);
+  EXPECT_THROW(ModelCheckpoint({.filepath = "ck-{val_loss}.npz"}), InvalidArgument);
+  EXPECT_NO_THROW(ModelCheckpoint({.filepath = "ck-{epoch}-{epoch}.npz"}));
+}
+
 TEST(ReduceLROnPlateau, RefusesAModelWithAFixedLearningRate) {
   Data data;
   ReduceLROnPlateau reduce({.monitor = "loss"});

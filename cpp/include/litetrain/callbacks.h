@@ -142,7 +142,8 @@ class LITETRAIN_API EarlyStopping : public EpochCallback {
 };
 
 struct ModelCheckpointOptions {
-  // "{epoch}" is replaced by the epoch's number counting from 1 (as Keras).
+  // "{epoch}" is replaced by the epoch's number counting from 1 (as Keras);
+  // other fields ("{val_loss:.2f}", Python's) are refused.
   std::string filepath;
   std::string monitor = "val_loss";
   bool save_best_only = false;
@@ -152,10 +153,10 @@ struct ModelCheckpointOptions {
 
 // Writes a checkpoint (Trainer::SaveCheckpoint: atomic, with the run's
 // state, so it resumes the run) after each epoch, or after each improvement.
+// As Keras, the best value so far outlives a fit: a resumed run keeps it.
 class LITETRAIN_API ModelCheckpoint : public EpochCallback {
  public:
   explicit ModelCheckpoint(const ModelCheckpointOptions& options);
-  void OnTrainBegin(Trainer& trainer) override;
   bool OnEpochEnd(Trainer& trainer, const EpochLogs& logs) override;
   // The last file written; empty before any.
   const std::string& last_saved() const { return last_saved_; }

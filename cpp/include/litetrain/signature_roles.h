@@ -5,6 +5,7 @@
 // its known names, in order.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,9 +21,12 @@ enum class SignatureRole {
 
 // The signature among `keys` for `role`: `requested` when not empty (throws
 // InvalidArgument listing `keys` when the model has no such signature), else
-// the first of the role's known names present; nullopt when none is.
-LITETRAIN_API std::optional<std::string> FindRole(const std::vector<std::string>& keys, const std::string& requested,
-                                                  SignatureRole role);
+// the first of the role's known names present whose `input_count` fits the
+// role (save takes none, restore some: the recipe's save(checkpoint_path) is
+// not the save a snapshot needs); nullopt when none is.
+LITETRAIN_API std::optional<std::string> FindRole(const std::vector<std::string>& keys,
+                                                  const std::vector<std::size_t>& input_counts,
+                                                  const std::string& requested, SignatureRole role);
 
 // The role's known names, in the order they are tried.
 LITETRAIN_API const std::vector<std::string>& RoleNames(SignatureRole role);

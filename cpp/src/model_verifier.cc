@@ -5,9 +5,12 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "formats/json.h"
 #include "litetrain/errors.h"
+#include "operator_inputs.h"
 #include "tflite_generated.h"
 
 namespace litetrain {
@@ -63,6 +66,7 @@ class SemanticChecker {
     num_opcodes_ = model_.operator_codes() ? model_.operator_codes()->size() : 0;
     num_subgraphs_ = model_.subgraphs() ? model_.subgraphs()->size() : 0;
     if (num_subgraphs_ == 0) Fail("no subgraphs");
+    CheckNames();  // first: the other messages quote names
     CheckBuffers();
     CheckOperatorCodes();
     for (uint32_t s = 0; s < num_subgraphs_; ++s) CheckSubgraph(s, *model_.subgraphs()->Get(s));
@@ -72,6 +76,53 @@ class SemanticChecker {
   }
 
  private:
+  // Names reach Python as str (signature keys, tensor names, variable names
+  // in messages): bytes that are not UTF-8 raised UnicodeDecodeError there,
+  // and a NUL would cut the name short in LiteRT's C strings.
+  static void CheckName(const flatbuffers::String* name, const std::string& what) {
+    if (name == nullptr) return;
+    const std::string_view text(name->c_str(), name->size());
+    if (text.find('\0') != std::string_view::npos || !detail::IsValidUtf8(text)) {
+      Fail(what + " has a name that is not UTF-8 text");
+    }
+  }
+
+  void CheckNames() {
+    for (uint32_t s = 0; s < num_subgraphs_; ++s) {
+      const fb::SubGraph& subgraph = *model_.subgraphs()->Get(s);
+      const std::string where = "subgraph " + std::to_string(s);
+      CheckName(subgraph.name(), where);
+      if (subgraph.tensors()) {
+        for (uint32_t t = 0; t < subgraph.tensors()->size(); ++t) {
+          CheckName(subgraph.tensors()->Get(t)->name(), where + " tensor " + std::to_string(t));
+        }
+      }
+      if (subgraph.operators()) {
+        for (uint32_t o = 0; o < subgraph.operators()->size(); ++o) {
+          if (const auto* v = subgraph.operators()->Get(o)->builtin_options_as_VarHandleOptions()) {
+            const std::string op_where = where + " operator " + std::to_string(o) + "'s variable";
+            CheckName(v->container(), op_where);
+            CheckName(v->shared_name(), op_where);
+          }
+        }
+      }
+    }
+    if (model_.signature_defs()) {
+      for (uint32_t i = 0; i < model_.signature_defs()->size(); ++i) {
+        const fb::SignatureDef& signature = *model_.signature_defs()->Get(i);
+        const std::string where = "signature " + std::to_string(i);
+        CheckName(signature.signature_key(), where);
+        for (const auto* maps : {signature.inputs(), signature.outputs()}) {
+          if (maps == nullptr) continue;
+          for (const fb::TensorMap* map : *maps) CheckName(map->name(), where + " tensor");
+        }
+      }
+    }
+    if (model_.metadata()) {
+      for (const fb::Metadata* metadata : *model_.metadata()) CheckName(metadata->name(), "a metadata entry");
+    }
+  }
+
   void CheckBuffers() {
     for (uint32_t b = 0; b < num_buffers_; ++b) {
       const fb::Buffer* buffer = model_.buffers()->Get(b);
@@ -176,6 +227,19 @@ class SemanticChecker {
     }
   }
 
+  // -1 only where the operator takes the input as optional (operator_inputs.h).
+  void CheckOmittedInputs(const std::string& where, const fb::Operator& op) const {
+    if (op.inputs() == nullptr) return;
+    for (uint32_t i = 0; i < op.inputs()->size(); ++i) {
+      if (op.inputs()->Get(i) != -1) continue;
+      const int32_t code = BuiltinCode(op);
+      if (!detail::InputMayBeOmitted(code, i)) {
+        Fail(where + " (" + detail::BuiltinOperatorName(code) + ") omits input " + std::to_string(i) +
+             " (-1), which the operator needs");
+      }
+    }
+  }
+
   // Options that name other subgraphs (control flow, variable initialisers).
   void CheckOperatorOptions(const std::string& where, const fb::Operator& op) {
     if (const auto* o = op.builtin_options_as_CallOnceOptions()) {
@@ -208,6 +272,7 @@ class SemanticChecker {
              std::to_string(num_opcodes_));
       }
       CheckTensorList(op_where + " inputs", op.inputs(), num_tensors, true);
+      CheckOmittedInputs(op_where, op);
       CheckTensorList(op_where + " outputs", op.outputs(), num_tensors, false);
       CheckTensorList(op_where + " intermediates", op.intermediates(), num_tensors, false);
       if (op.large_custom_options_offset() > 1) {

@@ -1,0 +1,70 @@
+#include "operator_inputs.h"
+
+#include <initializer_list>
+
+namespace litetrain::detail {
+namespace {
+
+// A set of input positions (all below 64) as bits.
+constexpr uint64_t Positions(std::initializer_list<int> positions) {
+  uint64_t bits = 0;
+  for (int p : positions) bits |= uint64_t{1} << p;
+  return bits;
+}
+
+struct OptionalInputs {
+  int32_t code;
+  uint64_t positions;  // inputs the kernel fetches as optional
+  int from = -1;       // and every input from this one on (-1: none)
+};
+
+// From the kernels of the runtime (LiteRT's tflite/kernels/*.cc: the inputs
+// read with GetOptionalInputTensor or tested against kTfLiteOptionalTensor),
+// checked against the XNNPACK delegate, which handles -1 only for the FC and
+// TRANSPOSE_CONV biases and refuses the rest before reading them. Left out on
+// purpose: CONV_2D and DEPTHWISE_CONV_2D biases (both kernels require them)
+// and RESHAPE's shape (its one-input form is the optional one; a -1 shape is
+// dereferenced in Prepare).
+constexpr OptionalInputs kOptionalInputs[] = {
+    {9, Positions({2})},                                              // FULLY_CONNECTED: bias
+    {16, Positions({1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23})},  // LSTM (lstm_shared.h)
+    {27, Positions({3})},                                             // SVDF: bias
+    {34, Positions({2})},                                             // PAD: constant values (pad.cc)
+    {44, Positions({1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23})},  // UNIDIRECTIONAL_SEQUENCE_LSTM
+    {46, Positions({9, 10, 11})},                                     // BIDIRECTIONAL_SEQUENCE_RNN: aux input, weights
+    // BIDIRECTIONAL_SEQUENCE_LSTM: both directions' optional weights and biases, the aux inputs
+    {52, Positions({1, 5, 9, 10, 11, 12, 16, 17, 18, 22, 26, 27, 28, 29, 33, 34, 39, 40, 41, 42, 43, 44, 45, 46, 47})},
+    {60, Positions({2})},                                             // PADV2: constant values
+    {67, Positions({3})},                                             // TRANSPOSE_CONV: bias
+    {118, Positions({}), 1},                                          // IF: branch inputs (if.cc skips them)
+};
+
+struct OperatorRow {
+  int32_t code;
+  const char* name;
+  int32_t tflite_runtime_2_14;
+};
+
+constexpr OperatorRow kOperators[] = {
+#include "runtime_op_versions.inc"
+};
+
+}  // namespace
+
+bool InputMayBeOmitted(int32_t code, std::size_t position) noexcept {
+  for (const OptionalInputs& row : kOptionalInputs) {
+    if (row.code != code) continue;
+    if (row.from >= 0 && position >= static_cast<std::size_t>(row.from)) return true;
+    return position < 64 && (row.positions >> position & 1) != 0;
+  }
+  return false;
+}
+
+std::string BuiltinOperatorName(int32_t code) {
+  for (const OperatorRow& row : kOperators) {
+    if (row.code == code) return std::string(row.name) + " (" + std::to_string(code) + ")";
+  }
+  return "builtin operator " + std::to_string(code);
+}
+
+}  // namespace litetrain::detail

@@ -1,0 +1,23 @@
+// Which operator inputs a model may omit. An operator input index of -1 means
+// "optional input omitted"; where the operator needs that input, LiteRT's
+// CPU path (the XNNPACK delegate's node checks, some builtin kernels) reads
+// tensor -1 and the process dies (seen for QUANTIZE, CONV_2D, MUL, ADD, SUB,
+// DIV, SQRT, RESHAPE, TRANSPOSE, FULLY_CONNECTED, ONE_HOT, STRIDED_SLICE,
+// BATCH_MATMUL, DEQUANTIZE). The checker refuses every -1 outside this table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace litetrain::detail {
+
+// True when input `position` of builtin operator `code` may be -1. False for
+// every position of an operator the table does not list, custom ops included.
+bool InputMayBeOmitted(int32_t code, std::size_t position) noexcept;
+
+// "CONV_2D (3)", or "builtin operator 999" for a code the runtime table
+// (runtime_op_versions.inc) does not name.
+std::string BuiltinOperatorName(int32_t code);
+
+}  // namespace litetrain::detail

@@ -51,6 +51,9 @@ void AddTomlOptions(const litert::Api& api, LiteRtOptions options, const char* i
 
 TensorSpec ReadTensorSpec(const litert::Api& api, const char* name, LiteRtTensor tensor,
                           const std::string& where) {
+  // A damaged file can leave a tensor unnamed; std::string(nullptr) would
+  // throw logic_error ("basic_string::_M_construct null not valid").
+  if (name == nullptr) throw ModelFormatError("a tensor " + where + " has no name");
   TensorSpec spec;
   spec.name = name;
   LiteRtTensorTypeId type_id{};

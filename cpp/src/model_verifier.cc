@@ -263,6 +263,18 @@ class SemanticChecker {
     }
     CheckTensorList(where + " inputs", subgraph.inputs(), num_tensors, false);
     CheckTensorList(where + " outputs", subgraph.outputs(), num_tensors, false);
+    // Without signatures LiteRT names the inputs and outputs after their
+    // tensors, through std::string: a missing name there is a null pointer.
+    if (model_.signature_defs() == nullptr || model_.signature_defs()->size() == 0) {
+      for (const auto* list : {subgraph.inputs(), subgraph.outputs()}) {
+        if (list == nullptr) continue;
+        for (int32_t t : *list) {
+          if (subgraph.tensors()->Get(static_cast<uint32_t>(t))->name() == nullptr) {
+            Fail(where + " input or output tensor " + std::to_string(t) + " has no name");
+          }
+        }
+      }
+    }
     if (subgraph.operators() == nullptr) return;
     for (uint32_t o = 0; o < subgraph.operators()->size(); ++o) {
       const fb::Operator& op = *subgraph.operators()->Get(o);
@@ -340,14 +352,31 @@ class SemanticChecker {
     }
   }
 
+  // LiteRT names each subgraph input and output by looking it up in the
+  // signature; a tensor the map misses, or one mapped twice (leaving another
+  // unnamed), made it build a std::string from a null name inside
+  // LiteRtGetCompiledModelInputBufferRequirements. So the map must name the
+  // subgraph's list exactly: every entry once, nothing else.
   void CheckTensorMaps(const std::string& where,
                        const flatbuffers::Vector<flatbuffers::Offset<fb::TensorMap>>* maps,
-                       uint32_t num_tensors) {
-    if (maps == nullptr) return;
-    for (const fb::TensorMap* map : *maps) {
+                       const flatbuffers::Vector<int32_t>* list, uint32_t num_tensors) {
+    const uint32_t num_maps = maps ? maps->size() : 0;
+    const uint32_t num_listed = list ? list->size() : 0;
+    if (num_maps != num_listed) {
+      Fail(where + "s name " + std::to_string(num_maps) + " tensors, the subgraph has " +
+           std::to_string(num_listed));
+    }
+    std::vector<bool> named(num_listed, false);
+    for (uint32_t m = 0; m < num_maps; ++m) {
+      const fb::TensorMap* map = maps->Get(m);
       if (map->name() == nullptr) Fail(where + " has a tensor without a name");
-      CheckTensorIndex(where + " '" + map->name()->str() + "'",
-                       static_cast<int32_t>(map->tensor_index()), num_tensors, false);
+      const std::string map_where = where + " '" + map->name()->str() + "'";
+      CheckTensorIndex(map_where, static_cast<int32_t>(map->tensor_index()), num_tensors, false);
+      uint32_t at = 0;
+      while (at < num_listed && static_cast<uint32_t>(list->Get(at)) != map->tensor_index()) ++at;
+      if (at == num_listed) Fail(map_where + " is not one of the subgraph's tensors of that kind");
+      if (named[at]) Fail(map_where + " names a tensor another entry already names");
+      named[at] = true;
     }
   }
 
@@ -360,8 +389,8 @@ class SemanticChecker {
       CheckSubgraphIndex(where, static_cast<int32_t>(signature.subgraph_index()));
       const fb::SubGraph& subgraph = *model_.subgraphs()->Get(signature.subgraph_index());
       const uint32_t num_tensors = subgraph.tensors() ? subgraph.tensors()->size() : 0;
-      CheckTensorMaps(where + " input", signature.inputs(), num_tensors);
-      CheckTensorMaps(where + " output", signature.outputs(), num_tensors);
+      CheckTensorMaps(where + " input", signature.inputs(), subgraph.inputs(), num_tensors);
+      CheckTensorMaps(where + " output", signature.outputs(), subgraph.outputs(), num_tensors);
     }
   }
 

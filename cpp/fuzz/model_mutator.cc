@@ -104,6 +104,9 @@ std::vector<Slot> CollectSlots(const fb::Model& model, const uint8_t* base) {
 
 int32_t NewValue(const Slot& slot, int32_t old, std::minstd_rand& rng) {
   auto pick = [&](uint32_t n) { return static_cast<int32_t>(rng() % n); };
+  // Arithmetic on the old value wraps (in unsigned): overflow is a value to try.
+  auto wrap = [](uint32_t v) { return static_cast<int32_t>(v); };
+  const uint32_t u = static_cast<uint32_t>(old);
   switch (slot.kind) {
     case Kind::kTensorIndex:
     case Kind::kBufferIndex:
@@ -112,7 +115,7 @@ int32_t NewValue(const Slot& slot, int32_t old, std::minstd_rand& rng) {
       switch (pick(6)) {
         case 0: return -1;  // "optional input omitted" for operator inputs
         case 1: return static_cast<int32_t>(slot.range);  // one past the end
-        case 2: return old + (pick(2) ? 1 : -1);
+        case 2: return wrap(u + (pick(2) ? 1u : ~0u));
         case 3: return 0;
         default: return slot.range ? pick(slot.range) : pick(64);  // another valid index
       }
@@ -121,8 +124,8 @@ int32_t NewValue(const Slot& slot, int32_t old, std::minstd_rand& rng) {
         case 0: return 0;
         case 1: return 1;
         case 2: return -1;
-        case 3: return old * 2;
-        case 4: return old + (pick(2) ? 1 : -1);
+        case 3: return wrap(u * 2u);
+        case 4: return wrap(u + (pick(2) ? 1u : ~0u));
         case 5: return pick(2) ? 0x7fffffff : 65536;
         default: return pick(16);
       }

@@ -157,8 +157,14 @@ class SemanticChecker {
       }
       count *= static_cast<uint64_t>(dim);
     }
+    if (count > std::numeric_limits<uint64_t>::max() / item) return std::numeric_limits<uint64_t>::max();
     return count * item;
   }
+
+  // Largest tensor without stored data (an activation, a variable): 2 GiB,
+  // far above what an on-device model computes, and TFLite's kernels count
+  // elements in int.
+  static constexpr uint64_t kMaxComputedTensorBytes = uint64_t{1} << 31;
 
   void CheckTensor(const std::string& where, const fb::Tensor& tensor) {
     if (tensor.type() < fb::TensorType::MIN || tensor.type() > fb::TensorType::MAX) {
@@ -196,12 +202,17 @@ class SemanticChecker {
     }
     const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
     const uint64_t stored = buffer->data() ? buffer->data()->size() : (buffer->offset() > 1 ? buffer->size() : 0);
+    const uint64_t needed = DataBytes(tensor);
     if (stored != 0) {
-      const uint64_t needed = DataBytes(tensor);
       if (needed != 0 && needed != stored) {
         Fail(where + " needs " + std::to_string(needed) + " bytes of data but its buffer " +
              std::to_string(tensor.buffer()) + " holds " + std::to_string(stored));
       }
+    } else if (needed > kMaxComputedTensorBytes) {
+      // LiteRT allocates such a tensor when it compiles or runs the model;
+      // one damaged dimension (2147483647) asked for gigabytes of memory.
+      Fail(where + " needs " + std::to_string(needed) + " bytes, more than the " +
+           std::to_string(kMaxComputedTensorBytes) + " a computed tensor may take");
     }
   }
 

@@ -3,6 +3,7 @@
 // version (hundreds of damaged files, each loaded in its own process).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -121,6 +122,42 @@ TEST_F(ModelVerifier, RejectsASignatureTensorPastTheTensors) {
     signature->mutable_outputs()->GetMutableObject(0)->mutate_tensor_index(54321);
   });
   EXPECT_NE(message.find("tensor 54321"), std::string::npos) << message;
+}
+
+// LiteRT names subgraph inputs through the signature; one left unnamed made it
+// construct std::string from a null pointer (found by cpp/fuzz/fuzz_model).
+TEST_F(ModelVerifier, RejectsASignatureNamingATensorTwice) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    for (auto* signature : *m.mutable_signature_defs()) {
+      auto* inputs = signature->mutable_inputs();
+      if (inputs == nullptr || inputs->size() < 2) continue;
+      // A field at its default (tensor 0) is not stored and cannot be mutated:
+      // try both directions.
+      if (inputs->GetMutableObject(1)->mutate_tensor_index(inputs->Get(0)->tensor_index()) ||
+          inputs->GetMutableObject(0)->mutate_tensor_index(inputs->Get(1)->tensor_index())) {
+        return;
+      }
+    }
+    ADD_FAILURE() << "no signature has two inputs with a stored tensor index";
+  });
+  EXPECT_NE(message.find("another entry already names"), std::string::npos) << message;
+}
+
+TEST_F(ModelVerifier, RejectsAComputedTensorOfGigabytes) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    for (auto* subgraph : *m.mutable_subgraphs()) {
+      for (auto* tensor : *subgraph->mutable_tensors()) {
+        const auto* buffer = m.buffers()->Get(tensor->buffer());
+        const auto* shape = tensor->shape();
+        if ((buffer->data() == nullptr || buffer->data()->size() == 0) && shape && shape->size() > 0 &&
+            std::all_of(shape->begin(), shape->end(), [](int32_t d) { return d > 0; })) {
+          tensor->mutable_shape()->Mutate(0, 0x7fffffff);
+          return;
+        }
+      }
+    }
+  });
+  EXPECT_NE(message.find("a computed tensor may take"), std::string::npos) << message;
 }
 
 TEST_F(ModelVerifier, RejectsAShapeThatDisagreesWithItsData) {

@@ -122,6 +122,22 @@ def tflite_runtime_python() -> str:
 
 
 @pytest.fixture(scope="session")
+def model_kind_bytes() -> dict[str, bytes]:
+    """{kind: .tflite bytes} for every kind of tests/model_kinds.py.
+
+    ``LITETRAIN_MODEL_KINDS=DIR`` reads DIR/<kind>.tflite (tools/make_fuzz_seeds.py
+    writes them under OUT/model); otherwise they are built now with TensorFlow.
+    """
+    from model_kinds import KINDS, model_kinds
+
+    folder = os.environ.get("LITETRAIN_MODEL_KINDS")
+    if folder:
+        return {kind: (Path(folder) / f"{kind}.tflite").read_bytes() for kind in KINDS}
+    skip_module_on_prebuilt_target("TensorFlow to build the model kinds")
+    return model_kinds()
+
+
+@pytest.fixture(scope="session")
 def mlp_weights() -> dict[str, np.ndarray]:
     """The initial weights both 32-16-4 MLP models embed."""
     return mlp_initial_weights(MLP_SIZES)

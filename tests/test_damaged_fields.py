@@ -1,0 +1,92 @@
+"""Single damaged fields: omitted (-1) operator inputs, missing names, names
+that are not UTF-8, signature maps pointing elsewhere.
+
+LiteRT trusts these fields: a required input given as -1 crashed a kernel
+(SIGSEGV), a missing or doubly mapped signature name made it build a
+std::string from a null pointer ("basic_string::_M_construct null not
+valid"). Each variant is loaded and run in a child process (variant_runs.py)
+and must either work or be refused with ModelFormatError; RuntimeFailure from
+a kernel at run time is a clean refusal too.
+"""
+
+from __future__ import annotations
+
+import collections
+import struct
+
+import pytest
+
+from conftest import REPORT
+from model_kinds import KINDS
+from tflite_fields import ModelFields
+from variant_runs import probe_all
+
+CLEAN = {"ok", "ModelFormatError", "RuntimeFailure"}
+
+
+def with_word(data: bytes, offset: int, value: int, fmt: str = "<i") -> bytes:
+    damaged = bytearray(data)
+    struct.pack_into(fmt, damaged, offset, value)
+    return bytes(damaged)
+
+
+def summary(outcomes: list[str]) -> str:
+    return ", ".join(f"{n} {k}" for k, n in collections.Counter(outcomes).most_common())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_operator_input_omitted(model_kind_bytes, kind):
+    data = model_kind_bytes[kind]
+    inputs = [i for i in ModelFields(data).operator_inputs() if struct.unpack_from("<i", data, i.offset)[0] != -1]
+    outcomes = probe_all([with_word(data, i.offset, -1) for i in inputs])
+    bad = [(i, o) for i, o in zip(inputs, outcomes) if o not in CLEAN]
+    REPORT.append(f"-1 operator inputs, {kind}: {len(inputs)} variants: {summary(outcomes)}")
+    assert not bad, [f"subgraph {i.subgraph} op {i.op} (code {i.builtin_code}) input {i.position}: {o}" for i, o in bad[:10]]
+    # Loading must refuse most of them: a checker that let all through would pass only by luck.
+    assert outcomes.count("ModelFormatError") > len(inputs) // 2
+
+
+@pytest.mark.parametrize("kind", ["mlp_fixed", "inference_only"])
+def test_missing_names_and_moved_signature_tensors(model_kind_bytes, kind):
+    data = model_kind_bytes[kind]
+    fields = ModelFields(data)
+    variants = []
+    # A name whose vtable entry is zeroed is absent: LiteRT's pointer to it is null.
+    for name in fields.names():
+        variants.append((f"no {name.what} name", with_word(data, name.entry, 0, "<H")))
+    # The issue's "one zeroed word": a signature input or output now names
+    # tensor 0 (or another), leaving the subgraph's own tensor unnamed.
+    for what, offset in fields.signature_tensor_indices():
+        for value in (0, 1, struct.unpack_from("<I", data, offset)[0] + 1):
+            variants.append((f"{what} -> tensor {value}", with_word(data, offset, value, "<I")))
+    outcomes = probe_all([v for _, v in variants])
+    bad = [(what, o) for (what, _), o in zip(variants, outcomes) if o not in CLEAN]
+    REPORT.append(f"missing names / moved signature tensors, {kind}: {len(variants)} variants: {summary(outcomes)}")
+    assert not bad, bad[:10]
+    assert "ModelFormatError" in outcomes
+
+
+def test_name_not_utf8_is_model_format_error(model_kind_bytes):
+    data = model_kind_bytes["mlp_fixed"]
+    names = [n for n in ModelFields(data).names() if n.size > 0]
+    variants = []
+    for name in names:
+        damaged = bytearray(data)
+        damaged[name.offset] = 0xFF  # never valid in UTF-8
+        variants.append(bytes(damaged))
+    outcomes = probe_all(variants)
+    assert set(outcomes) == {"ModelFormatError"}, [(n.what, o) for n, o in zip(names, outcomes) if o != "ModelFormatError"]
+
+
+def test_name_not_utf8_message(model_kind_bytes):
+    import litetrain
+    from litetrain import errors
+
+    data = model_kind_bytes["mlp_fixed"]
+    key = next(n for n in ModelFields(data).names() if n.what.endswith("key"))
+    damaged = bytearray(data)
+    damaged[key.offset] = 0xC3  # a UTF-8 lead byte without its continuation
+    # In process: the checker refuses names before LiteRT sees the file.
+    with pytest.raises(errors.ModelFormatError, match="not UTF-8"):
+        litetrain.Model(bytes(damaged))

@@ -34,7 +34,6 @@ def summary(outcomes: list[str]) -> str:
     return ", ".join(f"{n} {k}" for k, n in collections.Counter(outcomes).most_common())
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_operator_input_omitted(model_kind_bytes, kind):
     data = model_kind_bytes[kind]

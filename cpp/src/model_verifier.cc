@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,6 +143,19 @@ class SemanticChecker {
       if (code->builtin_code() < 0 || code->deprecated_builtin_code() < 0) {
         Fail("operator code " + std::to_string(c) + " has a negative builtin code");
       }
+      // The two fields must agree, or one be 0: the converter writes
+      // min(code, 127) in the old one, files older than the new field leave
+      // that 0. TFLite takes the larger and LiteRT's own graph another:
+      // SOFTMAX (25) beside a deprecated SLICE (65) crashed the second
+      // compilation of the model.
+      const int32_t builtin = std::max<int32_t>(code->builtin_code(), code->deprecated_builtin_code());
+      const int32_t deprecated = code->deprecated_builtin_code();
+      if ((deprecated != 0 && deprecated != std::min(builtin, 127)) ||
+          (code->builtin_code() != 0 && code->builtin_code() != builtin)) {
+        Fail("operator code " + std::to_string(c) + " has builtin code " +
+             std::to_string(code->builtin_code()) + " but deprecated code " +
+             std::to_string(code->deprecated_builtin_code()));
+      }
     }
   }
 
@@ -161,10 +175,24 @@ class SemanticChecker {
     return count * item;
   }
 
-  // Largest tensor without stored data (an activation, a variable): 2 GiB,
+  // Largest tensor not backed by its data (an activation, a variable): 2 GiB,
   // far above what an on-device model computes, and TFLite's kernels count
   // elements in int.
   static constexpr uint64_t kMaxComputedTensorBytes = uint64_t{1} << 31;
+
+  // Bytes of the tensor with each zero dimension counted as 1: kernels size
+  // packed weights and scratch by the other dimensions, so [0, 2147483647]
+  // asked for 8 GB although it holds no element.
+  static uint64_t SpanBytes(const fb::Tensor& tensor) {
+    uint64_t bytes = std::max<std::size_t>(ElementBytes(tensor.type()), 1);
+    if (tensor.shape() == nullptr) return bytes;
+    for (int32_t dim : *tensor.shape()) {
+      const uint64_t d = dim > 1 ? static_cast<uint64_t>(dim) : 1;
+      if (bytes > std::numeric_limits<uint64_t>::max() / d) return std::numeric_limits<uint64_t>::max();
+      bytes *= d;
+    }
+    return bytes;
+  }
 
   void CheckTensor(const std::string& where, const fb::Tensor& tensor) {
     if (tensor.type() < fb::TensorType::MIN || tensor.type() > fb::TensorType::MAX) {
@@ -203,15 +231,15 @@ class SemanticChecker {
     const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
     const uint64_t stored = buffer->data() ? buffer->data()->size() : (buffer->offset() > 1 ? buffer->size() : 0);
     const uint64_t needed = DataBytes(tensor);
-    if (stored != 0) {
-      if (needed != 0 && needed != stored) {
-        Fail(where + " needs " + std::to_string(needed) + " bytes of data but its buffer " +
-             std::to_string(tensor.buffer()) + " holds " + std::to_string(stored));
-      }
-    } else if (needed > kMaxComputedTensorBytes) {
+    if (stored != 0 && needed != 0 && needed != stored) {
+      Fail(where + " needs " + std::to_string(needed) + " bytes of data but its buffer " +
+           std::to_string(tensor.buffer()) + " holds " + std::to_string(stored));
+    }
+    // Constants whose data matches their shape may be large (models over 2 GB).
+    if ((stored == 0 || needed != stored) && SpanBytes(tensor) > kMaxComputedTensorBytes) {
       // LiteRT allocates such a tensor when it compiles or runs the model;
       // one damaged dimension (2147483647) asked for gigabytes of memory.
-      Fail(where + " needs " + std::to_string(needed) + " bytes, more than the " +
+      Fail(where + " needs " + std::to_string(SpanBytes(tensor)) + " bytes, more than the " +
            std::to_string(kMaxComputedTensorBytes) + " a computed tensor may take");
     }
   }
@@ -298,6 +326,7 @@ class SemanticChecker {
       CheckOmittedInputs(op_where, op);
       CheckTensorList(op_where + " outputs", op.outputs(), num_tensors, false);
       CheckTensorList(op_where + " intermediates", op.intermediates(), num_tensors, false);
+      CheckVariableOperands(op_where, op);
       if (op.large_custom_options_offset() > 1) {
         const uint64_t end = op.large_custom_options_offset() + op.large_custom_options_size();
         if (end < op.large_custom_options_offset() || end > file_size_) {
@@ -378,10 +407,14 @@ class SemanticChecker {
            std::to_string(num_listed));
     }
     std::vector<bool> named(num_listed, false);
+    std::set<std::string_view> names;
     for (uint32_t m = 0; m < num_maps; ++m) {
       const fb::TensorMap* map = maps->Get(m);
       if (map->name() == nullptr) Fail(where + " has a tensor without a name");
       const std::string map_where = where + " '" + map->name()->str() + "'";
+      // Bound by name: a second tensor of the same name is never found and
+      // LiteRT then built a std::string from a null name at run time.
+      if (!names.insert(map->name()->string_view()).second) Fail(map_where + " appears twice");
       CheckTensorIndex(map_where, static_cast<int32_t>(map->tensor_index()), num_tensors, false);
       uint32_t at = 0;
       while (at < num_listed && static_cast<uint32_t>(list->Get(at)) != map->tensor_index()) ++at;
@@ -393,10 +426,12 @@ class SemanticChecker {
 
   void CheckSignatures() {
     if (model_.signature_defs() == nullptr) return;
+    std::set<std::string_view> keys;  // signatures are looked up by key
     for (uint32_t i = 0; i < model_.signature_defs()->size(); ++i) {
       const fb::SignatureDef& signature = *model_.signature_defs()->Get(i);
       if (signature.signature_key() == nullptr) Fail("signature " + std::to_string(i) + " has no key");
       const std::string where = "signature '" + signature.signature_key()->str() + "'";
+      if (!keys.insert(signature.signature_key()->string_view()).second) Fail(where + " appears twice");
       CheckSubgraphIndex(where, static_cast<int32_t>(signature.subgraph_index()));
       const fb::SubGraph& subgraph = *model_.subgraphs()->Get(signature.subgraph_index());
       const uint32_t num_tensors = subgraph.tensors() ? subgraph.tensors()->size() : 0;
@@ -409,6 +444,34 @@ class SemanticChecker {
   static constexpr int32_t kVarHandle = 142;
   static constexpr int32_t kReadVariable = 143;
   static constexpr int32_t kAssignVariable = 144;
+
+  // LiteRT's variable kernels index their operands without counting them: a
+  // READ_VARIABLE without an output overflowed the heap, an ASSIGN_VARIABLE
+  // with one input threw out of LiteRT's loader (fuzz_model findings).
+  void CheckVariableOperands(const std::string& where, const fb::Operator& op) const {
+    const int32_t code = BuiltinCode(op);
+    int inputs = -1, outputs = -1;
+    if (code == kVarHandle) inputs = 0, outputs = 1;
+    if (code == kReadVariable) inputs = 1, outputs = 1;
+    if (code == kAssignVariable) inputs = 2, outputs = 0;
+    if (inputs < 0) {
+      // Only these write nothing but state: another operator without an
+      // output (RESHAPE, seen) threw out of LiteRT's loader.
+      static constexpr int32_t kCustom = 32, kIf = 118, kWhile = 119, kCallOnce = 129;
+      const bool may_have_no_output = code == kCustom || code == kIf || code == kWhile || code == kCallOnce;
+      if (!may_have_no_output && (op.outputs() == nullptr || op.outputs()->size() == 0)) {
+        Fail(where + " (" + detail::BuiltinOperatorName(code) + ") has no output");
+      }
+      return;
+    }
+    const int have_inputs = op.inputs() ? static_cast<int>(op.inputs()->size()) : 0;
+    const int have_outputs = op.outputs() ? static_cast<int>(op.outputs()->size()) : 0;
+    if (have_inputs != inputs || have_outputs != outputs) {
+      Fail(where + " (" + detail::BuiltinOperatorName(code) + ") has " + std::to_string(have_inputs) +
+           " inputs and " + std::to_string(have_outputs) + " outputs; it takes " + std::to_string(inputs) +
+           " and " + std::to_string(outputs));
+    }
+  }
 
   int32_t BuiltinCode(const fb::Operator& op) const {
     const fb::OperatorCode* code = model_.operator_codes()->Get(op.opcode_index());

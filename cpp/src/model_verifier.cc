@@ -223,6 +223,17 @@ class SemanticChecker {
         Fail(where + " has " + std::to_string(scales) + " quantization scales but " +
              std::to_string(zero_points) + " zero points");
       }
+      // A zero point outside the type's range (2147483648 on an int8
+      // tensor, seen) crashed the quantized kernels.
+      int64_t low = 0, high = -1;
+      if (tensor.type() == fb::TensorType::INT8) low = -128, high = 127;
+      if (tensor.type() == fb::TensorType::UINT8) low = 0, high = 255;
+      if (tensor.type() == fb::TensorType::INT16) low = -32768, high = 32767;
+      if (high >= low && q->zero_point()) {
+        for (int64_t z : *q->zero_point()) {
+          if (z < low || z > high) Fail(where + " has zero point " + std::to_string(z) + " outside its type's range");
+        }
+      }
       if (scales > 1 && (q->quantized_dimension() < 0 || q->quantized_dimension() >= rank)) {
         Fail(where + " is quantized along dimension " + std::to_string(q->quantized_dimension()) +
              " of a rank-" + std::to_string(rank) + " tensor");
@@ -326,7 +337,7 @@ class SemanticChecker {
       CheckOmittedInputs(op_where, op);
       CheckTensorList(op_where + " outputs", op.outputs(), num_tensors, false);
       CheckTensorList(op_where + " intermediates", op.intermediates(), num_tensors, false);
-      CheckVariableOperands(op_where, op);
+      CheckVariableOperands(op_where, op, subgraph);
       if (op.large_custom_options_offset() > 1) {
         const uint64_t end = op.large_custom_options_offset() + op.large_custom_options_size();
         if (end < op.large_custom_options_offset() || end > file_size_) {
@@ -448,12 +459,17 @@ class SemanticChecker {
   // LiteRT's variable kernels index their operands without counting them: a
   // READ_VARIABLE without an output overflowed the heap, an ASSIGN_VARIABLE
   // with one input threw out of LiteRT's loader (fuzz_model findings).
-  void CheckVariableOperands(const std::string& where, const fb::Operator& op) const {
+  void CheckVariableOperands(const std::string& where, const fb::Operator& op, const fb::SubGraph& subgraph) const {
     const int32_t code = BuiltinCode(op);
     int inputs = -1, outputs = -1;
     if (code == kVarHandle) inputs = 0, outputs = 1;
     if (code == kReadVariable) inputs = 1, outputs = 1;
     if (code == kAssignVariable) inputs = 2, outputs = 0;
+    const int have = op.inputs() ? static_cast<int>(op.inputs()->size()) : 0;
+    if (have < detail::MinimumInputs(code)) {
+      Fail(where + " (" + detail::BuiltinOperatorName(code) + ") has " + std::to_string(have) +
+           " inputs; it takes at least " + std::to_string(detail::MinimumInputs(code)));
+    }
     if (inputs < 0) {
       // Only these write nothing but state: another operator without an
       // output (RESHAPE, seen) threw out of LiteRT's loader.
@@ -470,6 +486,12 @@ class SemanticChecker {
       Fail(where + " (" + detail::BuiltinOperatorName(code) + ") has " + std::to_string(have_inputs) +
            " inputs and " + std::to_string(have_outputs) + " outputs; it takes " + std::to_string(inputs) +
            " and " + std::to_string(outputs));
+    }
+    // The handle must be a RESOURCE tensor: a damaged type made LiteRT treat
+    // a float as a variable handle and crash.
+    const int32_t handle = code == kVarHandle ? op.outputs()->Get(0) : op.inputs()->Get(0);
+    if (handle < 0 || subgraph.tensors()->Get(static_cast<uint32_t>(handle))->type() != fb::TensorType::RESOURCE) {
+      Fail(where + " (" + detail::BuiltinOperatorName(code) + ") has a variable handle that is not a RESOURCE tensor");
     }
   }
 

@@ -39,6 +39,21 @@ constexpr OptionalInputs kOptionalInputs[] = {
     {118, Positions({}), 1},                                          // IF: branch inputs (if.cc skips them)
 };
 
+struct InputCount {
+  int32_t code;
+  int minimum;
+};
+
+// From the NumInputs checks of LiteRT's kernels (tflite/kernels/*.cc); the
+// ops of converted training and inference graphs first.
+constexpr InputCount kMinimumInputs[] = {
+    {0, 2},   {2, 1},   {3, 2},   {4, 2},   {9, 2},   {18, 2},  {22, 1},  {34, 2},  {36, 2},
+    {39, 2},  {40, 2},  {41, 2},  {42, 2},  {45, 4},  {49, 2},  {55, 2},  {56, 2},  {57, 2},
+    {58, 2},  {61, 2},  {62, 2},  {63, 2},  {64, 3},  {65, 3},  {67, 3},  {69, 2},  {70, 2},
+    {71, 2},  {72, 2},  {74, 2},  {78, 2},  {79, 2},  {81, 2},  {82, 2},  {85, 4},  {89, 2},
+    {94, 2},  {99, 2},  {107, 2}, {123, 3}, {126, 2}, {130, 2},
+};
+
 struct OperatorRow {
   int32_t code;
   const char* name;
@@ -58,6 +73,13 @@ bool InputMayBeOmitted(int32_t code, std::size_t position) noexcept {
     return position < 64 && (row.positions >> position & 1) != 0;
   }
   return false;
+}
+
+int MinimumInputs(int32_t code) noexcept {
+  for (const InputCount& row : kMinimumInputs) {
+    if (row.code == code) return row.minimum;
+  }
+  return 0;
 }
 
 std::string BuiltinOperatorName(int32_t code) {

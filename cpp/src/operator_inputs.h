@@ -16,6 +16,11 @@ namespace litetrain::detail {
 // every position of an operator the table does not list, custom ops included.
 bool InputMayBeOmitted(int32_t code, std::size_t position) noexcept;
 
+// The fewest inputs builtin operator `code` takes, for the operators whose
+// kernels (or LiteRT's loader) index inputs without counting them: a
+// BATCH_MATMUL with one input threw out of LiteRT's loader. 0 for the rest.
+int MinimumInputs(int32_t code) noexcept;
+
 // "CONV_2D (3)", or "builtin operator 999" for a code the runtime table
 // (runtime_op_versions.inc) does not name.
 std::string BuiltinOperatorName(int32_t code);

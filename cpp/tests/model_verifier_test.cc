@@ -205,7 +205,9 @@ TEST_F(ModelVerifier, RejectsAReadBeforeAnyWrite) {
     auto* ops = subgraph->mutable_operators();
     const int32_t late = ops->Get(ops->size() - 1)->outputs()->Get(0);
     for (auto* op : *ops) {
-      if (op->inputs() && op->inputs()->size() > 0 && op != ops->Get(ops->size() - 1)) {
+      // Not a variable op: moving its handle would fail the RESOURCE check first.
+      if (op->inputs() && op->inputs()->size() > 0 && op != ops->Get(ops->size() - 1) && op->inputs()->Get(0) >= 0 &&
+          subgraph->tensors()->Get(op->inputs()->Get(0))->type() != fb::TensorType::RESOURCE) {
         op->mutable_inputs()->Mutate(0, late);
         return;
       }

@@ -3,7 +3,9 @@
 // Model::FromBytes verifies the bytes (model_verifier.cc) and compiles them
 // with LiteRT; then each signature runs once on zeros of its declared input
 // shapes (dynamic dimensions as 1). A damaged file may only raise
-// ModelFormatError, or RuntimeFailure carrying LiteRT's message; a crash
+// ModelFormatError, or RuntimeFailure carrying LiteRT's message, and a
+// consistent one InvalidArgument for what litetrain refuses (Flex ops, an
+// output of a type it cannot read); a crash
 // inside LiteRT (SIGSEGV), a sanitizer report or any other exception
 // escaping is a finding. libLiteRt.so is not instrumented: coverage guides
 // the mutations through our checker, and LiteRT's crashes show as signals.
@@ -63,10 +65,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         RunOnZeros(model, spec);
       } catch (const litetrain::RuntimeFailure&) {
         // A kernel refusing its inputs: the next signature may still run.
+      } catch (const litetrain::InvalidArgument&) {
+        // A consistent signature litetrain refuses by name (an output of a
+        // type it cannot read): the next signature may still run.
       }
     }
   } catch (const litetrain::ModelFormatError&) {
   } catch (const litetrain::RuntimeFailure&) {
+  } catch (const litetrain::InvalidArgument&) {
+    // A consistent model litetrain refuses at load, saying why (Flex ops).
   }
   return 0;
 }

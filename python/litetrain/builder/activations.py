@@ -113,15 +113,20 @@ def _tanh(tf):
     return tanh
 
 
+def _hard_gate(tf, x):
+    """relu6(x + 3) / 6, and where its slope is 1/6 (not 0)."""
+    gate = tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+    return gate, tf.logical_and(gate > 0.0, gate < 1.0)
+
+
 def _hard_sigmoid(tf):
     """Keras 3's hard_sigmoid: relu6(x + 3) / 6."""
 
     @tf.custom_gradient
     def hard_sigmoid(x):
-        y = tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+        y, inside = _hard_gate(tf, x)
 
         def grad(dy):
-            inside = tf.logical_and(y > 0.0, y < 1.0)
             return tf.where(inside, dy * (1.0 / 6.0), tf.zeros_like(dy))
 
         return y, grad
@@ -134,13 +139,11 @@ def _hard_silu(tf):
 
     @tf.custom_gradient
     def hard_silu(x):
-        gate = tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+        gate, inside = _hard_gate(tf, x)
         y = x * gate
 
         def grad(dy):
-            inside = tf.logical_and(gate > 0.0, gate < 1.0)
-            slope = tf.where(inside, x * (1.0 / 6.0), tf.zeros_like(x))
-            return dy * (gate + slope)
+            return dy * (gate + tf.where(inside, x * (1.0 / 6.0), tf.zeros_like(x)))
 
         return y, grad
 

@@ -122,9 +122,9 @@ def select_trainable(model, trainable) -> set[str]:
     chosen = set()
     for item in trainable:
         if _is_layer(item):
-            if id(item) not in {id(layer) for layer in ordered} and item is not model and not _layers_of(item, all_layers):
-                raise BuildError(f"trainable= names layer {item.name!r}, which is not in this model")
             matched = _layers_of(item, all_layers)  # none for a layer without weights
+            if not matched and all(layer is not item for layer in ordered):
+                raise BuildError(f"trainable= names layer {item.name!r}, which is not in this model")
         elif isinstance(item, str):
             matched = {layer.name for layer in all_layers if fnmatch.fnmatchcase(layer.name, item)}
             if not matched:

@@ -75,9 +75,15 @@ struct OutputSlot {
   TensorBufferHandle buffer;
   const void* bound = nullptr;  // the memory `buffer` wraps
   std::size_t given = 0;        // the size `buffer` tells LiteRT
-  bool dynamic = false;
-  bool reserve_refused = false;  // the system gave less than DynamicOutputCapacity asked     // its size may change from run to run
+  bool dynamic = false;          // its size may change from run to run
+  bool reserve_refused = false;  // the system gave less than DynamicOutputCapacity asked
 };
+
+Shape FromLayout(const LiteRtLayout& layout) {
+  int64_t dims[Shape::kMaxRank];
+  for (unsigned d = 0; d < layout.rank; ++d) dims[d] = layout.dimensions[d];
+  return Shape(dims, static_cast<int>(layout.rank));
+}
 
 // Elements of `shape`, counting a dimension not yet set (-1) as 1.
 double KnownElements(const Shape& shape) {
@@ -260,9 +266,7 @@ class SignatureRunner::Impl {
         throw InvalidArgument("output '" + spec.name + "' " + where +
                               " has a type litetrain cannot read");
       }
-      int64_t dims[Shape::kMaxRank];
-      for (unsigned d = 0; d < layouts[o].rank; ++d) dims[d] = layouts[o].dimensions[d];
-      Shape shape(dims, static_cast<int>(layouts[o].rank));
+      const Shape shape = FromLayout(layouts[o]);
       if (shape.num_elements() < 0) {
         throw InvalidArgument("output '" + spec.name + "' " + where + " has shape " +
                               shape.to_string() +
@@ -324,9 +328,7 @@ class SignatureRunner::Impl {
     }
     check_shapes_ = false;
     for (std::size_t o = 0; o < outputs_.size(); ++o) {
-      int64_t dims[Shape::kMaxRank];
-      for (unsigned d = 0; d < run_layouts_[o].rank; ++d) dims[d] = run_layouts_[o].dimensions[d];
-      const Shape shape(dims, static_cast<int>(run_layouts_[o].rank));
+      const Shape shape = FromLayout(run_layouts_[o]);
       if (shape != output_views_[o].shape) FollowRunShape(o, shape);
     }
   }

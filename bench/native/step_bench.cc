@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
   const int threads = argc > 5 ? std::atoi(argv[5]) : 0;
   try {
     const std::vector<uint8_t> file = ReadFile(argv[1]);
-    const ModelOptions options{threads, ""};
+    ModelOptions options;
+    options.cpu.threads = threads;
     // Two instances of the model: each system trains its own weights.
     const Model bare_model = Model::FromBytes(file.data(), file.size(), options);
     Trainer trainer(Model::FromBytes(file.data(), file.size(), options));

@@ -29,7 +29,7 @@ BakeOptions Options(bool inference_only, const std::string& require_runtime, con
   options.save_signature = save;
   options.infer_signature = infer;
   options.check_with.litert_library = library;
-  options.check_with.threads = threads;
+  options.check_with.cpu.threads = threads;
   return options;
 }
 

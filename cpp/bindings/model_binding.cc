@@ -2,7 +2,9 @@
 
 #include "bindings.h"
 #include "litetrain/compatibility.h"
+#include "litetrain/cpu_options.h"
 #include "litetrain/model.h"
+#include "litetrain/profile.h"
 #include "litetrain/signature_runner.h"
 
 namespace py = pybind11;
@@ -22,6 +24,58 @@ py::dict TensorSpecs(const std::vector<TensorSpec>& specs) {
 }  // namespace
 
 void BindModel(py::module_& m) {
+  py::enum_<KernelMode>(m, "KernelMode")
+      .value("XNNPACK", KernelMode::kXnnpack)
+      .value("BUILTIN", KernelMode::kBuiltin)
+      .value("REFERENCE", KernelMode::kReference);
+  m.def("kernel_mode_from_name", &KernelModeFromName, py::arg("name"));
+  m.def("kernel_mode_name", &KernelModeName, py::arg("mode"));
+
+  py::module_ flags = m.def_submodule("xnnpack_flags", "XNNPACK delegate flags (litetrain/cpu_options.h)");
+  flags.attr("QS8") = xnnpack_flags::kQs8;
+  flags.attr("QU8") = xnnpack_flags::kQu8;
+  flags.attr("FORCE_FP16") = xnnpack_flags::kForceFp16;
+  flags.attr("DYNAMIC_FULLY_CONNECTED") = xnnpack_flags::kDynamicFullyConnected;
+  flags.attr("TRANSIENT_INDIRECTION_BUFFER") = xnnpack_flags::kTransientIndirectionBuffer;
+  flags.attr("ENABLE_LATEST_OPERATORS") = xnnpack_flags::kEnableLatestOperators;
+  flags.attr("SLOW_CONSISTENT_ARITHMETIC") = xnnpack_flags::kSlowConsistentArithmetic;
+  flags.attr("KNOWN") = xnnpack_flags::kKnown;
+  flags.attr("DEFAULT") = xnnpack_flags::kDefault;
+
+  py::class_<CpuOptions>(m, "CpuOptions")
+      .def(py::init<>())
+      .def_readwrite("threads", &CpuOptions::threads)
+      .def_readwrite("xnnpack_flags", &CpuOptions::xnnpack_flags)
+      .def_readwrite("kernel_mode", &CpuOptions::kernel_mode)
+      .def_readwrite("weight_cache_path", &CpuOptions::weight_cache_path)
+      .def("toml", &CpuOptionsToml);
+
+  py::class_<ModelOptions>(m, "ModelOptions")
+      .def(py::init<>())
+      .def_readwrite("cpu", &ModelOptions::cpu)
+      .def_readwrite("profiling", &ModelOptions::profiling)
+      .def_readwrite("litert_library", &ModelOptions::litert_library);
+
+  py::class_<OperatorProfile>(m, "OperatorProfile")
+      .def_readonly("index", &OperatorProfile::index)
+      .def_readonly("op", &OperatorProfile::op)
+      .def_readonly("in_xnnpack", &OperatorProfile::in_xnnpack)
+      .def_readonly("microseconds", &OperatorProfile::microseconds)
+      .def_readonly("reason", &OperatorProfile::reason);
+  py::class_<XnnpackOperatorProfile>(m, "XnnpackOperatorProfile")
+      .def_readonly("name", &XnnpackOperatorProfile::name)
+      .def_readonly("microseconds", &XnnpackOperatorProfile::microseconds);
+  py::class_<SignatureProfile>(m, "SignatureProfile")
+      .def_readonly("signature", &SignatureProfile::signature)
+      .def_readonly("runs", &SignatureProfile::runs)
+      .def_readonly("run_microseconds", &SignatureProfile::run_microseconds)
+      .def_readonly("xnnpack_microseconds", &SignatureProfile::xnnpack_microseconds)
+      .def_readonly("builtin_microseconds", &SignatureProfile::builtin_microseconds)
+      .def_readonly("operators", &SignatureProfile::operators)
+      .def_readonly("xnnpack_operators", &SignatureProfile::xnnpack_operators)
+      .def_property_readonly("operators_in_xnnpack", &SignatureProfile::operators_in_xnnpack)
+      .def("describe", &DescribeProfile);
+
   py::class_<SignatureSpec>(m, "SignatureSpec")
       .def_readonly("key", &SignatureSpec::key)
       .def_readonly("index", &SignatureSpec::index)
@@ -36,23 +90,22 @@ void BindModel(py::module_& m) {
       // frame and not touched by other threads meanwhile.
       .def_static(
           "from_file",
-          [](const std::string& path, int threads, const std::string& library) {
+          [](const std::string& path, const ModelOptions& options) {
             py::gil_scoped_release release;
-            return Model::FromFile(path, ModelOptions{threads, library});
+            return Model::FromFile(path, options);
           },
-          py::arg("path"), py::arg("threads") = 0, py::arg("library") = "")
+          py::arg("path"), py::arg("options"))
       .def_static(
           "from_bytes",
-          [](const py::buffer& data, int threads, const std::string& library) {
+          [](const py::buffer& data, const ModelOptions& options) {
             py::buffer_info info = data.request();
             if (info.ndim != 1 || info.itemsize != 1 || info.strides[0] != 1) {
               throw std::invalid_argument("model bytes must be a contiguous bytes-like object");
             }
             py::gil_scoped_release release;
-            return Model::FromBytes(info.ptr, static_cast<std::size_t>(info.size),
-                                    ModelOptions{threads, library});
+            return Model::FromBytes(info.ptr, static_cast<std::size_t>(info.size), options);
           },
-          py::arg("data"), py::arg("threads") = 0, py::arg("library") = "")
+          py::arg("data"), py::arg("options"))
       .def_property_readonly("signatures", &Model::signatures, py::return_value_policy::reference_internal)
       .def("runner", &Model::runner, py::arg("key"))
       .def("file_bytes",
@@ -62,7 +115,15 @@ void BindModel(py::module_& m) {
       .def_property_readonly("uninitialized_variables",
                              [](const Model& m) { return UninitializedVariables(m.file_data(), m.file_size()); })
       .def_property_readonly("library_path", &Model::library_path)
-      .def_property_readonly("threads", &Model::threads);
+      .def_property_readonly("threads", &Model::threads)
+      .def_property_readonly("cpu_options", &Model::cpu_options)
+      .def(
+          "profile",
+          [](const Model& m, const std::string& signature, int runs, int batch_size) {
+            py::gil_scoped_release release;
+            return ProfileSignature(m, signature, runs, batch_size);
+          },
+          py::arg("signature"), py::arg("runs"), py::arg("batch_size") = 0);
 }
 
 }  // namespace litetrain::bindings

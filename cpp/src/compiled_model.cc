@@ -128,11 +128,8 @@ class SilenceFirstCompilation {
 }  // namespace
 
 CompiledModel::CompiledModel(AlignedBuffer bytes, const ModelOptions& options)
-    : bytes_(std::move(bytes)), threads_(options.threads) {
-  if (threads_ < 0) {
-    throw InvalidArgument("threads must be >= 0 (0 keeps the runtime's default), got " +
-                          std::to_string(threads_));
-  }
+    : bytes_(std::move(bytes)), options_(options) {
+  CpuOptionsToml(options_.cpu);  // refuses bad options before any LiteRT work
   api_ = litert::LoadApi(options.litert_library);
   try {
     CreateEnvironment();
@@ -155,6 +152,7 @@ void CompiledModel::Release() noexcept {
   if (model_) api_->LiteRtDestroyModel(model_);
   if (environment_) api_->LiteRtDestroyEnvironment(environment_);
   compiled_ = nullptr;
+  profiler_ = nullptr;
   model_ = nullptr;
   environment_ = nullptr;
 }
@@ -181,18 +179,22 @@ void CompiledModel::Compile() {
   // Collect the runtime's error messages in a buffer instead of printing them,
   // so that exceptions can carry them (see Check).
   AddTomlOptions(*api_, options, "runtime_options_string",
-                 "error_reporter_mode = " + std::to_string(kLiteRtErrorReporterModeBuffer) + "\n");
-  if (threads_ > 0) {
-    // libLiteRt.so 2.3 exports no CPU-options builders; its CPU accelerator
-    // reads this TOML payload under the identifier "xnnpack".
-    AddTomlOptions(*api_, options, "xnnpack", "num_threads = " + std::to_string(threads_) + "\n");
-  }
+                 "error_reporter_mode = " + std::to_string(kLiteRtErrorReporterModeBuffer) + "\n" +
+                     (options_.profiling ? "enable_profiling = true\n" : ""));
+  // libLiteRt.so 2.3 exports no CPU-options builders; its CPU accelerator
+  // reads this TOML payload under the identifier "xnnpack".
+  AddTomlOptions(*api_, options, "xnnpack", CpuOptionsToml(options_.cpu));
   LiteRtStatus status;
   {
     SilenceFirstCompilation quiet;
     status = api_->LiteRtCreateCompiledModel(environment_, model_, options, &compiled_);
   }
   litert::Check(status, "LiteRtCreateCompiledModel");
+  if (options_.profiling) {
+    litert::Check(api_->LiteRtCompiledModelGetProfiler(compiled_, &profiler_),
+                  "LiteRtCompiledModelGetProfiler");
+    if (profiler_ == nullptr) throw RuntimeFailure("LiteRT compiled the model without a profiler", kLiteRtStatusErrorRuntimeFailure);
+  }
 }
 
 void CompiledModel::ReadSignatures() {

@@ -24,7 +24,9 @@ class CompiledModel {
   const litert::Api& api() const { return *api_; }
   LiteRtCompiledModel handle() const { return compiled_; }
   const std::vector<SignatureSpec>& signatures() const { return signatures_; }
-  int threads() const { return threads_; }
+  const ModelOptions& options() const { return options_; }
+  // LiteRT's profiler of this model; null unless options().profiling.
+  LiteRtProfiler profiler() const { return profiler_; }
   const AlignedBuffer& bytes() const { return bytes_; }
   // Held for the whole of every run: LiteRT's compiled model is not reentrant.
   std::mutex& run_mutex() { return run_mutex_; }
@@ -44,10 +46,11 @@ class CompiledModel {
 
   std::shared_ptr<const litert::Api> api_;
   AlignedBuffer bytes_;  // LiteRT reads the model in place: keep it alive
-  int threads_;
+  ModelOptions options_;
   LiteRtEnvironment environment_ = nullptr;
   LiteRtModel model_ = nullptr;
   LiteRtCompiledModel compiled_ = nullptr;
+  LiteRtProfiler profiler_ = nullptr;  // owned by compiled_
   std::vector<SignatureSpec> signatures_;
   std::mutex run_mutex_;
   std::vector<uint64_t> resize_generations_;

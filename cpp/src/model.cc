@@ -107,6 +107,7 @@ std::size_t Model::file_size() const { return impl_->bytes().size(); }
 
 const std::string& Model::library_path() const { return impl_->api().path; }
 
-int Model::threads() const { return impl_->threads(); }
+int Model::threads() const { return impl_->options().cpu.threads; }
+const CpuOptions& Model::cpu_options() const { return impl_->options().cpu; }
 
 }  // namespace litetrain

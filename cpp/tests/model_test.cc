@@ -74,18 +74,18 @@ TEST(Model, GarbageIsModelFormatError) {
 }
 
 TEST(Model, NegativeThreadsIsInvalidArgument) {
-  EXPECT_THROW(Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{-1, ""}),
+  EXPECT_THROW(Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{CpuOptions{-1}}),
                InvalidArgument);
 }
 
 TEST(Model, ThreadsOptionIsAccepted) {
-  Model model = Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{2, ""});
+  Model model = Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{CpuOptions{2}});
   EXPECT_EQ(model.threads(), 2);
 }
 
 TEST(Model, MissingLibraryIsLibraryErrorNamingThePath) {
   try {
-    Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{0, "/nonexistent/libLiteRt.so"});
+    Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{CpuOptions{}, false, "/nonexistent/libLiteRt.so"});
     FAIL() << "expected LibraryError";
   } catch (const LibraryError& e) {
     const std::string message = e.what();
@@ -96,7 +96,7 @@ TEST(Model, MissingLibraryIsLibraryErrorNamingThePath) {
 
 TEST(Model, LibraryWithoutTheApiIsLibraryError) {
   // libm loads fine but exports none of LiteRT's functions.
-  EXPECT_THROW(Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{0, "libm.so.6"}),
+  EXPECT_THROW(Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{CpuOptions{}, false, "libm.so.6"}),
                LibraryError);
 }
 

@@ -12,11 +12,15 @@ from litetrain.errors import (
 from litetrain.export import ExportReport, export
 from litetrain.baking import Baked, bake
 from litetrain.compatibility import Compatibility, check_compatibility, list_operators
-from litetrain.model import Model, SignatureRunner, UninitializedVariablesWarning
+from litetrain.model import Model, SignatureRunner, UninitializedVariablesWarning, profile
 from litetrain.trainer import History, Trainer
 from litetrain.weights_io import load_weights
 
 __version__ = "0.1.0"
+
+# XNNPACK delegate flags for Model(..., xnnpack_flags=...): QS8, QU8,
+# DYNAMIC_FULLY_CONNECTED, ..., and DEFAULT (what a Model uses unless told).
+xnnpack_flags = _core.xnnpack_flags
 
 __all__ = [
     "Baked",
@@ -50,8 +54,10 @@ __all__ = [
     "load_weights",
     "optim",
     "list_operators",
+    "profile",
     "set_log_level",
     "write_checkpoint",
+    "xnnpack_flags",
 ]
 
 _installed = _runtime.installed_litert_library()

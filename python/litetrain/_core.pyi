@@ -24,11 +24,67 @@ class SignatureRunner:
     def run(self, inputs: dict[str, Any]) -> dict[str, np.ndarray]: ...
     def staged_bytes(self, index: int) -> int: ...
 
+class KernelMode:
+    XNNPACK: KernelMode
+    BUILTIN: KernelMode
+    REFERENCE: KernelMode
+
+def kernel_mode_from_name(name: str) -> KernelMode: ...
+def kernel_mode_name(mode: KernelMode) -> str: ...
+
+class xnnpack_flags:
+    QS8: int
+    QU8: int
+    FORCE_FP16: int
+    DYNAMIC_FULLY_CONNECTED: int
+    TRANSIENT_INDIRECTION_BUFFER: int
+    ENABLE_LATEST_OPERATORS: int
+    SLOW_CONSISTENT_ARITHMETIC: int
+    KNOWN: int
+    DEFAULT: int
+
+class CpuOptions:
+    threads: int
+    xnnpack_flags: int
+    kernel_mode: KernelMode
+    weight_cache_path: str
+    def __init__(self) -> None: ...
+    def toml(self) -> str: ...
+
+class ModelOptions:
+    cpu: CpuOptions
+    profiling: bool
+    litert_library: str
+    def __init__(self) -> None: ...
+
+class OperatorProfile:
+    index: int
+    op: str
+    in_xnnpack: bool
+    microseconds: float
+    reason: str
+
+class XnnpackOperatorProfile:
+    name: str
+    microseconds: float
+
+class SignatureProfile:
+    signature: str
+    runs: int
+    run_microseconds: float
+    xnnpack_microseconds: float
+    builtin_microseconds: float
+    operators: list[OperatorProfile]
+    xnnpack_operators: list[XnnpackOperatorProfile]
+    @property
+    def operators_in_xnnpack(self) -> int: ...
+    def describe(self) -> str: ...
+
 class Model:
     @staticmethod
-    def from_file(path: str, threads: int = 0, library: str = "") -> Model: ...
+    def from_file(path: str, options: ModelOptions) -> Model: ...
     @staticmethod
-    def from_bytes(data: bytes | bytearray | memoryview, threads: int = 0, library: str = "") -> Model: ...
+    def from_bytes(data: bytes | bytearray | memoryview, options: ModelOptions) -> Model: ...
     @property
     def signatures(self) -> list[SignatureSpec]: ...
     def runner(self, key: str) -> SignatureRunner: ...
@@ -39,6 +95,9 @@ class Model:
     def library_path(self) -> str: ...
     @property
     def threads(self) -> int: ...
+    @property
+    def cpu_options(self) -> CpuOptions: ...
+    def profile(self, signature: str, runs: int, batch_size: int = 0) -> SignatureProfile: ...
 
 class OnNonFinite:
     RAISE: OnNonFinite

@@ -49,6 +49,38 @@ def _tensor_infos(specs: Mapping[str, tuple[np.dtype, tuple[int, ...]]]) -> dict
     return {name: TensorInfo(name, np.dtype(dtype), tuple(shape)) for name, (dtype, shape) in specs.items()}
 
 
+def _model_options(
+    threads: int | None,
+    xnnpack_flags: int | None,
+    kernel_mode: str,
+    weight_cache: str | os.PathLike[str] | None,
+    profiling: bool,
+    library: str | os.PathLike[str] | None,
+) -> _core.ModelOptions:
+    options = _core.ModelOptions()
+    cpu = _core.CpuOptions()
+    if threads is not None:
+        cpu.threads = check_int("threads", threads, minimum=1, maximum=MAX_THREADS)
+    if xnnpack_flags is not None:
+        flags = check_int("xnnpack_flags", xnnpack_flags, maximum=2**32 - 1)
+        unknown = flags & ~_core.xnnpack_flags.KNOWN
+        if unknown:
+            raise ValueError(
+                f"xnnpack_flags {flags:#x} sets unknown bits {unknown:#x}; "
+                f"combine the names of litetrain.xnnpack_flags (default {_core.xnnpack_flags.DEFAULT:#x})"
+            )
+        cpu.xnnpack_flags = flags
+    if not isinstance(kernel_mode, str):
+        raise ValueError(f"kernel_mode must be a name, got {type(kernel_mode).__name__}")
+    cpu.kernel_mode = _core.kernel_mode_from_name(kernel_mode)
+    if weight_cache is not None:
+        cpu.weight_cache_path = os.fspath(weight_cache)
+    options.cpu = cpu
+    options.profiling = bool(profiling)
+    options.litert_library = os.fspath(library) if library is not None else ""
+    return options
+
+
 class UninitializedVariablesWarning(UserWarning):
     """A model reads variables its file gives no value (a Keras layer inside a tf.Module)."""
 
@@ -58,7 +90,19 @@ class Model:
 
     Args:
         model: A path to a ``.tflite`` file, or the model's bytes.
-        threads: CPU threads LiteRT may use; None keeps the runtime's default.
+        threads: CPU threads LiteRT may use; None keeps the runtime's default (1).
+        xnnpack_flags: XNNPACK delegate flags (``litetrain.xnnpack_flags``);
+            None: ``xnnpack_flags.DEFAULT``, the runtime's own flags plus
+            ``DYNAMIC_FULLY_CONNECTED``, which puts trainable dense layers
+            inside XNNPACK. The value replaces the defaults, it does not add
+            to them.
+        kernel_mode: ``"xnnpack"`` (XNNPACK runs what it supports, LiteRT's
+            builtin kernels the rest), ``"builtin"`` or ``"reference"``.
+        weight_cache: A file where XNNPACK keeps its packed copy of the
+            model's constant weights (frozen layers, inference-only files),
+            so the next load maps it instead of packing again.
+        profiling: Lets :meth:`profile` time each operator (a small cost
+            per operator; leave it off for training).
         library: Path of ``libLiteRt.so``; None uses ``$LITETRAIN_LITERT_LIB``
             or the copy in the installed ``ai_edge_litert`` package.
 
@@ -66,7 +110,8 @@ class Model:
         FileNotFoundError: The path does not exist.
         litetrain.ModelFormatError: The file is truncated, corrupt or not a model.
         litetrain.LibraryError: ``libLiteRt.so`` is missing or unsupported.
-        ValueError: ``threads`` is not a positive integer.
+        ValueError: ``threads`` is not a positive integer, ``xnnpack_flags``
+            sets unknown bits, ``kernel_mode`` is unknown.
     """
 
     def __init__(
@@ -74,17 +119,19 @@ class Model:
         model: str | os.PathLike[str] | bytes | bytearray | memoryview,
         *,
         threads: int | None = None,
+        xnnpack_flags: int | None = None,
+        kernel_mode: str = "xnnpack",
+        weight_cache: str | os.PathLike[str] | None = None,
+        profiling: bool = False,
         library: str | os.PathLike[str] | None = None,
     ) -> None:
-        if threads is not None:
-            check_int("threads", threads, minimum=1, maximum=MAX_THREADS)
-        library_path = os.fspath(library) if library is not None else ""
+        options = _model_options(threads, xnnpack_flags, kernel_mode, weight_cache, profiling, library)
         if isinstance(model, (bytes, bytearray, memoryview)):
-            self._native = _core.Model.from_bytes(model, threads or 0, library_path)
+            self._native = _core.Model.from_bytes(model, options)
             self._source = "<bytes>"
         elif isinstance(model, (str, os.PathLike)):
             self._source = os.fspath(model)
-            self._native = _core.Model.from_file(self._source, threads or 0, library_path)
+            self._native = _core.Model.from_file(self._source, options)
         elif hasattr(model, "layers") and hasattr(model, "fit"):
             raise TypeError(
                 f"model is a Keras model ({type(model).__name__}), not a .tflite training model: "
@@ -121,6 +168,39 @@ class Model:
     def threads(self) -> int | None:
         """The thread count given at load time (None: the runtime's default)."""
         return self._native.threads or None
+
+    @property
+    def xnnpack_flags(self) -> int:
+        """The XNNPACK delegate flags the model was compiled with."""
+        return int(self._native.cpu_options.xnnpack_flags)
+
+    @property
+    def kernel_mode(self) -> str:
+        """``"xnnpack"``, ``"builtin"`` or ``"reference"``."""
+        return _core.kernel_mode_name(self._native.cpu_options.kernel_mode)
+
+    def profile(self, signature: str = "train", *, runs: int = 20, batch_size: int | None = None) -> _core.SignatureProfile:
+        """Where a run of ``signature`` spends its time, operator by operator.
+
+        Runs the signature ``runs`` times (after one unrecorded run) on fixed
+        inputs (floats in [0, 1), integers 0; the first dimension set to
+        ``batch_size`` when given) and reads LiteRT's profiler: which
+        operators XNNPACK runs, which fall back to builtin kernels and how
+        long each takes. A ``train`` signature updates the weights meanwhile.
+        Needs ``Model(..., profiling=True)``; :func:`litetrain.profile` loads
+        one for you.
+
+        Returns:
+            A ``SignatureProfile``: ``operators`` (each with ``index``, ``op``,
+            ``in_xnnpack``, ``microseconds``), ``xnnpack_operators``, totals,
+            and ``describe()`` for a table.
+        """
+        check_int("runs", runs, minimum=1, maximum=1_000_000)
+        batch = 0 if batch_size is None else check_int("batch_size", batch_size, minimum=1, maximum=2**31 - 1)
+        if signature not in self._signatures:
+            known = ", ".join(repr(k) for k in self._signatures) or "none"
+            raise ValueError(f"the model has no signature {signature!r}; its signatures are: {known}")
+        return self._native.profile(signature, runs, batch)
 
     @property
     def library_path(self) -> str:
@@ -163,3 +243,27 @@ class SignatureRunner:
 
     def __repr__(self) -> str:
         return f"SignatureRunner({self.info.key!r}, inputs={list(self.info.inputs)})"
+
+
+def profile(
+    model: str | os.PathLike[str] | bytes | bytearray | memoryview,
+    signature: str = "train",
+    *,
+    runs: int = 20,
+    batch_size: int | None = None,
+    threads: int | None = None,
+    xnnpack_flags: int | None = None,
+    kernel_mode: str = "xnnpack",
+    library: str | os.PathLike[str] | None = None,
+) -> _core.SignatureProfile:
+    """Loads ``model`` with profiling on and profiles ``signature`` (see :meth:`Model.profile`).
+
+    The CPU options are :class:`Model`'s, so the profile shows what those
+    options put inside XNNPACK, e.g. ``xnnpack_flags=0`` against the default.
+    """
+    with warnings.catch_warnings():  # profiling uninitialised variables is still profiling
+        warnings.simplefilter("ignore", UninitializedVariablesWarning)
+        loaded = Model(
+            model, threads=threads, xnnpack_flags=xnnpack_flags, kernel_mode=kernel_mode, profiling=True, library=library
+        )
+    return loaded.profile(signature, runs=runs, batch_size=batch_size)

@@ -87,7 +87,8 @@ class Trainer:
 
     Args:
         model: A :class:`litetrain.Model`, a path to a ``.tflite`` file, or its bytes.
-        threads: CPU threads for LiteRT when `model` is not already a Model.
+        threads: CPU threads for LiteRT when `model` is not already a Model
+            (for other CPU options load a :class:`litetrain.Model` and pass it).
         train: The training signature.
         save, restore: The signatures that return and take every variable;
             None finds them by their known names ("save", or "parameters" as

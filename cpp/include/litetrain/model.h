@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "litetrain/cpu_options.h"
 #include "litetrain/export.h"
 #include "litetrain/tensor.h"
 
@@ -20,8 +21,10 @@ class SignatureRunner;
 class BareStepLoop;
 
 struct ModelOptions {
-  // CPU threads LiteRT may use; 0 keeps the runtime's default (1).
-  int threads = 0;
+  CpuOptions cpu;
+  // Lets ProfileSignature (profile.h) record each operator's time. Costs a
+  // little per operator, so it is off for training.
+  bool profiling = false;
   // Path of libLiteRt.so; empty means the default search (see runtime.h).
   std::string litert_library;
 };
@@ -41,6 +44,8 @@ struct LITETRAIN_API SignatureSpec {
   std::size_t input_index(std::string_view name) const;
   std::size_t output_index(std::string_view name) const;
 };
+
+struct SignatureProfile;
 
 class LITETRAIN_API Model {
  public:
@@ -68,9 +73,12 @@ class LITETRAIN_API Model {
   // The libLiteRt.so file in use.
   const std::string& library_path() const;
   int threads() const;
+  const CpuOptions& cpu_options() const;
 
  private:
   friend class BareStepLoop;  // binds buffers to the compiled model directly
+  // reads LiteRT's profiler of the compiled model
+  friend SignatureProfile ProfileSignature(const Model&, std::string_view, int, int);
   explicit Model(std::shared_ptr<detail::CompiledModel> impl);
   std::shared_ptr<detail::CompiledModel> impl_;
 };

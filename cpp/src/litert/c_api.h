@@ -27,6 +27,7 @@ typedef struct LiteRtOpaqueOptionsT* LiteRtOpaqueOptions;
 typedef struct LiteRtCompiledModelT* LiteRtCompiledModel;
 typedef struct LiteRtTensorBufferT* LiteRtTensorBuffer;
 typedef struct LiteRtTensorBufferRequirementsT* LiteRtTensorBufferRequirements;
+typedef struct LiteRtProfilerT* LiteRtProfiler;
 
 typedef size_t LiteRtParamIndex;
 typedef int LiteRtHwAcceleratorSet;
@@ -245,6 +246,28 @@ LiteRtStatus LiteRtRunCompiledModel(LiteRtCompiledModel compiled_model,
 LiteRtStatus LiteRtCompiledModelGetErrorMessages(
     LiteRtCompiledModel compiled_model, char** error_messages);
 LiteRtStatus LiteRtCompiledModelClearErrors(LiteRtCompiledModel compiled_model);
+
+// Only set when the runtime options enable profiling; the compiled model owns it.
+LiteRtStatus LiteRtCompiledModelGetProfiler(LiteRtCompiledModel compiled_model,
+                                            LiteRtProfiler* profiler);
+
+// --- litert_profiler.h / litert_profiler_event.h -------------------------------
+
+// Event types (tflite::Profiler::EventType) litetrain reads.
+enum {
+  kLiteRtProfilerOperatorInvokeEvent = 1 << 1,          // metadata1: node, metadata2: subgraph
+  kLiteRtProfilerDelegateOperatorInvokeEvent = 1 << 2,  // a delegate's own operator
+  kLiteRtProfilerDelegateProfiledOperatorInvokeEvent = 1 << 3,
+};
+
+// LiteRT copies its own event records (whose memory-usage fields differ
+// between releases) into this array; profile.cc reads it through a byte
+// buffer of the measured record size (LiteRtProfilerEventRecord below).
+LiteRtStatus LiteRtStartProfiler(LiteRtProfiler profiler);
+LiteRtStatus LiteRtStopProfiler(LiteRtProfiler profiler);
+LiteRtStatus LiteRtResetProfiler(LiteRtProfiler profiler);
+LiteRtStatus LiteRtGetNumProfilerEvents(LiteRtProfiler profiler, int* num_events);
+LiteRtStatus LiteRtGetProfilerEvents(LiteRtProfiler profiler, int num_events, void* events);
 
 // --- litert_tensor_buffer.h / litert_tensor_buffer_requirements.h ------------
 

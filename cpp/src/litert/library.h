@@ -48,6 +48,12 @@ namespace litetrain::litert {
   X(LiteRtRunCompiledModel)                       \
   X(LiteRtCompiledModelGetErrorMessages)          \
   X(LiteRtCompiledModelClearErrors)               \
+  X(LiteRtCompiledModelGetProfiler)               \
+  X(LiteRtStartProfiler)                          \
+  X(LiteRtStopProfiler)                           \
+  X(LiteRtResetProfiler)                          \
+  X(LiteRtGetNumProfilerEvents)                   \
+  X(LiteRtGetProfilerEvents)                      \
   X(LiteRtCreateTensorBufferFromHostMemory)       \
   X(LiteRtDestroyTensorBuffer)                    \
   X(LiteRtGetTensorBufferTensorType)              \

@@ -1,5 +1,5 @@
-"""``litetrain inspect MODEL [--json]``: signatures, op counts, variables, file size,
-and which known runtimes can load it."""
+"""``litetrain inspect MODEL [--json] [--profile [SIGNATURE]]``: signatures, op counts,
+variables, file size, which known runtimes can load it, and where a run's time goes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from litetrain.cli import cpu_options
 
 
 def _describe(model_path: str) -> dict[str, Any]:
@@ -78,13 +79,46 @@ def _print_description(info: dict[str, Any]) -> None:
         print(f"  {name:32} {v['dtype']:8} {v['shape']}")
 
 
+def _profile(args: argparse.Namespace, signatures: dict[str, Any]) -> Any:
+    import litetrain
+
+    signature = args.profile or ("train" if "train" in signatures else next(iter(signatures), None))
+    if signature not in signatures:
+        known = ", ".join(repr(k) for k in signatures) or "none"
+        raise ValueError(f"--profile: the model has no signature {signature!r}; its signatures are: {known}")
+    return litetrain.profile(
+        args.model, signature, runs=args.runs, batch_size=args.batch_size, **cpu_options.model_options(args)
+    )
+
+
+def _profile_json(profile: Any) -> dict[str, Any]:
+    return {
+        "signature": profile.signature,
+        "runs": profile.runs,
+        "run_microseconds": profile.run_microseconds,
+        "xnnpack_microseconds": profile.xnnpack_microseconds,
+        "builtin_microseconds": profile.builtin_microseconds,
+        "operators": [
+            {"index": op.index, "op": op.op, "in_xnnpack": op.in_xnnpack, "microseconds": op.microseconds,
+             "reason": op.reason}
+            for op in profile.operators
+        ],
+        "xnnpack_operators": [{"name": op.name, "microseconds": op.microseconds} for op in profile.xnnpack_operators],
+    }
+
+
 def _inspect(args: argparse.Namespace) -> int:
     info = _describe(args.model)
+    profile = _profile(args, info["signatures"]) if args.profile is not None else None
     if args.json:
+        if profile is not None:
+            info["profile"] = _profile_json(profile)
         json.dump(info, sys.stdout, indent=2)
         print()
     else:
         _print_description(info)
+        if profile is not None:
+            print("\n" + profile.describe(), end="")
     return 0
 
 
@@ -92,4 +126,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     inspect = commands.add_parser("inspect", help="signatures, op counts, variables and sizes of a .tflite")
     inspect.add_argument("model", help="path of a .tflite file")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+    inspect.add_argument(
+        "--profile", nargs="?", const="", metavar="SIGNATURE",
+        help="run SIGNATURE (default: train) and show which operators run inside XNNPACK and the time of each",
+    )
+    inspect.add_argument("--runs", type=int, default=20, help="profiled runs (default: 20)")
+    inspect.add_argument("--batch-size", type=int, help="profile at this batch size instead of the file's")
+    cpu_options.add(inspect)
     inspect.set_defaults(run=_inspect)

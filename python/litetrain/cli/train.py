@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from litetrain.callbacks import Callback
-from litetrain.cli import signature_options
+from litetrain.cli import cpu_options, signature_options
 
 PROGRESS_FORMAT = "litetrain-train-progress"
 
@@ -69,7 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--checkpoint", metavar="PATH", help="write the weights and the run's state here after every epoch (.npz)")
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     train.add_argument("--plot", metavar="FILE.png", help="plot the losses to this image (needs matplotlib)")
-    train.add_argument("--threads", type=int, help="CPU threads for LiteRT")
+    cpu_options.add(train)
     signature_options.add(train, "train", "save", "restore")
     train.set_defaults(run=run)
 
@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     import litetrain
     from litetrain import callbacks
 
-    trainer = litetrain.Trainer(args.model, threads=args.threads, **signature_options.trainer_options(args))
+    model = litetrain.Model(args.model, **cpu_options.model_options(args))
+    trainer = litetrain.Trainer(model, **signature_options.trainer_options(args))
     signature = trainer.model.signatures[trainer._train_signature]
     arrays = read_data(args.data, signature)
     validation = None

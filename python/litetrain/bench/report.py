@@ -83,7 +83,7 @@ def _cell(row: dict | None, fit: dict | None, limit: dict | None) -> str:
     if row is None:
         return ""
     if "error" in row:
-        return "n/a" if row["error"] == NOT_INSTALLED else "failed"
+        return "n/a" if row.get("not_installed") or row["error"] == NOT_INSTALLED else "failed"
     text = _us(row["median_us"])
     if row["system"] == "litetrain_fit" and limit is not None:
         text += f" ({row['median_us'] / limit['median_us']:.2f}x limit)"

@@ -24,7 +24,8 @@ from litetrain import _core
 # family: "limit" (the runtime's bound), "litetrain" (ours), "litert" (other
 # front ends of the ai-edge-litert release we run on, so only overhead can
 # differ: gated against ours), or "tensorflow" (TensorFlow, and the TFLite
-# runtime bundled in it, whose XNNPACK build differs: listed, not gated).
+# runtime bundled in it, whose XNNPACK build differs: listed, not gated), or
+# "onnxruntime" (ONNX Runtime training: another runtime, listed, not gated).
 SYSTEMS: dict[str, tuple[str, str]] = {
     "limit": ("limit (C++ loop, one batch bound once)", "limit"),
     "litetrain_fit": ("litetrain Trainer.fit", "litetrain"),
@@ -34,8 +35,11 @@ SYSTEMS: dict[str, tuple[str, str]] = {
     "tflite_interpreter": ("tf.lite.Interpreter loop", "tensorflow"),
     "tf_function": ("TensorFlow tf.function step", "tensorflow"),
     "keras_train_on_batch": ("Keras train_on_batch", "tensorflow"),
+    "ort_training": ("ONNX Runtime training", "onnxruntime"),
 }
-NEEDS_TENSORFLOW = {"tflite_interpreter", "tf_function", "keras_train_on_batch"}
+# ort_training takes its initial weights from the Keras model.
+NEEDS_TENSORFLOW = {"tflite_interpreter", "tf_function", "keras_train_on_batch", "ort_training"}
+NEEDS_ONNXRUNTIME = {"ort_training"}
 NOT_INSTALLED = "TensorFlow is not installed"
 
 
@@ -251,6 +255,24 @@ def _keras_train_on_batch(case: Case):
     return _python_loop(case, lambda x, y: float(model.train_on_batch(x, y)))
 
 
+def _ort_training(case: Case):
+    from litetrain.bench import onnx_peer
+
+    trainer = onnx_peer.Trainer(case.keras(), case.batch, _learning_rate(), case.threads)
+    # Class indices, as ORT's cross-entropy takes them, made once outside the loop.
+    batches = [(np.ascontiguousarray(x), np.argmax(y, axis=1).astype(np.int64)) for x, y in case.batches]
+    n = len(batches)
+
+    def run(steps: int):
+        total = 0.0
+        started = time.perf_counter()
+        for i in range(steps):
+            total += trainer.step(*batches[i % n])
+        return time.perf_counter() - started, total / steps
+
+    return run
+
+
 def _learning_rate() -> float:
     from litetrain.bench.models import LEARNING_RATE
 
@@ -266,4 +288,5 @@ _FACTORIES = {
     "tflite_interpreter": _tflite_interpreter,
     "tf_function": _tf_function,
     "keras_train_on_batch": _keras_train_on_batch,
+    "ort_training": _ort_training,
 }

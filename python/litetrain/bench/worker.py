@@ -53,8 +53,10 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
     import numpy as np
 
     from litetrain import _core
+    from litetrain.bench import onnx_peer
     from litetrain.bench.models import MODELS, training_data
     from litetrain.bench.systems import (
+        NEEDS_ONNXRUNTIME,
         NEEDS_TENSORFLOW,
         NOT_INSTALLED,
         SYSTEMS,
@@ -71,7 +73,10 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
     for system in case_plan["systems"]:
         row = {**base, "system": system, "label": SYSTEMS[system][0], "family": SYSTEMS[system][1]}
         if system in NEEDS_TENSORFLOW and not have_tensorflow:
-            rows.append({**row, "error": NOT_INSTALLED})
+            rows.append({**row, "error": NOT_INSTALLED, "not_installed": True})
+            continue
+        if system in NEEDS_ONNXRUNTIME and not onnx_peer.available():
+            rows.append({**row, "error": onnx_peer.NOT_INSTALLED, "not_installed": True})
             continue
         try:
             runner = _Guarded(make_runner(system, case))

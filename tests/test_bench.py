@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import REPORT, training_batches
 from litetrain import _core
-from litetrain.bench import gates, report
+from litetrain.bench import arithmetic, gates, report
 from litetrain.bench.systems import SYSTEMS
 
 
@@ -103,9 +103,10 @@ def test_gates_fail_on_a_row_that_did_not_train_or_a_failed_litetrain_system():
 def test_report_tables_and_readme_section(tmp_path):
     rows = [_row("limit", 250), _row("litetrain_fit", 255), _row("litert_interpreter", 270),
             _row("limit", 5.5, model="mlp-tiny", batch=8), _row("litetrain_fit", 6.0, model="mlp-tiny", batch=8)]
-    table = report.latency_table(rows, threads=1)
-    assert table.startswith("| model | batch | limit | **Trainer.fit** | LiteRT Interpreter |")
-    assert "| mlp-mid | 32 | 250 | 255 (1.02x limit) | 270 (1.06x) |" in table
+    rows[1]["flops"] = 12_750_000  # 50 GFLOP/s at 255 us
+    table = report.latency_table(rows, threads=1, sgemm=100.0)
+    assert table.startswith("| model | batch | limit | **Trainer.fit** | LiteRT Interpreter | MFLOP / step |")
+    assert "| mlp-mid | 32 | 250 | 255 (1.02x limit) | 270 (1.06x) | 12.75 | 50.0 (50%) |" in table
     assert "| mlp-tiny | 8 | 5.5 | 6.0 (1.09x limit) |" in table
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{report.README_START}\nold table\n{report.README_END}\nrest\n")
@@ -114,6 +115,22 @@ def test_report_tables_and_readme_section(tmp_path):
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         report.update_readme(readme, "x")
+
+
+def test_flops_count_each_product_of_a_step():
+    keras = pytest.importorskip("keras")
+    mlp = keras.Sequential([keras.Input((784,)), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])
+    # the first layer: forward and weight gradient; the second also its input gradient
+    assert arithmetic.flops_per_step(mlp, 32) == 2 * 32 * 784 * 128 * 2 + 2 * 32 * 128 * 10 * 3
+    cnn = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(8, 3), keras.layers.Flatten(),
+                            keras.layers.Dense(10)])
+    conv = 2 * 4 * 26 * 26 * 9 * 1 * 8
+    assert arithmetic.flops_per_step(cnn, 4) == conv * 2 + 2 * 4 * (26 * 26 * 8) * 10 * 3
+
+
+def test_sgemm_rate_is_measured_on_one_thread():
+    measured = arithmetic.sgemm_gflops(256)
+    assert measured["n"] == 256 and 0.1 < measured["gflops"] < 1000
 
 
 def bench(*args, timeout=60):

@@ -23,6 +23,7 @@ COLUMNS = {
     "tflite_interpreter": "`tf.lite` Interpreter",
     "tf_function": "`tf.function`",
     "keras_train_on_batch": "Keras `train_on_batch`",
+    "ort_training": "ONNX Runtime training",
 }
 README_START = "<!-- litetrain bench: start -->"
 README_END = "<!-- litetrain bench: end -->"
@@ -94,15 +95,31 @@ def _cell(row: dict | None, fit: dict | None, limit: dict | None) -> str:
     return text
 
 
-def latency_table(rows: list[dict], threads: int) -> str:
+def sgemm_rate(info: dict) -> float | None:
+    """The best single-core sgemm rate (GFLOP/s) measured in the run."""
+    rates = [m["gflops"] for m in info.get("sgemm", [])]
+    return max(rates) if rates else None
+
+
+def _arithmetic(fit: dict | None, sgemm: float | None) -> list[str]:
+    flops = (fit or {}).get("flops")
+    if not flops:
+        return ["", ""]
+    rate = flops / fit["median_us"] / 1e3
+    share = f" ({100 * rate / sgemm:.0f}%)" if sgemm else ""
+    return [f"{flops / 1e6:.2f}", f"{rate:.1f}{share}"]
+
+
+def latency_table(rows: list[dict], threads: int, sgemm: float | None = None) -> str:
     """A Markdown table: one line per (model, batch), one column per system,
     median microseconds per step; in brackets, the alternatives' time over
-    Trainer.fit's (above 1: litetrain is faster) and fit's over the limit."""
+    Trainer.fit's (above 1: litetrain is faster) and fit's over the limit;
+    then the step's MFLOP and Trainer.fit's GFLOP/s (share of `sgemm`)."""
     rows = [r for r in rows if r["threads"] == threads]
     systems = [s for s in COLUMNS if any(r["system"] == s for r in rows)]
     lines = [
-        "| model | batch | " + " | ".join(COLUMNS[s] for s in systems) + " |",
-        "|---|---:|" + "---:|" * len(systems),
+        "| model | batch | " + " | ".join(COLUMNS[s] for s in systems) + " | MFLOP / step | fit GFLOP/s (of sgemm) |",
+        "|---|---:|" + "---:|" * len(systems) + "---:|---:|",
     ]
     order = []
     for r in rows:
@@ -115,7 +132,7 @@ def latency_table(rows: list[dict], threads: int) -> str:
         limit = by_system.get("limit")
         limit = limit if limit and "error" not in limit else None
         label = next(r.get("model_label", model) for r in by_system.values())
-        cells = [_cell(by_system.get(s), fit, limit) for s in systems]
+        cells = [_cell(by_system.get(s), fit, limit) for s in systems] + _arithmetic(fit, sgemm)
         lines.append(f"| {label} | {batch} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -147,6 +164,11 @@ def _beaten_lines(verdict: Verdict, most: int | None = None) -> list[str]:
     return lines
 
 
+def _sgemm_text(info: dict) -> str:
+    rates = info.get("sgemm", [])
+    return " / ".join(f"{m['gflops']:.1f}" for m in rates) + " GFLOP/s (start / end)" if rates else "not measured"
+
+
 def hardware_line(info: dict) -> str:
     m = info["machine"]
     load = info["load_average"]
@@ -170,11 +192,13 @@ def markdown(results: dict, verdict: Verdict) -> str:
         (
             "Median microseconds per training step (SGD, fixed batch) over interleaved rounds; "
             "in brackets: Trainer.fit over the limit, and each alternative over Trainer.fit "
-            "(above 1: litetrain is faster). Every number comes from steps whose loss fell."
+            "(above 1: litetrain is faster). Every number comes from steps whose loss fell. "
+            "MFLOP / step counts the matrix products of the step; fit GFLOP/s is Trainer.fit's rate, "
+            f"against numpy's single-core sgemm in the same run ({_sgemm_text(info)})."
         ),
     ]
     for threads in info["threads"]:
-        out += ["", f"## Threads: {threads}", "", latency_table(results["rows"], threads)]
+        out += ["", f"## Threads: {threads}", "", latency_table(results["rows"], threads, sgemm_rate(info))]
     out += ["", "## Gates", ""]
     out += [f"- {c}" for c in verdict.checks] or ["- (none evaluated)"]
     out += [f"- {f}" for f in verdict.failures if f not in verdict.checks]
@@ -197,7 +221,9 @@ def readme_section(results: dict, verdict: Verdict, plot: str | None) -> str:
             "Trainer.fit over the limit, and each alternative over Trainer.fit (above 1: litetrain is faster)."
         ),
         "",
-        latency_table(results["rows"], info["threads"][0]),
+        latency_table(results["rows"], info["threads"][0], sgemm_rate(info)),
+        "",
+        f"numpy sgemm on one core in the same run: {_sgemm_text(info)}.",
     ]
     if plot:
         out += ["", f"![step latency vs batch size]({plot})"]

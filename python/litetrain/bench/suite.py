@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from litetrain.bench import gates, report
+from litetrain.bench import arithmetic, gates, report
 from litetrain.bench.models import MODELS, model_file
 from litetrain.bench.systems import NEEDS_TENSORFLOW, SYSTEMS
 
@@ -153,10 +153,14 @@ def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | N
     _say(f"  models: {len(needed)} (built with litetrain.build unless {cache} has them)")
     for m, b in sorted(needed):
         files[m, b] = model_file(MODELS[m], b, cache)
+    info["sgemm"] = [arithmetic.sgemm_gflops()]
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix=".work-", dir=out) as work:
         for threads in plan.threads:
             rows += _run_worker(plan, threads, files, Path(work), logs)
+    info["sgemm"].append(arithmetic.sgemm_gflops())  # before and after: the machine may have changed
+    _say(f"  numpy sgemm, one thread: {info['sgemm'][0]['gflops']:.1f} / {info['sgemm'][1]['gflops']:.1f} GFLOP/s "
+         "(start / end)")
     mem = _measure_memory(plan, files, logs) if memory and plan.memory_systems else []
     info["load_average"]["end"] = list(os.getloadavg())
     info["seconds"] = round(time.monotonic() - started, 1)

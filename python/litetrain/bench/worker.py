@@ -48,6 +48,12 @@ class _Guarded:
         return 1e-9 * steps
 
 
+def _flops(spec, batch: int) -> int:
+    from litetrain.bench.arithmetic import flops_per_step
+
+    return flops_per_step(spec.keras(), batch)
+
+
 def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: bool) -> list[dict]:
     """Times every system of one case; returns one row per system."""
     import numpy as np
@@ -68,7 +74,8 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
     batch = case_plan["batch"]
     x, y = training_data(spec, batch)
     case = Case(Path(case_plan["file"]).read_bytes(), batch, threads, x, y, keras=spec.keras)
-    base = {"model": spec.name, "model_label": spec.label, "batch": batch, "threads": threads}
+    base = {"model": spec.name, "model_label": spec.label, "batch": batch, "threads": threads,
+            "flops": _flops(spec, batch) if have_tensorflow else None}
     rows, guarded, names = [], [], []
     for system in case_plan["systems"]:
         row = {**base, "system": system, "label": SYSTEMS[system][0], "family": SYSTEMS[system][1]}

@@ -240,7 +240,7 @@ def test_bake_writes_a_checked_model_and_says_where_it_runs(
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         f"wrote {out}: {out.stat().st_size:,} bytes, signatures eval, infer, restore, save, train",
-        f"checked: loaded fresh, its 'save' returns the 4 variables of {checkpoint} bit for bit",
+        f"checked: loaded fresh, its 'save' signature returns the 4 variables of {checkpoint} bit for bit",
         "tflite-runtime-2.14: loads it",
     ]
     weights = litetrain.Trainer(out).snapshot()

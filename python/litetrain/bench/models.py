@@ -10,7 +10,6 @@ TensorFlow is imported only when a model is built.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,10 +111,10 @@ def model_file(spec: ModelSpec, batch: int, folder: Path) -> Path:
     key = digest.hexdigest()[:10]
     path = folder / f"{spec.name}-b{batch}-{key}.tflite"
     if not path.exists():
+        from litetrain._files import write_atomically
+
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(spec.build(batch))
-        os.replace(tmp, path)
+        write_atomically(path, spec.build(batch))
     return path
 
 

@@ -10,6 +10,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from litetrain._files import write_atomically, write_atomically_with
 from litetrain.bench.gates import Verdict
 from litetrain.bench.systems import NOT_INSTALLED, SYSTEMS
 
@@ -27,17 +28,6 @@ COLUMNS = {
 }
 README_START = "<!-- litetrain bench: start -->"
 README_END = "<!-- litetrain bench: end -->"
-
-
-def write_atomically(path: Path, data: bytes | str) -> None:
-    """Writes `path` through a temporary file and a rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def machine() -> dict:
@@ -291,10 +281,10 @@ def plots(rows: list[dict], threads_list: list[int], folder: Path) -> list[Path]
         fig.suptitle(f"Training step latency, {threads} thread{'s' if threads > 1 else ''} (log-log)")
         fig.tight_layout(rect=(0, 0.9 / (3.6 * grid_rows + 0.9), 1, 1))
         path = folder / f"latency-threads{threads}.png"
-        tmp = folder / f".{path.name}.tmp.png"
-        fig.savefig(tmp, dpi=110)
-        plt.close(fig)
-        os.replace(tmp, path)
+        try:
+            write_atomically_with(path, lambda f: fig.savefig(f, format="png", dpi=110))
+        finally:
+            plt.close(fig)
         written.append(path)
     return written
 

@@ -95,8 +95,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"wrote {args.output}: {size:,} bytes, signatures {', '.join(model.signatures)}"
         )
+        save = args.save_signature or next(
+            (k for k in litetrain._core.known_signature_names("save") if k in model.signatures), "save"
+        )
         print(
-            f"checked: loaded fresh, its 'save' returns the {len(baked.variables)} variables of "
+            f"checked: loaded fresh, its {save!r} signature returns the {len(baked.variables)} variables of "
             f"{args.checkpoint} bit for bit"
         )
     for runtime in known_runtimes():

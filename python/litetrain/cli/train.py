@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -359,15 +358,10 @@ def _plot(pyplot, path: str, model: str, history, first_step: int, steps_per_epo
     axes.set_title(f"litetrain train {os.path.basename(model)}")
     axes.legend()
     figure.tight_layout()
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent or ".")
-    os.fchmod(fd, 0o644)
-    os.close(fd)
+    from litetrain._files import write_atomically_with
+
     try:
-        figure.savefig(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        image_format = Path(path).suffix.lstrip(".").lower() or "png"
+        write_atomically_with(path, lambda f: figure.savefig(f, format=image_format))
     finally:
         pyplot.close(figure)

@@ -98,7 +98,7 @@ bool SameBytes(const litetrain::Snapshot& a, const litetrain::Snapshot& b) {
 int Run(const Args& args) {
   if (!args.litert.empty()) litetrain::SetDefaultLibraryPath(args.litert);
   litetrain::ModelOptions model_options;
-  model_options.threads = args.threads;
+  model_options.cpu.threads = args.threads;
   const litetrain::Model model = litetrain::Model::FromFile(args.model, model_options);
   std::printf("model: %s (LiteRT: %s)\n", args.model.c_str(), model.library_path().c_str());
 

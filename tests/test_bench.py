@@ -100,6 +100,19 @@ def test_gates_fail_on_a_row_that_did_not_train_or_a_failed_litetrain_system():
     assert "cpp_fit failed: RuntimeFailure: boom" in gates.evaluate(failed, gates.FULL).failures[0]
 
 
+def test_compare_fails_on_a_same_run_ratio_that_regressed_by_more_than_ten_percent():
+    baseline = [_row("limit", 100), _row("litetrain_fit", 110), _row("ort_training", 100)]
+    same_ratios_slower_machine = [_row("limit", 200), _row("litetrain_fit", 220), _row("ort_training", 200)]
+    checks, failures = gates.compare(same_ratios_slower_machine, baseline)
+    assert failures == [] and len(checks) == 2 and all(c.startswith("PASS") for c in checks)
+    regressed = [_row("limit", 100), _row("litetrain_fit", 125), _row("ort_training", 100)]
+    checks, failures = gates.compare(regressed, baseline)
+    assert len(failures) == 2
+    assert "FAIL Trainer.fit / limit, mlp-mid batch 32 threads 1: 1.250 (baseline 1.100, +13.6%" in failures[0]
+    checks, failures = gates.compare([_row("litetrain_fit", 1, model="cnn")], baseline)
+    assert failures == [] and checks == ["(no case and system in common with the baseline)"]
+
+
 def test_report_tables_and_readme_section(tmp_path):
     rows = [_row("limit", 250), _row("litetrain_fit", 255), _row("litert_interpreter", 270),
             _row("limit", 5.5, model="mlp-tiny", batch=8), _row("litetrain_fit", 6.0, model="mlp-tiny", batch=8)]

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     parser.add_argument("--update-readme", type=Path, metavar="README",
                         help="also replace the benchmark section between the README's bench markers")
+    parser.add_argument("--compare", type=Path, metavar="BASELINE.json",
+                        help="also fail when a same-run ratio (Trainer.fit over another system) regressed by more "
+                             "than 10%% against this earlier bench.json (e.g. bench/results/bench.json)")
     parser.add_argument("--report-only", action="store_true",
                         help="measure nothing: re-make the report, plots (and README section) from OUT/bench.json")
 
@@ -52,8 +55,10 @@ def run(args: argparse.Namespace, command: str) -> int:
             raise ValueError(f"unknown system {name!r}; systems: {', '.join(SYSTEMS)}")
     if args.update_readme is not None and not args.update_readme.is_file():
         raise ValueError(f"README file {args.update_readme} does not exist")
+    if args.compare is not None and not args.compare.is_file():
+        raise ValueError(f"baseline {args.compare} does not exist (a bench.json of an earlier run)")
     if args.report_only:
-        return 0 if suite.rewrite(args.out, args.update_readme).passed else 1
+        return 0 if suite.rewrite(args.out, args.update_readme, args.compare).passed else 1
     plan = suite.quick_plan(args.models) if args.quick else suite.full_plan(args.models)
     plan.command = command
     if args.batches:
@@ -74,7 +79,8 @@ def run(args: argparse.Namespace, command: str) -> int:
         plan.protocol["round_seconds"] = plan.protocol["warmup_seconds"] = args.round_seconds
     if not plan.cases:
         raise ValueError("no case left to run after --models/--batches")
-    verdict = suite.run(plan, args.out, args.model_cache, args.update_readme, memory=not args.no_memory)
+    verdict = suite.run(plan, args.out, args.model_cache, args.update_readme, memory=not args.no_memory,
+                        baseline=args.compare)
     return 0 if verdict.passed else 1
 
 

@@ -92,3 +92,40 @@ def evaluate(rows: list[dict], tolerances: Tolerances) -> Verdict:
     if not any((m, b) == GATED_CASE for m, b, _ in fit):
         checks.append(f"(the gated case {GATED_CASE[0]} batch {GATED_CASE[1]} was not run)")
     return Verdict(not failures, failures, checks, beaten)
+
+
+REGRESSION_TOLERANCE = 0.10
+
+
+def _ratios(rows: list[dict], stat: str) -> dict[tuple, float]:
+    """{(model, batch, threads, system): Trainer.fit's time over that system's}, one run's rows."""
+    fit = {_key(r): r[stat] for r in rows if r["system"] == "litetrain_fit" and "error" not in r}
+    return {
+        (*_key(r), r["system"]): fit[_key(r)] / r[stat]
+        for r in rows
+        if r["system"] != "litetrain_fit" and "error" not in r and _key(r) in fit and r[stat] > 0
+    }
+
+
+def compare(rows: list[dict], baseline: list[dict], stat: str = "median_us",
+            tolerance: float = REGRESSION_TOLERANCE) -> tuple[list[str], list[str]]:
+    """(checks, failures) of this run's same-run ratios against a baseline run's.
+
+    Each ratio is Trainer.fit's step time over another system's in the same
+    run (the limit included), so it holds across machines and loads better
+    than a time. A ratio more than `tolerance` above the baseline's is a
+    regression; cases or systems only one run has are skipped.
+    """
+    now, then = _ratios(rows, stat), _ratios(baseline, stat)
+    checks, failures = [], []
+    for key in sorted(now.keys() & then.keys()):
+        model, batch, threads, system = key
+        change = now[key] / then[key] - 1
+        line = (f"{'FAIL' if change > tolerance else 'PASS'} Trainer.fit / {system}, {model} batch {batch} "
+                f"threads {threads}: {now[key]:.3f} (baseline {then[key]:.3f}, {change:+.1%}; at most +{tolerance:.0%})")
+        checks.append(line)
+        if change > tolerance:
+            failures.append(line)
+    if not checks:
+        checks.append("(no case and system in common with the baseline)")
+    return checks, failures

@@ -129,7 +129,7 @@ def _memory_failures(memory: list[dict]) -> list[str]:
 
 
 def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | None = None,
-        memory: bool = True) -> gates.Verdict:
+        memory: bool = True, baseline: Path | None = None) -> gates.Verdict:
     """Runs `plan`, writes `out`/bench.json, bench.md and the plots (and the
     README section when `readme` is given); returns the verdict."""
     started = time.monotonic()
@@ -165,17 +165,30 @@ def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | N
     info["load_average"]["end"] = list(os.getloadavg())
     info["seconds"] = round(time.monotonic() - started, 1)
     results = {"info": info, "rows": rows, "memory": mem}
-    return write_results(results, out, readme)
+    return write_results(results, out, readme, baseline)
 
 
-def write_results(results: dict, out: Path, readme: Path | None = None) -> gates.Verdict:
-    """Judges `results` by the tolerances they record and writes every output
-    file (again, for ``--report-only``); returns the verdict."""
+def _baseline_rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise FileNotFoundError(f"baseline {path} does not exist (a bench.json of an earlier run)")
+    return json.loads(path.read_text())["rows"]
+
+
+def write_results(results: dict, out: Path, readme: Path | None = None, baseline: Path | None = None) -> gates.Verdict:
+    """Judges `results` by the tolerances they record (and against `baseline`'s
+    same-run ratios) and writes every output file (again, for ``--report-only``);
+    returns the verdict."""
     info, rows = results["info"], results["rows"]
-    verdict = gates.evaluate(rows, gates.Tolerances(**info["tolerances"]))
+    tolerances = gates.Tolerances(**info["tolerances"])
+    verdict = gates.evaluate(rows, tolerances)
     extra = _memory_failures(results.get("memory", []))
-    if extra:
-        verdict = gates.Verdict(False, verdict.failures + extra, verdict.checks, verdict.beaten)
+    checks = verdict.checks
+    if baseline is not None:
+        compared, regressions = gates.compare(rows, _baseline_rows(baseline), tolerances.statistic)
+        checks = checks + compared
+        extra = extra + regressions
+    if extra or checks is not verdict.checks:
+        verdict = gates.Verdict(verdict.passed and not extra, verdict.failures + extra, checks, verdict.beaten)
     report.write_json(results, verdict, out / "bench.json")
     report.write_atomically(out / "bench.md", report.markdown(results, verdict))
     pngs = report.plots(rows, info["threads"], out)
@@ -197,11 +210,11 @@ def write_results(results: dict, out: Path, readme: Path | None = None) -> gates
     return verdict
 
 
-def rewrite(out: Path, readme: Path | None = None) -> gates.Verdict:
+def rewrite(out: Path, readme: Path | None = None, baseline: Path | None = None) -> gates.Verdict:
     """Re-makes the report, plots and README section from `out`/bench.json."""
     path = out / "bench.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run the suite first")
     results = json.loads(path.read_text())
     results.pop("verdict", None)
-    return write_results(results, out, readme)
+    return write_results(results, out, readme, baseline)

@@ -20,43 +20,43 @@ py::buffer_info Bytes(const py::buffer& data) {
   return info;
 }
 
-BakeOptions Options(bool inference_only, const std::string& require_runtime, const std::string& save,
-                    const std::string& infer, const std::string& library, int threads, bool allow_nonfinite) {
-  BakeOptions options;
-  options.allow_nonfinite = allow_nonfinite;
-  options.inference_only = inference_only;
-  options.require_runtime = require_runtime;
-  options.save_signature = save;
-  options.infer_signature = infer;
-  options.check_with.litert_library = library;
-  options.check_with.cpu.threads = threads;
-  return options;
-}
-
-py::dict ToDict(const OperatorUse& use) {
-  py::dict out;
-  out["name"] = use.name;
-  out["builtin_code"] = use.builtin_code;
-  out["version"] = use.version;
-  out["custom"] = use.custom;
-  out["signatures"] = use.signatures;
-  return out;
-}
-
 }  // namespace
 
 void BindBake(py::module_& m) {
+  py::class_<BakeOptions>(m, "BakeOptions")
+      .def(py::init<>())
+      .def_readwrite("inference_only", &BakeOptions::inference_only)
+      .def_readwrite("require_runtime", &BakeOptions::require_runtime)
+      .def_readwrite("save_signature", &BakeOptions::save_signature)
+      .def_readwrite("infer_signature", &BakeOptions::infer_signature)
+      .def_readwrite("allow_nonfinite", &BakeOptions::allow_nonfinite)
+      .def_readwrite("check_with", &BakeOptions::check_with);
+  py::class_<BakeReport>(m, "BakeReport")
+      .def_property_readonly("variables",
+                             [](const BakeReport& r) { return py::tuple(py::cast(r.variables)); })
+      .def_readonly("infer_difference", &BakeReport::infer_difference);
+  py::class_<OperatorUse>(m, "OperatorUse")
+      .def_readonly("name", &OperatorUse::name)
+      .def_readonly("builtin_code", &OperatorUse::builtin_code)
+      .def_readonly("version", &OperatorUse::version)
+      .def_readonly("custom", &OperatorUse::custom)
+      .def_property_readonly("signatures",
+                             [](const OperatorUse& u) { return py::tuple(py::cast(u.signatures)); })
+      .def("__repr__", [](const OperatorUse& u) {
+        return "OperatorUse(" + u.name + " v" + std::to_string(u.version) + ")";
+      });
+  py::class_<Incompatibility>(m, "Incompatibility")
+      .def_readonly("op", &Incompatibility::op)
+      .def_readonly("max_version", &Incompatibility::max_version);
+
   // The GIL is released only after the arguments are converted: the bake
   // works on its own copy of the weights, and the model's bytes belong to a
   // buffer (or Model) the caller keeps alive for the duration of the call.
+  // Returns (the bytes, or None when written to `path`; the report).
   m.def(
       "bake",
-      [](const py::object& model, const py::dict& weights, const std::string& path, bool inference_only,
-         const std::string& require_runtime, const std::string& save, const std::string& infer,
-         const std::string& library, int threads, bool allow_nonfinite) {
+      [](const py::object& model, const py::dict& weights, const std::string& path, const BakeOptions& options) {
         const Snapshot snapshot = FromDict(weights, "weights");
-        const BakeOptions options =
-            Options(inference_only, require_runtime, save, infer, library, threads, allow_nonfinite);
         std::vector<uint8_t> bytes;
         BakeReport report;
         if (py::isinstance<Model>(model)) {
@@ -76,32 +76,23 @@ void BindBake(py::module_& m) {
             BakeModelToFile(info.ptr, static_cast<std::size_t>(info.size), snapshot, path, options, &report);
           }
         }
-        py::dict out;
-        out["data"] = path.empty() ? py::object(py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size()))
-                                   : py::object(py::none());
-        out["variables"] = report.variables;
-        out["infer_difference"] = report.infer_difference;
-        return out;
+        py::object data = path.empty()
+                              ? py::object(py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size()))
+                              : py::object(py::none());
+        return py::make_tuple(data, report);
       },
-      py::arg("model"), py::arg("weights"), py::arg("path") = "", py::arg("inference_only") = false,
-      py::arg("require_runtime") = "", py::arg("save") = "", py::arg("infer") = "infer",
-      py::arg("library") = "", py::arg("threads") = 0, py::arg("allow_nonfinite") = false);
+      py::arg("model"), py::arg("weights"), py::arg("path"), py::arg("options"));
 
   m.def(
       "list_operators",
       [](const py::buffer& model) {
         const py::buffer_info info = Bytes(model);
-        std::vector<OperatorUse> uses;
-        {
-          py::gil_scoped_release release;
-          uses = ListOperators(info.ptr, static_cast<std::size_t>(info.size));
-        }
-        py::list out;
-        for (const OperatorUse& use : uses) out.append(ToDict(use));
-        return out;
+        py::gil_scoped_release release;
+        return ListOperators(info.ptr, static_cast<std::size_t>(info.size));
       },
       py::arg("model"));
 
+  // Returns (the problems, their description in one line).
   m.def(
       "find_incompatibilities",
       [](const py::buffer& model, const std::string& runtime) {
@@ -111,13 +102,7 @@ void BindBake(py::module_& m) {
           py::gil_scoped_release release;
           problems = FindIncompatibilities(info.ptr, static_cast<std::size_t>(info.size), runtime);
         }
-        py::list out;
-        for (const Incompatibility& p : problems) {
-          py::dict entry = ToDict(p.op);
-          entry["max_version"] = p.max_version;
-          out.append(entry);
-        }
-        return py::make_tuple(out, DescribeIncompatibilities(problems));
+        return py::make_tuple(problems, DescribeIncompatibilities(problems));
       },
       py::arg("model"), py::arg("runtime"));
 

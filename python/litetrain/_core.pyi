@@ -175,20 +175,37 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> list[int
 def write_checkpoint(path: str, variables: dict[str, Any]) -> None: ...
 def load_checkpoint(path: str) -> dict[str, np.ndarray]: ...
 
+class BakeOptions:
+    inference_only: bool
+    require_runtime: str
+    save_signature: str
+    infer_signature: str
+    allow_nonfinite: bool
+    check_with: ModelOptions
+    def __init__(self) -> None: ...
+
+class BakeReport:
+    @property
+    def variables(self) -> tuple[str, ...]: ...
+    infer_difference: float
+
+class OperatorUse:
+    name: str
+    builtin_code: int
+    version: int
+    custom: bool
+    @property
+    def signatures(self) -> tuple[str, ...]: ...
+
+class Incompatibility:
+    op: OperatorUse
+    max_version: int
+
 def bake(
-    model: Model | bytes | bytearray | memoryview,
-    weights: dict[str, np.ndarray],
-    path: str = "",
-    inference_only: bool = False,
-    require_runtime: str = "",
-    save: str = "",
-    infer: str = "infer",
-    library: str = "",
-    threads: int = 0,
-    allow_nonfinite: bool = False,
-) -> dict[str, Any]: ...
-def list_operators(model: bytes | bytearray | memoryview) -> list[dict[str, Any]]: ...
-def find_incompatibilities(model: bytes | bytearray | memoryview, runtime: str) -> tuple[list[dict[str, Any]], str]: ...
+    model: Model | bytes | bytearray | memoryview, weights: dict[str, np.ndarray], path: str, options: BakeOptions
+) -> tuple[bytes | None, BakeReport]: ...
+def list_operators(model: bytes | bytearray | memoryview) -> list[OperatorUse]: ...
+def find_incompatibilities(model: bytes | bytearray | memoryview, runtime: str) -> tuple[list[Incompatibility], str]: ...
 def known_runtimes() -> list[str]: ...
 
 INFER_TOLERANCE: float

@@ -114,16 +114,13 @@ def bake(
     native, source = _model_source(model.model if isinstance(model, Trainer) else model)
     variables, checkpoint = _weights(weights)
     target = None if path is None else os.fspath(path)
+    options = _core.BakeOptions()
+    options.inference_only = bool(inference_only)
+    options.require_runtime = require_runtime or ""
+    options.allow_nonfinite = bool(allow_nonfinite)
+    options.save_signature = save or ""
     try:
-        found = _core.bake(
-            native,
-            variables,
-            target or "",
-            inference_only=bool(inference_only),
-            require_runtime=require_runtime or "",
-            allow_nonfinite=bool(allow_nonfinite),
-            save=save or "",
-        )
+        data, report = _core.bake(native, variables, target or "", options)
     except FileNotFoundError:
         raise
     except WeightsMismatch as e:
@@ -132,12 +129,12 @@ def bake(
         raise WeightsMismatch(f"cannot bake {source!r}: {e}") from None
     except (ValueError, Error) as e:
         raise type(e)(f"cannot bake {source!r}: {e}") from None
-    difference = found["infer_difference"]
+    difference = report.infer_difference
     return Baked(
         path=target,
-        data=found["data"],
+        data=data,
         inference_only=bool(inference_only),
-        variables=tuple(found["variables"]),
+        variables=report.variables,
         infer_difference=None if difference < 0 else float(difference),
     )
 

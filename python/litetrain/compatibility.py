@@ -18,32 +18,14 @@ from litetrain.model import Model
 TFLITE_RUNTIME_2_14 = "tflite-runtime-2.14"
 
 
-@dataclass(frozen=True)
-class OperatorUse:
-    """One operator code of a model.
-
-    Attributes:
-        name: The builtin operator's name (``"FULLY_CONNECTED"``), or a custom op's code.
-        builtin_code: TFLite's builtin operator number (32 for custom ops).
-        version: The operator version the model declares.
-        custom: True for a custom op.
-        signatures: The signatures whose runs use it (through control flow
-            and the variable initializer too); empty if declared but unused.
-    """
-
-    name: str
-    builtin_code: int
-    version: int
-    custom: bool
-    signatures: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Incompatibility:
-    """An operator a runtime cannot load: its highest version there is `max_version` (0: none)."""
-
-    op: OperatorUse
-    max_version: int
+# One operator code of a model (litetrain/compatibility.h): ``name``
+# ("FULLY_CONNECTED", or a custom op's code), ``builtin_code`` (32 for custom
+# ops), ``version``, ``custom``, and ``signatures``: those whose runs use it
+# (through control flow and the variable initializer too; empty if unused).
+OperatorUse = _core.OperatorUse
+# An operator a runtime cannot load: ``op`` and ``max_version``, its highest
+# version there (0: none).
+Incompatibility = _core.Incompatibility
 
 
 @dataclass(frozen=True)
@@ -83,19 +65,9 @@ def _bytes(model: Model | str | os.PathLike | bytes | bytearray | memoryview):
         return f.read()
 
 
-def _use(entry: dict) -> OperatorUse:
-    return OperatorUse(
-        entry["name"],
-        entry["builtin_code"],
-        entry["version"],
-        entry["custom"],
-        tuple(entry["signatures"]),
-    )
-
-
 def list_operators(model) -> list[OperatorUse]:
     """Every operator code the model (path, bytes or Model) declares, with the signatures using it."""
-    return [_use(entry) for entry in _core.list_operators(_bytes(model))]
+    return list(_core.list_operators(_bytes(model)))
 
 
 def known_runtimes() -> list[str]:
@@ -113,6 +85,6 @@ def check_compatibility(model, runtime: str = TFLITE_RUNTIME_2_14) -> Compatibil
     problems, description = _core.find_incompatibilities(_bytes(model), runtime)
     return Compatibility(
         runtime,
-        tuple(Incompatibility(_use(p), p["max_version"]) for p in problems),
+        tuple(problems),
         description,
     )

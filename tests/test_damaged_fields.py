@@ -89,3 +89,28 @@ def test_name_not_utf8_message(model_kind_bytes):
     # In process: the checker refuses names before LiteRT sees the file.
     with pytest.raises(errors.ModelFormatError, match="not UTF-8"):
         litetrain.Model(bytes(damaged))
+
+
+# MEAN, SUM, REDUCE_PROD, REDUCE_MAX, REDUCE_MIN, REDUCE_ANY, REDUCE_ALL (cpp/src/operator_inputs.cc).
+REDUCTIONS = {40, 74, 81, 82, 89, 91, 140}
+
+
+def test_reduction_axes_from_a_computed_tensor(model_kind_bytes):
+    import litetrain
+    from litetrain import errors
+
+    # fuzz_model: a SUM whose axes index was moved onto an ARG_MAX result
+    # changed its output shape at run time, and LiteRT overflowed the heap
+    # ("free(): invalid next size", SIGABRT). Here the axes become the
+    # reduction's own (computed) operand; in process: the checker refuses it
+    # before LiteRT sees the file.
+    tried = 0
+    for kind, data in model_kind_bytes.items():
+        inputs = ModelFields(data).operator_inputs()
+        operand = {(i.subgraph, i.op): i for i in inputs if i.position == 0}
+        for axes in (i for i in inputs if i.builtin_code in REDUCTIONS and i.position == 1):
+            computed = struct.unpack_from("<i", data, operand[axes.subgraph, axes.op].offset)[0]
+            with pytest.raises(errors.ModelFormatError, match=rf"takes input 1 from tensor {computed}, which is not a constant"):
+                litetrain.Model(with_word(data, axes.offset, computed))
+            tried += 1
+    assert tried > 0

@@ -290,6 +290,22 @@ class SemanticChecker {
     }
   }
 
+  // Inputs that decide an output's shape must hold data in the file, not be
+  // computed (operator_inputs.h): a tensor index moved onto another tensor of
+  // the same type passes every other rule.
+  void CheckConstantInputs(const std::string& where, const fb::Operator& op, const fb::SubGraph& subgraph) const {
+    if (op.inputs() == nullptr) return;
+    const int32_t code = BuiltinCode(op);
+    for (uint32_t i = 0; i < op.inputs()->size(); ++i) {
+      const int32_t t = op.inputs()->Get(i);
+      if (t < 0 || !detail::InputMustBeConstant(code, i)) continue;
+      if (!HasData(*subgraph.tensors()->Get(static_cast<uint32_t>(t)))) {
+        Fail(where + " (" + detail::BuiltinOperatorName(code) + ") takes input " + std::to_string(i) +
+             " from tensor " + std::to_string(t) + ", which is not a constant");
+      }
+    }
+  }
+
   // Options that name other subgraphs (control flow, variable initialisers).
   void CheckOperatorOptions(const std::string& where, const fb::Operator& op) {
     if (const auto* o = op.builtin_options_as_CallOnceOptions()) {
@@ -335,6 +351,7 @@ class SemanticChecker {
       }
       CheckTensorList(op_where + " inputs", op.inputs(), num_tensors, true);
       CheckOmittedInputs(op_where, op);
+      CheckConstantInputs(op_where, op, subgraph);
       CheckTensorList(op_where + " outputs", op.outputs(), num_tensors, false);
       CheckTensorList(op_where + " intermediates", op.intermediates(), num_tensors, false);
       CheckVariableOperands(op_where, op, subgraph);
@@ -349,12 +366,16 @@ class SemanticChecker {
     CheckDataflow(where, subgraph, num_tensors);
   }
 
+  // A constant: its buffer holds bytes, inside the flatbuffer or after it.
+  bool HasData(const fb::Tensor& tensor) const {
+    const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
+    return (buffer->data() && buffer->data()->size() > 0) || buffer->offset() > 1;
+  }
+
   // A tensor that has data before any operator runs: a constant, a variable,
   // or an empty tensor.
   bool HasInitialValue(const fb::Tensor& tensor) const {
-    if (tensor.is_variable()) return true;
-    const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
-    if ((buffer->data() && buffer->data()->size() > 0) || buffer->offset() > 1) return true;
+    if (tensor.is_variable() || HasData(tensor)) return true;
     if (tensor.shape() == nullptr) return false;
     for (int32_t dim : *tensor.shape()) {
       if (dim == 0) return true;

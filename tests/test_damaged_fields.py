@@ -114,3 +114,27 @@ def test_reduction_axes_from_a_computed_tensor(model_kind_bytes):
                 litetrain.Model(with_word(data, axes.offset, computed))
             tried += 1
     assert tried > 0
+
+
+TRANSPOSE = 39
+
+
+def test_transpose_input_of_another_shape(model_kind_bytes):
+    # test_damaged_variants: `restore`'s input [216, 4] grown to [432, 4]
+    # went through TRANSPOSE, still declared [4, 216], into a variable, and
+    # `save` then broke the heap ("free(): invalid pointer", SIGABRT). Every
+    # dimension of every TRANSPOSE input of the fixed-shape kinds, doubled.
+    variants = []
+    for kind in ("mlp_fixed", "cnn", "depthwise"):
+        data = model_kind_bytes[kind]
+        fields = ModelFields(data)
+        for op_input in (i for i in fields.operator_inputs() if i.builtin_code == TRANSPOSE and i.position == 0):
+            tensor = struct.unpack_from("<i", data, op_input.offset)[0]
+            for dim in fields.tensor_dims(op_input.subgraph, tensor):
+                old = struct.unpack_from("<i", data, dim)[0]
+                if old > 0:
+                    variants.append((f"{kind} subgraph {op_input.subgraph} tensor {tensor}", with_word(data, dim, 2 * old)))
+    outcomes = probe_all([v for _, v in variants])
+    REPORT.append(f"TRANSPOSE inputs of another shape: {len(variants)} variants: {summary(outcomes)}")
+    assert variants
+    assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]

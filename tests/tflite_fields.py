@@ -121,6 +121,11 @@ class ModelFields:
                     out.append(OperatorInput(s, o, i, offset, code))
         return out
 
+    def tensor_dims(self, subgraph: int, tensor: int) -> list[int]:
+        """The offsets of the dimensions of one tensor's shape (empty if it has none)."""
+        table = self.r.tables(self.r.tables(self.root, 2)[subgraph], 0)[tensor]
+        return self._int_vector(table, 0)
+
     def names(self) -> list[Name]:
         """Tensor names, signature keys and the names of signature inputs/outputs."""
         out = []

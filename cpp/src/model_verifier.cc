@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <set>
@@ -355,6 +356,7 @@ class SemanticChecker {
       CheckTensorList(op_where + " outputs", op.outputs(), num_tensors, false);
       CheckTensorList(op_where + " intermediates", op.intermediates(), num_tensors, false);
       CheckVariableOperands(op_where, op, subgraph);
+      CheckTransposeShape(op_where, op, subgraph);
       if (op.large_custom_options_offset() > 1) {
         const uint64_t end = op.large_custom_options_offset() + op.large_custom_options_size();
         if (end < op.large_custom_options_offset() || end > file_size_) {
@@ -536,6 +538,48 @@ class SemanticChecker {
     std::string text = "[";
     for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
     return text + "]";
+  }
+
+  static constexpr int32_t kTranspose = 39;
+
+  // LiteRT computes an operator's output shape from its inputs and ignores
+  // the declared one, but CheckResourceVariables trusts the declared shape of
+  // the value a variable stores. A `restore` input grown from [216, 4] to
+  // [432, 4] went through TRANSPOSE, still declared [4, 216], into a
+  // variable; `save` and `train` then worked on the larger value and broke
+  // the heap ("free(): invalid pointer", SIGABRT; test_damaged_variants).
+  // Where static shapes and a constant permutation decide the output, it must
+  // be the declared one.
+  void CheckTransposeShape(const std::string& where, const fb::Operator& op, const fb::SubGraph& subgraph) const {
+    if (BuiltinCode(op) != kTranspose || !op.inputs() || op.inputs()->size() < 2 || !op.outputs() ||
+        op.outputs()->size() < 1) {
+      return;
+    }
+    const int32_t in = op.inputs()->Get(0), perm = op.inputs()->Get(1), out = op.outputs()->Get(0);
+    if (in < 0 || perm < 0) return;  // CheckOmittedInputs
+    std::vector<int32_t> input_shape, output_shape;
+    if (!StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(in)), input_shape) ||
+        !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(out)), output_shape)) {
+      return;
+    }
+    const fb::Tensor& perm_tensor = *subgraph.tensors()->Get(static_cast<uint32_t>(perm));
+    const auto* data = model_.buffers()->Get(perm_tensor.buffer())->data();
+    if (perm_tensor.type() != fb::TensorType::INT32 || data == nullptr) return;  // computed or large
+    const std::size_t rank = input_shape.size();
+    if (data->size() != 4 * rank) return;  // the kernel refuses a permutation of another rank
+    std::vector<int32_t> permuted(rank);
+    for (std::size_t i = 0; i < rank; ++i) {
+      int32_t axis = 0;
+      std::memcpy(&axis, data->data() + 4 * i, 4);
+      if (axis < 0) axis += static_cast<int32_t>(rank);
+      if (axis < 0 || static_cast<std::size_t>(axis) >= rank) return;  // and an axis out of range
+      permuted[i] = input_shape[static_cast<std::size_t>(axis)];
+    }
+    if (permuted != output_shape) {
+      Fail(where + " (TRANSPOSE (39)) declares output tensor " + std::to_string(out) + " as " +
+           ShapeText(output_shape) + ", but transposing tensor " + std::to_string(in) + " of " +
+           ShapeText(input_shape) + " gives " + ShapeText(permuted));
+    }
   }
 
   // Training graphs keep their weights in resource variables: VAR_HANDLE

@@ -138,3 +138,28 @@ def test_transpose_input_of_another_shape(model_kind_bytes):
     REPORT.append(f"TRANSPOSE inputs of another shape: {len(variants)} variants: {summary(outcomes)}")
     assert variants
     assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]
+
+
+READ_VARIABLE, SUB = 143, 41
+
+
+def test_one_variable_read_at_two_inputs(model_kind_bytes):
+    # fuzz_model: SUB(w, w) of one READ_VARIABLE result (a variable update
+    # with its second operand moved onto the first) crashed LiteRT at run
+    # time, reading address 0; MUL(w, w) too. Each SUB of a variable read
+    # gets that read at both inputs; in process: the checker refuses it first.
+    import litetrain
+    from litetrain import errors
+
+    tried = 0
+    for data in model_kind_bytes.values():
+        fields = ModelFields(data)
+        reads = {(s, out) for s, _, code, _, outs in fields.operators() if code == READ_VARIABLE for out in outs}
+        for s, o, code, ins, _ in fields.operators():
+            if code != SUB or (s, ins[0]) not in reads:
+                continue
+            second = next(i for i in fields.operator_inputs() if (i.subgraph, i.op, i.position) == (s, o, 1))
+            with pytest.raises(errors.ModelFormatError, match=rf"reads tensor {ins[0]}, a READ_VARIABLE result, at inputs 0 and 1"):
+                litetrain.Model(with_word(data, second.offset, ins[0]))
+            tried += 1
+    assert tried > 0

@@ -366,6 +366,7 @@ class SemanticChecker {
       CheckOperatorOptions(op_where, op);
     }
     CheckDataflow(where, subgraph, num_tensors);
+    CheckVariableReadsTakenOnce(where, subgraph, num_tensors);
   }
 
   // A constant: its buffer holds bytes, inside the flatbuffer or after it.
@@ -421,6 +422,34 @@ class SemanticChecker {
       for (int32_t t : *subgraph.outputs()) {
         if (!defined[static_cast<uint32_t>(t)]) {
           Fail(where + " output tensor " + std::to_string(t) + " is never written");
+        }
+      }
+    }
+  }
+
+  // One READ_VARIABLE result at two inputs of one operator (SUB(w, w) stored
+  // back into w, MUL(w, w), SUB(w, w) as a signature output) crashed LiteRT's
+  // CPU path at run time, reading address 0 (fuzz_model); the same computed
+  // tensor twice (SUB(x, x) of a RESHAPE result) ran fine.
+  void CheckVariableReadsTakenOnce(const std::string& where, const fb::SubGraph& subgraph,
+                                   uint32_t num_tensors) const {
+    std::vector<bool> read_result(num_tensors, false);
+    for (const fb::Operator* op : *subgraph.operators()) {
+      if (BuiltinCode(*op) == kReadVariable && op->outputs() && op->outputs()->size() == 1) {
+        read_result[static_cast<uint32_t>(op->outputs()->Get(0))] = true;
+      }
+    }
+    for (uint32_t o = 0; o < subgraph.operators()->size(); ++o) {
+      const fb::Operator& op = *subgraph.operators()->Get(o);
+      if (op.inputs() == nullptr) continue;
+      for (uint32_t i = 0; i < op.inputs()->size(); ++i) {
+        const int32_t t = op.inputs()->Get(i);
+        if (t < 0 || !read_result[static_cast<uint32_t>(t)]) continue;
+        for (uint32_t j = i + 1; j < op.inputs()->size(); ++j) {
+          if (op.inputs()->Get(j) != t) continue;
+          Fail(where + " operator " + std::to_string(o) + " (" + detail::BuiltinOperatorName(BuiltinCode(op)) +
+               ") reads tensor " + std::to_string(t) + ", a READ_VARIABLE result, at inputs " + std::to_string(i) +
+               " and " + std::to_string(j) + ", which crashes LiteRT's CPU kernels");
         }
       }
     }

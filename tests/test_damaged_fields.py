@@ -116,6 +116,26 @@ def test_reduction_axes_from_a_computed_tensor(model_kind_bytes):
     assert tried > 0
 
 
+def test_reduction_axes_of_zero_elements(model_kind_bytes):
+    import litetrain
+    from litetrain import errors
+
+    # test_damaged_variants: SUM's constant axes [3] declared [0] kept its 12
+    # bytes, reduced nothing, and LiteRT broke the heap ("free(): invalid
+    # pointer", SIGABRT). The shape must account for the data.
+    tried = 0
+    for data in model_kind_bytes.values():
+        fields = ModelFields(data)
+        for s, _, code, ins, _ in fields.operators():
+            if code not in REDUCTIONS or len(ins) < 2:
+                continue
+            for dim in fields.tensor_dims(s, ins[1]):
+                with pytest.raises(errors.ModelFormatError, match=r"needs 0 bytes of data but its buffer \d+ holds"):
+                    litetrain.Model(with_word(data, dim, 0))
+                tried += 1
+    assert tried > 0
+
+
 TRANSPOSE = 39
 
 
@@ -163,3 +183,4 @@ def test_one_variable_read_at_two_inputs(model_kind_bytes):
                 litetrain.Model(with_word(data, second.offset, ins[0]))
             tried += 1
     assert tried > 0
+

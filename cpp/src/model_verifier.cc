@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -160,13 +161,14 @@ class SemanticChecker {
     }
   }
 
-  // Bytes the tensor's data needs, or 0 when that cannot be known statically.
-  static uint64_t DataBytes(const fb::Tensor& tensor) {
+  // Bytes the tensor's data needs, or nothing when that cannot be known
+  // statically. 0 is an answer: a shape with a zero dimension holds no data.
+  static std::optional<uint64_t> DataBytes(const fb::Tensor& tensor) {
     const std::size_t item = ElementBytes(tensor.type());
-    if (item == 0 || tensor.sparsity() != nullptr || tensor.shape() == nullptr) return 0;
+    if (item == 0 || tensor.sparsity() != nullptr || tensor.shape() == nullptr) return std::nullopt;
     uint64_t count = 1;
     for (int32_t dim : *tensor.shape()) {
-      if (dim < 0) return 0;
+      if (dim < 0) return std::nullopt;
       if (dim != 0 && count > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(dim)) {
         return std::numeric_limits<uint64_t>::max();
       }
@@ -242,9 +244,12 @@ class SemanticChecker {
     }
     const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
     const uint64_t stored = buffer->data() ? buffer->data()->size() : (buffer->offset() > 1 ? buffer->size() : 0);
-    const uint64_t needed = DataBytes(tensor);
-    if (stored != 0 && needed != 0 && needed != stored) {
-      Fail(where + " needs " + std::to_string(needed) + " bytes of data but its buffer " +
+    // A constant whose dimension became 0 keeps its data: SUM's axes [3]
+    // damaged to [0] reduced nothing, and LiteRT then broke the heap
+    // ("free(): invalid pointer", SIGABRT; test_damaged_variants).
+    const std::optional<uint64_t> needed = DataBytes(tensor);
+    if (stored != 0 && needed && *needed != stored) {
+      Fail(where + " needs " + std::to_string(*needed) + " bytes of data but its buffer " +
            std::to_string(tensor.buffer()) + " holds " + std::to_string(stored));
     }
     // Constants whose data matches their shape may be large (models over 2 GB).

@@ -184,3 +184,26 @@ def test_one_variable_read_at_two_inputs(model_kind_bytes):
             tried += 1
     assert tried > 0
 
+
+SUM = 74
+
+
+def test_variable_update_of_another_shape(model_kind_bytes):
+    # fuzz_model: SUB(b, grad), the update of a bias, with its gradient (a SUM
+    # over [2, 6, 6, 3]) moved onto the SUM's own [2, 6, 6, 3] operand stayed
+    # declared [3]; the larger result stored in b crashed `train`. Each SUB
+    # fed by a SUM gets the SUM's operand instead.
+    variants = []
+    for kind in ("mlp_fixed", "cnn", "depthwise"):
+        data = model_kind_bytes[kind]
+        fields = ModelFields(data)
+        operators = fields.operators()
+        summed = {(s, outs[0]): ins[0] for s, _, code, ins, outs in operators if code == SUM and outs}
+        offsets = {(i.subgraph, i.op, i.position): i.offset for i in fields.operator_inputs()}
+        for s, o, code, ins, _ in operators:
+            if code == SUB and len(ins) == 2 and (s, ins[1]) in summed:
+                variants.append((f"{kind} subgraph {s} operator {o}", with_word(data, offsets[s, o, 1], summed[s, ins[1]])))
+    outcomes = probe_all([v for _, v in variants])
+    REPORT.append(f"SUB updates of another shape: {len(variants)} variants: {summary(outcomes)}")
+    assert variants
+    assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
@@ -362,6 +363,7 @@ class SemanticChecker {
       CheckTensorList(op_where + " intermediates", op.intermediates(), num_tensors, false);
       CheckVariableOperands(op_where, op, subgraph);
       CheckTransposeShape(op_where, op, subgraph);
+      CheckBroadcastShape(op_where, op, subgraph);
       if (op.large_custom_options_offset() > 1) {
         const uint64_t end = op.large_custom_options_offset() + op.large_custom_options_size();
         if (end < op.large_custom_options_offset() || end > file_size_) {
@@ -613,6 +615,43 @@ class SemanticChecker {
       Fail(where + " (TRANSPOSE (39)) declares output tensor " + std::to_string(out) + " as " +
            ShapeText(output_shape) + ", but transposing tensor " + std::to_string(in) + " of " +
            ShapeText(input_shape) + " gives " + ShapeText(permuted));
+    }
+  }
+
+  // Elementwise operators whose output is their inputs broadcast together:
+  // ADD, MUL, SUB, DIV, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE.
+  static bool Broadcasts(int32_t code) {
+    static constexpr int32_t kCodes[] = {0, 18, 41, 42, 55, 57, 99};
+    return std::find(std::begin(kCodes), std::end(kCodes), code) != std::end(kCodes);
+  }
+
+  // As for TRANSPOSE: a variable update SUB(b, grad) with its [3] gradient
+  // moved onto a [2, 6, 6, 3] tensor stayed declared [3], and the larger
+  // result stored in b crashed `train` (SIGSEGV, bad free; fuzz_model).
+  void CheckBroadcastShape(const std::string& where, const fb::Operator& op, const fb::SubGraph& subgraph) const {
+    const int32_t code = BuiltinCode(op);
+    if (!Broadcasts(code) || !op.inputs() || op.inputs()->size() != 2 || !op.outputs() || op.outputs()->size() < 1) {
+      return;
+    }
+    std::vector<int32_t> a, b, declared;
+    const int32_t ia = op.inputs()->Get(0), ib = op.inputs()->Get(1), out = op.outputs()->Get(0);
+    if (ia < 0 || ib < 0 || !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(ia)), a) ||
+        !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(ib)), b) ||
+        !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(out)), declared)) {
+      return;
+    }
+    // Right-aligned, numpy's rule: equal dimensions, or one of them 1.
+    std::vector<int32_t> result(std::max(a.size(), b.size()));
+    for (std::size_t i = 0; i < result.size(); ++i) {
+      const int32_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
+      const int32_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
+      if (da != db && da != 1 && db != 1) return;  // the kernel refuses it
+      result[result.size() - 1 - i] = da == 1 ? db : da;
+    }
+    if (result != declared) {
+      Fail(where + " (" + detail::BuiltinOperatorName(code) + ") declares output tensor " + std::to_string(out) +
+           " as " + ShapeText(declared) + ", but tensors " + std::to_string(ia) + " " + ShapeText(a) + " and " +
+           std::to_string(ib) + " " + ShapeText(b) + " give " + ShapeText(result));
     }
   }
 

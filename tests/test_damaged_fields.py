@@ -89,3 +89,121 @@ def test_name_not_utf8_message(model_kind_bytes):
     # In process: the checker refuses names before LiteRT sees the file.
     with pytest.raises(errors.ModelFormatError, match="not UTF-8"):
         litetrain.Model(bytes(damaged))
+
+
+# MEAN, SUM, REDUCE_PROD, REDUCE_MAX, REDUCE_MIN, REDUCE_ANY, REDUCE_ALL (cpp/src/operator_inputs.cc).
+REDUCTIONS = {40, 74, 81, 82, 89, 91, 140}
+
+
+def test_reduction_axes_from_a_computed_tensor(model_kind_bytes):
+    import litetrain
+    from litetrain import errors
+
+    # fuzz_model: a SUM whose axes index was moved onto an ARG_MAX result
+    # changed its output shape at run time, and LiteRT overflowed the heap
+    # ("free(): invalid next size", SIGABRT). Here the axes become the
+    # reduction's own (computed) operand; in process: the checker refuses it
+    # before LiteRT sees the file.
+    tried = 0
+    for kind, data in model_kind_bytes.items():
+        inputs = ModelFields(data).operator_inputs()
+        operand = {(i.subgraph, i.op): i for i in inputs if i.position == 0}
+        for axes in (i for i in inputs if i.builtin_code in REDUCTIONS and i.position == 1):
+            computed = struct.unpack_from("<i", data, operand[axes.subgraph, axes.op].offset)[0]
+            with pytest.raises(errors.ModelFormatError, match=rf"takes input 1 from tensor {computed}, which is not a constant"):
+                litetrain.Model(with_word(data, axes.offset, computed))
+            tried += 1
+    assert tried > 0
+
+
+def test_reduction_axes_of_zero_elements(model_kind_bytes):
+    import litetrain
+    from litetrain import errors
+
+    # test_damaged_variants: SUM's constant axes [3] declared [0] kept its 12
+    # bytes, reduced nothing, and LiteRT broke the heap ("free(): invalid
+    # pointer", SIGABRT). The shape must account for the data.
+    tried = 0
+    for data in model_kind_bytes.values():
+        fields = ModelFields(data)
+        for s, _, code, ins, _ in fields.operators():
+            if code not in REDUCTIONS or len(ins) < 2:
+                continue
+            for dim in fields.tensor_dims(s, ins[1]):
+                with pytest.raises(errors.ModelFormatError, match=r"needs 0 bytes of data but its buffer \d+ holds"):
+                    litetrain.Model(with_word(data, dim, 0))
+                tried += 1
+    assert tried > 0
+
+
+TRANSPOSE = 39
+
+
+def test_transpose_input_of_another_shape(model_kind_bytes):
+    # test_damaged_variants: `restore`'s input [216, 4] grown to [432, 4]
+    # went through TRANSPOSE, still declared [4, 216], into a variable, and
+    # `save` then broke the heap ("free(): invalid pointer", SIGABRT). Every
+    # dimension of every TRANSPOSE input of the fixed-shape kinds, doubled.
+    variants = []
+    for kind in ("mlp_fixed", "cnn", "depthwise"):
+        data = model_kind_bytes[kind]
+        fields = ModelFields(data)
+        for op_input in (i for i in fields.operator_inputs() if i.builtin_code == TRANSPOSE and i.position == 0):
+            tensor = struct.unpack_from("<i", data, op_input.offset)[0]
+            for dim in fields.tensor_dims(op_input.subgraph, tensor):
+                old = struct.unpack_from("<i", data, dim)[0]
+                if old > 0:
+                    variants.append((f"{kind} subgraph {op_input.subgraph} tensor {tensor}", with_word(data, dim, 2 * old)))
+    outcomes = probe_all([v for _, v in variants])
+    REPORT.append(f"TRANSPOSE inputs of another shape: {len(variants)} variants: {summary(outcomes)}")
+    assert variants
+    assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]
+
+
+READ_VARIABLE, SUB = 143, 41
+
+
+def test_one_variable_read_at_two_inputs(model_kind_bytes):
+    # fuzz_model: SUB(w, w) of one READ_VARIABLE result (a variable update
+    # with its second operand moved onto the first) crashed LiteRT at run
+    # time, reading address 0; MUL(w, w) too. Each SUB of a variable read
+    # gets that read at both inputs; in process: the checker refuses it first.
+    import litetrain
+    from litetrain import errors
+
+    tried = 0
+    for data in model_kind_bytes.values():
+        fields = ModelFields(data)
+        reads = {(s, out) for s, _, code, _, outs in fields.operators() if code == READ_VARIABLE for out in outs}
+        for s, o, code, ins, _ in fields.operators():
+            if code != SUB or (s, ins[0]) not in reads:
+                continue
+            second = next(i for i in fields.operator_inputs() if (i.subgraph, i.op, i.position) == (s, o, 1))
+            with pytest.raises(errors.ModelFormatError, match=rf"reads tensor {ins[0]}, a READ_VARIABLE result, at inputs 0 and 1"):
+                litetrain.Model(with_word(data, second.offset, ins[0]))
+            tried += 1
+    assert tried > 0
+
+
+SUM = 74
+
+
+def test_variable_update_of_another_shape(model_kind_bytes):
+    # fuzz_model: SUB(b, grad), the update of a bias, with its gradient (a SUM
+    # over [2, 6, 6, 3]) moved onto the SUM's own [2, 6, 6, 3] operand stayed
+    # declared [3]; the larger result stored in b crashed `train`. Each SUB
+    # fed by a SUM gets the SUM's operand instead.
+    variants = []
+    for kind in ("mlp_fixed", "cnn", "depthwise"):
+        data = model_kind_bytes[kind]
+        fields = ModelFields(data)
+        operators = fields.operators()
+        summed = {(s, outs[0]): ins[0] for s, _, code, ins, outs in operators if code == SUM and outs}
+        offsets = {(i.subgraph, i.op, i.position): i.offset for i in fields.operator_inputs()}
+        for s, o, code, ins, _ in operators:
+            if code == SUB and len(ins) == 2 and (s, ins[1]) in summed:
+                variants.append((f"{kind} subgraph {s} operator {o}", with_word(data, offsets[s, o, 1], summed[s, ins[1]])))
+    outcomes = probe_all([v for _, v in variants])
+    REPORT.append(f"SUB updates of another shape: {len(variants)} variants: {summary(outcomes)}")
+    assert variants
+    assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]

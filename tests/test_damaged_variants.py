@@ -90,11 +90,6 @@ def damaged_variants(kinds: dict[str, bytes], count: int, seed: int = 2026) -> l
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 17, open: a depthwise model with a damaged dimension field can abort the process (SIGABRT) "
-    "only in some runs; the cause is not found yet (cpp/fuzz/open-findings/README.md)",
-    strict=False,
-)
 def test_damaged_variants_never_kill_the_process(model_kind_bytes, tmp_path):
     variants = damaged_variants(model_kind_bytes, COUNT)
     start = time.monotonic()

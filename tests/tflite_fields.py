@@ -121,6 +121,24 @@ class ModelFields:
                     out.append(OperatorInput(s, o, i, offset, code))
         return out
 
+    def operators(self) -> list[tuple[int, int, int, list[int], list[int]]]:
+        """(subgraph, operator, builtin code, input tensors, output tensors) of every operator."""
+        codes = self._opcodes()
+        out = []
+        for s, subgraph in enumerate(self.r.tables(self.root, 2)):
+            for o, op in enumerate(self.r.tables(subgraph, 3)):
+                at = self.r.field(op, 0)
+                index = self.r.u32(at) if at >= 0 else 0
+                code = codes[index] if index < len(codes) else -1
+                tensors = [[self.r.i32(t) for t in self._int_vector(op, field)] for field in (1, 2)]
+                out.append((s, o, code, *tensors))
+        return out
+
+    def tensor_dims(self, subgraph: int, tensor: int) -> list[int]:
+        """The offsets of the dimensions of one tensor's shape (empty if it has none)."""
+        table = self.r.tables(self.r.tables(self.root, 2)[subgraph], 0)[tensor]
+        return self._int_vector(table, 0)
+
     def names(self) -> list[Name]:
         """Tensor names, signature keys and the names of signature inputs/outputs."""
         out = []

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <iterator>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -159,13 +162,14 @@ class SemanticChecker {
     }
   }
 
-  // Bytes the tensor's data needs, or 0 when that cannot be known statically.
-  static uint64_t DataBytes(const fb::Tensor& tensor) {
+  // Bytes the tensor's data needs, or nothing when that cannot be known
+  // statically. 0 is an answer: a shape with a zero dimension holds no data.
+  static std::optional<uint64_t> DataBytes(const fb::Tensor& tensor) {
     const std::size_t item = ElementBytes(tensor.type());
-    if (item == 0 || tensor.sparsity() != nullptr || tensor.shape() == nullptr) return 0;
+    if (item == 0 || tensor.sparsity() != nullptr || tensor.shape() == nullptr) return std::nullopt;
     uint64_t count = 1;
     for (int32_t dim : *tensor.shape()) {
-      if (dim < 0) return 0;
+      if (dim < 0) return std::nullopt;
       if (dim != 0 && count > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(dim)) {
         return std::numeric_limits<uint64_t>::max();
       }
@@ -215,6 +219,10 @@ class SemanticChecker {
       for (int32_t dim : *tensor.shape_signature()) {
         if (dim < -1) Fail(where + " has an invalid dynamic dimension");
       }
+      // Data has one shape: a constant signature output declared [-1, 4]
+      // made LiteRT copy 64 MiB out of its 16 bytes (fuzz_model, ASan).
+      const bool dynamic = std::count(tensor.shape_signature()->begin(), tensor.shape_signature()->end(), -1) > 0;
+      if (dynamic && HasData(tensor)) Fail(where + " holds constant data but has a dynamic dimension");
     }
     if (const fb::QuantizationParameters* q = tensor.quantization()) {
       const uint32_t scales = q->scale() ? q->scale()->size() : 0;
@@ -241,9 +249,12 @@ class SemanticChecker {
     }
     const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
     const uint64_t stored = buffer->data() ? buffer->data()->size() : (buffer->offset() > 1 ? buffer->size() : 0);
-    const uint64_t needed = DataBytes(tensor);
-    if (stored != 0 && needed != 0 && needed != stored) {
-      Fail(where + " needs " + std::to_string(needed) + " bytes of data but its buffer " +
+    // A constant whose dimension became 0 keeps its data: SUM's axes [3]
+    // damaged to [0] reduced nothing, and LiteRT then broke the heap
+    // ("free(): invalid pointer", SIGABRT; test_damaged_variants).
+    const std::optional<uint64_t> needed = DataBytes(tensor);
+    if (stored != 0 && needed && *needed != stored) {
+      Fail(where + " needs " + std::to_string(*needed) + " bytes of data but its buffer " +
            std::to_string(tensor.buffer()) + " holds " + std::to_string(stored));
     }
     // Constants whose data matches their shape may be large (models over 2 GB).
@@ -286,6 +297,22 @@ class SemanticChecker {
       if (!detail::InputMayBeOmitted(code, i)) {
         Fail(where + " (" + detail::BuiltinOperatorName(code) + ") omits input " + std::to_string(i) +
              " (-1), which the operator needs");
+      }
+    }
+  }
+
+  // Inputs that decide an output's shape must hold data in the file, not be
+  // computed (operator_inputs.h): a tensor index moved onto another tensor of
+  // the same type passes every other rule.
+  void CheckConstantInputs(const std::string& where, const fb::Operator& op, const fb::SubGraph& subgraph) const {
+    if (op.inputs() == nullptr) return;
+    const int32_t code = BuiltinCode(op);
+    for (uint32_t i = 0; i < op.inputs()->size(); ++i) {
+      const int32_t t = op.inputs()->Get(i);
+      if (t < 0 || !detail::InputMustBeConstant(code, i)) continue;
+      if (!HasData(*subgraph.tensors()->Get(static_cast<uint32_t>(t)))) {
+        Fail(where + " (" + detail::BuiltinOperatorName(code) + ") takes input " + std::to_string(i) +
+             " from tensor " + std::to_string(t) + ", which is not a constant");
       }
     }
   }
@@ -335,9 +362,12 @@ class SemanticChecker {
       }
       CheckTensorList(op_where + " inputs", op.inputs(), num_tensors, true);
       CheckOmittedInputs(op_where, op);
+      CheckConstantInputs(op_where, op, subgraph);
       CheckTensorList(op_where + " outputs", op.outputs(), num_tensors, false);
       CheckTensorList(op_where + " intermediates", op.intermediates(), num_tensors, false);
       CheckVariableOperands(op_where, op, subgraph);
+      CheckTransposeShape(op_where, op, subgraph);
+      CheckBroadcastShape(op_where, op, subgraph);
       if (op.large_custom_options_offset() > 1) {
         const uint64_t end = op.large_custom_options_offset() + op.large_custom_options_size();
         if (end < op.large_custom_options_offset() || end > file_size_) {
@@ -347,14 +377,19 @@ class SemanticChecker {
       CheckOperatorOptions(op_where, op);
     }
     CheckDataflow(where, subgraph, num_tensors);
+    CheckVariableReadsTakenOnce(where, subgraph, num_tensors);
+  }
+
+  // A constant: its buffer holds bytes, inside the flatbuffer or after it.
+  bool HasData(const fb::Tensor& tensor) const {
+    const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
+    return (buffer->data() && buffer->data()->size() > 0) || buffer->offset() > 1;
   }
 
   // A tensor that has data before any operator runs: a constant, a variable,
   // or an empty tensor.
   bool HasInitialValue(const fb::Tensor& tensor) const {
-    if (tensor.is_variable()) return true;
-    const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
-    if ((buffer->data() && buffer->data()->size() > 0) || buffer->offset() > 1) return true;
+    if (tensor.is_variable() || HasData(tensor)) return true;
     if (tensor.shape() == nullptr) return false;
     for (int32_t dim : *tensor.shape()) {
       if (dim == 0) return true;
@@ -398,6 +433,34 @@ class SemanticChecker {
       for (int32_t t : *subgraph.outputs()) {
         if (!defined[static_cast<uint32_t>(t)]) {
           Fail(where + " output tensor " + std::to_string(t) + " is never written");
+        }
+      }
+    }
+  }
+
+  // One READ_VARIABLE result at two inputs of one operator (SUB(w, w) stored
+  // back into w, MUL(w, w), SUB(w, w) as a signature output) crashed LiteRT's
+  // CPU path at run time, reading address 0 (fuzz_model); the same computed
+  // tensor twice (SUB(x, x) of a RESHAPE result) ran fine.
+  void CheckVariableReadsTakenOnce(const std::string& where, const fb::SubGraph& subgraph,
+                                   uint32_t num_tensors) const {
+    std::vector<bool> read_result(num_tensors, false);
+    for (const fb::Operator* op : *subgraph.operators()) {
+      if (BuiltinCode(*op) == kReadVariable && op->outputs() && op->outputs()->size() == 1) {
+        read_result[static_cast<uint32_t>(op->outputs()->Get(0))] = true;
+      }
+    }
+    for (uint32_t o = 0; o < subgraph.operators()->size(); ++o) {
+      const fb::Operator& op = *subgraph.operators()->Get(o);
+      if (op.inputs() == nullptr) continue;
+      for (uint32_t i = 0; i < op.inputs()->size(); ++i) {
+        const int32_t t = op.inputs()->Get(i);
+        if (t < 0 || !read_result[static_cast<uint32_t>(t)]) continue;
+        for (uint32_t j = i + 1; j < op.inputs()->size(); ++j) {
+          if (op.inputs()->Get(j) != t) continue;
+          Fail(where + " operator " + std::to_string(o) + " (" + detail::BuiltinOperatorName(BuiltinCode(op)) +
+               ") reads tensor " + std::to_string(t) + ", a READ_VARIABLE result, at inputs " + std::to_string(i) +
+               " and " + std::to_string(j) + ", which crashes LiteRT's CPU kernels");
         }
       }
     }
@@ -515,6 +578,85 @@ class SemanticChecker {
     std::string text = "[";
     for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
     return text + "]";
+  }
+
+  static constexpr int32_t kTranspose = 39;
+
+  // LiteRT computes an operator's output shape from its inputs and ignores
+  // the declared one, but CheckResourceVariables trusts the declared shape of
+  // the value a variable stores. A `restore` input grown from [216, 4] to
+  // [432, 4] went through TRANSPOSE, still declared [4, 216], into a
+  // variable; `save` and `train` then worked on the larger value and broke
+  // the heap ("free(): invalid pointer", SIGABRT; test_damaged_variants).
+  // Where static shapes and a constant permutation decide the output, it must
+  // be the declared one.
+  void CheckTransposeShape(const std::string& where, const fb::Operator& op, const fb::SubGraph& subgraph) const {
+    if (BuiltinCode(op) != kTranspose || !op.inputs() || op.inputs()->size() < 2 || !op.outputs() ||
+        op.outputs()->size() < 1) {
+      return;
+    }
+    const int32_t in = op.inputs()->Get(0), perm = op.inputs()->Get(1), out = op.outputs()->Get(0);
+    if (in < 0 || perm < 0) return;  // CheckOmittedInputs
+    std::vector<int32_t> input_shape, output_shape;
+    if (!StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(in)), input_shape) ||
+        !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(out)), output_shape)) {
+      return;
+    }
+    const fb::Tensor& perm_tensor = *subgraph.tensors()->Get(static_cast<uint32_t>(perm));
+    const auto* data = model_.buffers()->Get(perm_tensor.buffer())->data();
+    if (perm_tensor.type() != fb::TensorType::INT32 || data == nullptr) return;  // computed or large
+    const std::size_t rank = input_shape.size();
+    if (data->size() != 4 * rank) return;  // the kernel refuses a permutation of another rank
+    std::vector<int32_t> permuted(rank);
+    for (std::size_t i = 0; i < rank; ++i) {
+      int32_t axis = 0;
+      std::memcpy(&axis, data->data() + 4 * i, 4);
+      if (axis < 0) axis += static_cast<int32_t>(rank);
+      if (axis < 0 || static_cast<std::size_t>(axis) >= rank) return;  // and an axis out of range
+      permuted[i] = input_shape[static_cast<std::size_t>(axis)];
+    }
+    if (permuted != output_shape) {
+      Fail(where + " (TRANSPOSE (39)) declares output tensor " + std::to_string(out) + " as " +
+           ShapeText(output_shape) + ", but transposing tensor " + std::to_string(in) + " of " +
+           ShapeText(input_shape) + " gives " + ShapeText(permuted));
+    }
+  }
+
+  // Elementwise operators whose output is their inputs broadcast together:
+  // ADD, MUL, SUB, DIV, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE.
+  static bool Broadcasts(int32_t code) {
+    static constexpr int32_t kCodes[] = {0, 18, 41, 42, 55, 57, 99};
+    return std::find(std::begin(kCodes), std::end(kCodes), code) != std::end(kCodes);
+  }
+
+  // As for TRANSPOSE: a variable update SUB(b, grad) with its [3] gradient
+  // moved onto a [2, 6, 6, 3] tensor stayed declared [3], and the larger
+  // result stored in b crashed `train` (SIGSEGV, bad free; fuzz_model).
+  void CheckBroadcastShape(const std::string& where, const fb::Operator& op, const fb::SubGraph& subgraph) const {
+    const int32_t code = BuiltinCode(op);
+    if (!Broadcasts(code) || !op.inputs() || op.inputs()->size() != 2 || !op.outputs() || op.outputs()->size() < 1) {
+      return;
+    }
+    std::vector<int32_t> a, b, declared;
+    const int32_t ia = op.inputs()->Get(0), ib = op.inputs()->Get(1), out = op.outputs()->Get(0);
+    if (ia < 0 || ib < 0 || !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(ia)), a) ||
+        !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(ib)), b) ||
+        !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(out)), declared)) {
+      return;
+    }
+    // Right-aligned, numpy's rule: equal dimensions, or one of them 1.
+    std::vector<int32_t> result(std::max(a.size(), b.size()));
+    for (std::size_t i = 0; i < result.size(); ++i) {
+      const int32_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
+      const int32_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
+      if (da != db && da != 1 && db != 1) return;  // the kernel refuses it
+      result[result.size() - 1 - i] = da == 1 ? db : da;
+    }
+    if (result != declared) {
+      Fail(where + " (" + detail::BuiltinOperatorName(code) + ") declares output tensor " + std::to_string(out) +
+           " as " + ShapeText(declared) + ", but tensors " + std::to_string(ia) + " " + ShapeText(a) + " and " +
+           std::to_string(ib) + " " + ShapeText(b) + " give " + ShapeText(result));
+    }
   }
 
   // Training graphs keep their weights in resource variables: VAR_HANDLE

@@ -54,6 +54,10 @@ constexpr InputCount kMinimumInputs[] = {
     {94, 2},  {99, 2},  {107, 2}, {123, 3}, {126, 2}, {130, 2},
 };
 
+// Operators whose input 1 is the axes to reduce: MEAN, SUM, REDUCE_PROD,
+// REDUCE_MAX, REDUCE_MIN, REDUCE_ANY, REDUCE_ALL (all take ReducerOptions).
+constexpr int32_t kReductions[] = {40, 74, 81, 82, 89, 91, 140};
+
 struct OperatorRow {
   int32_t code;
   const char* name;
@@ -80,6 +84,14 @@ int MinimumInputs(int32_t code) noexcept {
     if (row.code == code) return row.minimum;
   }
   return 0;
+}
+
+bool InputMustBeConstant(int32_t code, std::size_t position) noexcept {
+  if (position != 1) return false;
+  for (int32_t reduction : kReductions) {
+    if (reduction == code) return true;
+  }
+  return false;
 }
 
 std::string BuiltinOperatorName(int32_t code) {

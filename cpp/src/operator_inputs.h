@@ -21,6 +21,15 @@ bool InputMayBeOmitted(int32_t code, std::size_t position) noexcept;
 // BATCH_MATMUL with one input threw out of LiteRT's loader. 0 for the rest.
 int MinimumInputs(int32_t code) noexcept;
 
+// True when input `position` of builtin operator `code` decides the shape of
+// its output and converters always write it as a constant: the axes of the
+// reductions (SUM, MEAN, REDUCE_*). Computed there, the output shape is known
+// only at run time; a SUM whose axes index was moved onto an ARG_MAX result
+// made LiteRT overflow a heap block during `train`: a bad free in
+// LiteRtDestroyCompiledModel under ASan, "free(): invalid next size" and
+// SIGABRT without it (fuzz_model).
+bool InputMustBeConstant(int32_t code, std::size_t position) noexcept;
+
 // "CONV_2D (3)", or "builtin operator 999" for a code the runtime table
 // (runtime_op_versions.inc) does not name.
 std::string BuiltinOperatorName(int32_t code);

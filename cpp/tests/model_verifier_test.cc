@@ -177,6 +177,41 @@ TEST_F(ModelVerifier, RejectsAShapeThatDisagreesWithItsData) {
   EXPECT_NE(message.find("bytes of data"), std::string::npos) << message;
 }
 
+TEST_F(ModelVerifier, RejectsAConstantShapedToNoElements) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    // A constant declared empty that keeps its data (SUM's axes [3] -> [0]).
+    for (auto* subgraph : *m.mutable_subgraphs()) {
+      for (auto* tensor : *subgraph->mutable_tensors()) {
+        const auto* buffer = m.buffers()->Get(tensor->buffer());
+        if (buffer->data() && buffer->data()->size() > 0 && tensor->shape() && tensor->shape()->size() > 0) {
+          tensor->mutable_shape()->Mutate(0, 0);
+          return;
+        }
+      }
+    }
+  });
+  EXPECT_NE(message.find("needs 0 bytes of data"), std::string::npos) << message;
+}
+
+TEST_F(ModelVerifier, RejectsOneVariableReadAtTwoInputs) {
+  const std::string message = ErrorAfter([](fb::Model& m) {
+    // SUB(w, w): the variable update's second operand moved onto its first.
+    constexpr int32_t kReadVariable = 143, kSub = 41;
+    auto code = [&](const fb::Operator* op) { return m.operator_codes()->Get(op->opcode_index())->builtin_code(); };
+    for (auto* subgraph : *m.mutable_subgraphs()) {
+      std::vector<int32_t> reads;
+      for (auto* op : *subgraph->mutable_operators()) {
+        if (code(op) == kReadVariable) reads.push_back(op->outputs()->Get(0));
+        if (code(op) == kSub && std::count(reads.begin(), reads.end(), op->inputs()->Get(0)) > 0) {
+          op->mutable_inputs()->Mutate(1, op->inputs()->Get(0));
+          return;
+        }
+      }
+    }
+  });
+  EXPECT_NE(message.find("a READ_VARIABLE result, at inputs 0 and 1"), std::string::npos) << message;
+}
+
 TEST_F(ModelVerifier, RejectsATensorWrittenTwice) {
   // Found by the corruption suite: one flipped bit turned VAR_HANDLE's output
   // into another operator's output tensor, and running `infer` crashed.

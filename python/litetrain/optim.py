@@ -12,6 +12,17 @@ from dataclasses import dataclass
 
 from litetrain.errors import BuildError
 
+# Names of the optimizer's own state among a model's variables (save/restore
+# names): the learning rate, Adam's step count, and per-weight slots.
+LEARNING_RATE = "optimizer__learning_rate"
+ITERATIONS = "optimizer__iterations"
+_SLOT_SUFFIXES = ("__adam_m", "__adam_v", "__momentum")
+
+
+def is_optimizer_state(name: str) -> bool:
+    """Whether a save/restore name is optimizer state rather than a model weight."""
+    return name in (LEARNING_RATE, ITERATIONS) or name.endswith(_SLOT_SUFFIXES)
+
 
 @dataclass(frozen=True)
 class SGD:

@@ -56,7 +56,7 @@ def check_weights(keras_model, weights: Mapping[str, np.ndarray]) -> dict[str, n
     Raises:
         ValueError: a name that is no weight of the model, or another shape / dtype.
     """
-    from litetrain.builder.updates import is_optimizer_state
+    from litetrain.optim import is_optimizer_state
 
     values = {k: v for k, v in weights.items() if not is_optimizer_state(k)}
     by_name = _keras_weights(keras_model)

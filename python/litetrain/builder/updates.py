@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from litetrain.optim import SGD, Adam, AdamW
+from litetrain.optim import ITERATIONS, LEARNING_RATE, SGD, Adam, AdamW, is_optimizer_state
 
-LEARNING_RATE = "optimizer__learning_rate"
-ITERATIONS = "optimizer__iterations"
+__all__ = ["ITERATIONS", "LEARNING_RATE", "apply", "has_iterations", "is_optimizer_state", "prescales_gradients", "slot_names"]
 
 
 def slot_names(optimizer, weight_name: str) -> list[str]:
@@ -66,7 +65,3 @@ def apply(tf, optimizer, lr, params, slots, iterations):
         v_var.assign(v)
         variable.assign(value - (m * alpha) / (tf.sqrt(v) + optimizer.epsilon))
 
-
-def is_optimizer_state(name: str) -> bool:
-    """Whether a save/restore name is optimizer state rather than a model weight."""
-    return name in (LEARNING_RATE, ITERATIONS) or name.endswith(("__adam_m", "__adam_v", "__momentum"))

@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 
 from litetrain.bench import cli as bench
-from litetrain.cli import bake, export, inspect, train
+from litetrain.cli import bake, export, federated, inspect, train
 
-COMMANDS = (inspect, train, bake, export, bench)
+COMMANDS = (inspect, train, bake, export, federated, bench)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ private ``FLWR_HOME``; nothing is installed at run time.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -18,6 +19,15 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+APP = Path(__file__).resolve().parents[1] / "examples" / "federated"
+
+
+def example_prepare():
+    """The example app's prepare.py as a module (build_model, write_data)."""
+    spec = importlib.util.spec_from_file_location("federated_prepare", APP / "prepare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:
@@ -35,18 +45,27 @@ def wait_for(predicate, timeout: float, what: str, poll: float = 0.2) -> None:
 
 
 class Federation:
-    """Processes of one federation; :meth:`close` (or ``with``) ends them all."""
+    """Processes of one federation; :meth:`close` (or ``with``) ends them all.
 
-    def __init__(self, workdir: Path) -> None:
+    With `virtual_nodes`, the SuperLink runs Flower's Simulation runtime with
+    that many virtual SuperNodes (Ray actors, one CPU each) instead of waiting
+    for real ones.
+    """
+
+    def __init__(self, workdir: Path, *, virtual_nodes: int = 0) -> None:
         self.workdir = workdir
         self.home = workdir / "flwr-home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                     "FLWR_HOME": str(self.home), "PYTHONUNBUFFERED": "1"}
-        (self.home / "config.toml").write_text(
-            '[superlink]\ndefault = "local-deployment"\n\n'
-            f'[superlink.local-deployment]\naddress = "127.0.0.1:{self.port}"\ninsecure = true\n')
+        self.virtual_nodes = virtual_nodes
+        config = ('[superlink]\ndefault = "local-deployment"\n\n'
+                  f'[superlink.local-deployment]\naddress = "127.0.0.1:{self.port}"\ninsecure = true\n')
+        if virtual_nodes:
+            config += (f'\n[superlink.local-deployment.options]\nnum-supernodes = {virtual_nodes}\n'
+                       '\n[superlink.local-deployment.options.backend.client-resources]\nnum-cpus = 1\n')
+        (self.home / "config.toml").write_text(config)
         self.processes: dict[str, subprocess.Popen] = {}
 
     def _start(self, name: str, command: list[str]) -> subprocess.Popen:
@@ -63,7 +82,8 @@ class Federation:
     def start_superlink(self) -> None:
         self._start("superlink", [str(BIN / "flower-superlink"), "--insecure", "--port", str(self.port),
                                   "--database", str(self.workdir / "state.db"),
-                                  "--disable-runtime-dependency-installation"])
+                                  "--disable-runtime-dependency-installation",
+                                  *(["--simulation"] if self.virtual_nodes else [])])
         wait_for(self._superlink_listens, 60, "the SuperLink to listen")
 
     def _superlink_listens(self) -> bool:

@@ -1,13 +1,13 @@
-"""A real Flower Deployment federation on loopback: a SuperLink, four SuperNodes
-started with ``litetrain federated client`` (separate processes), the app of
-``examples/federated`` submitted with ``flwr run``; 10 rounds of FedAvg on
-load_digits split non-IID (5 of 10 classes per node); one node killed with
-SIGKILL during round 3 and started again later.
+"""litetrain's Flower apps: the ClientApp called in process with Flower's own
+messages and mods, and a real Flower Deployment federation on loopback: a
+SuperLink, four SuperNodes started with ``litetrain federated client``
+(separate processes), the app of ``examples/federated`` submitted with ``flwr
+run``; 10 rounds of FedAvg on load_digits split non-IID (5 of 10 classes per
+node); one node killed with SIGKILL during round 3 and started again later.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -16,32 +16,74 @@ import numpy as np
 import pytest
 
 from conftest import REPORT, skip_module_on_prebuilt_target
-from flower_federation import Federation, free_port, wait_for
+from flower_federation import APP, Federation, example_prepare, free_port, wait_for
 
 skip_module_on_prebuilt_target("TensorFlow to build the federation's model")
 
-pytestmark = pytest.mark.slow
-
-APP = Path(__file__).resolve().parents[1] / "examples" / "federated"
 NODES = 4
 ROUNDS = 10
-
-
-def _prepare_module():
-    spec = importlib.util.spec_from_file_location("federated_prepare", APP / "prepare.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example's model, node shards and test set, made by its own prepare.py."""
     out = tmp_path_factory.mktemp("federated-inputs")
-    prepare = _prepare_module()
+    prepare = example_prepare()
     prepare.build_model(out / "model.tflite")
     prepare.write_data(out, NODES, classes_per_node=5)
     return out
+
+
+def _train_message(weights: dict, config: dict):
+    from flwr.app import ConfigRecord, Message, MessageType, RecordDict
+    from flwr.supercore.task_identity import TaskIdentity
+
+    from litetrain.federated.records import record_of
+
+    # Flower's runtime sets these before it builds messages; a test calling the app in process must too.
+    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 0, 1
+    return Message(content=RecordDict({"arrays": record_of(weights), "config": ConfigRecord(config)}),
+                   dst_node_id=7, message_type=MessageType.TRAIN)
+
+
+def _context(prepared: Path, node: int):
+    from flwr.app import Context, RecordDict
+
+    return Context(run_id=1, node_id=7, state=RecordDict(), run_config={},
+                   node_config={"model": str(prepared / "model.tflite"), "data": str(prepared / f"node-{node}.npz")})
+
+
+def test_client_app_clips_updates_when_the_server_asks(prepared: Path) -> None:
+    from litetrain.federated import client_app, model_weights
+    from litetrain.federated.records import arrays_of
+
+    start = model_weights(litetrain_trainer(prepared))
+    config = {"server-round": 1, "local-epochs": 2, "batch-size": 16, "learning-rate": 0.2}
+
+    def update_norm(reply) -> float:
+        assert not reply.has_error(), reply.error
+        sent = arrays_of(reply.content["arrays"])
+        return float(np.sqrt(sum(np.sum((sent[k] - start[k]) ** 2) for k in start)))
+
+    free = update_norm(client_app.app(_train_message(start, config), _context(prepared, 0)))
+    clipped = update_norm(client_app.app(_train_message(start, {**config, "clipping_norm": 0.05}),
+                                         _context(prepared, 0)))
+    assert free > 0.5 and clipped == pytest.approx(0.05, rel=1e-4)
+
+
+def test_client_app_refuses_another_models_weights(prepared: Path) -> None:
+    from litetrain.federated import ModelMismatch, client_app, model_weights
+
+    start = model_weights(litetrain_trainer(prepared))
+    wrong = {**start, "dense_bias": np.zeros(7, np.float32)}
+    with pytest.raises(ModelMismatch, match="another model"):
+        client_app.app(_train_message(wrong, {"server-round": 1}), _context(prepared, 1))
+
+
+def litetrain_trainer(prepared: Path):
+    import litetrain
+
+    return litetrain.Trainer(str(prepared / "model.tflite"))
 
 
 def _client_command(prepared: Path, node: int, federation: Federation) -> list[str]:
@@ -68,6 +110,28 @@ def _interpreter_accuracy(path: str, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(scores, axis=1) == y))
 
 
+@pytest.mark.slow
+def test_simulation_runtime_with_20_virtual_nodes(prepared: Path, tmp_path: Path) -> None:
+    out = tmp_path / "global"
+    run_config = tmp_path / "run-config.toml"
+    run_config.write_text(f'model = "{prepared / "model.tflite"}"\nout-dir = "{out}"\n'
+                          f'test-data = "{prepared / "test.npz"}"\ndata = "{prepared / "train.npz"}"\n'
+                          f'classes-per-node = 3\nmin-nodes = 20\nnum-server-rounds = {ROUNDS}\n')
+    with Federation(tmp_path, virtual_nodes=20) as federation:
+        federation.start_superlink()
+        run = federation.run(APP, run_config)
+        wait_for(lambda: run.poll() is not None, 600, "the simulated run to finish")
+        assert run.returncode == 0, federation.log("flwr-run")[-4000:]
+    summary = json.loads((out / "results.json").read_text())
+    rounds = summary["rounds"]
+    assert summary["finished"] and [r["round"] for r in rounds] == list(range(ROUNDS + 1))
+    assert all(r["train-nodes"] == 20 for r in rounds[1:])
+    REPORT.append(f"federated digits, Simulation runtime, 20 virtual nodes of 3 classes: "
+                  f"accuracy {rounds[-1]['accuracy']:.3f} after {ROUNDS} rounds")
+    assert rounds[-1]["accuracy"] >= 0.85
+    assert Path(summary["files"]["inference"]).is_file()
+
+
 def _alone_accuracy(prepared: Path, node: int, epochs: int) -> float:
     """The node's shard trained alone with the federation's step budget, tested on the held-out digits."""
     import litetrain
@@ -80,6 +144,7 @@ def _alone_accuracy(prepared: Path, node: int, epochs: int) -> float:
     return accuracy(trainer, test.x, test.y)
 
 
+@pytest.mark.slow
 def test_deployment_federation_survives_a_killed_node(prepared: Path, tmp_path: Path) -> None:
     out = tmp_path / "global"
     run_config = tmp_path / "run-config.toml"

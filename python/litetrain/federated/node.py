@@ -50,12 +50,13 @@ class RoundConfig:
 
 
 def accuracy(trainer: Trainer, x: np.ndarray, y: np.ndarray) -> float:
-    """Share of samples whose arg-max ``infer`` output equals the label."""
+    """Share of samples whose arg-max ``infer`` output equals the label (a class id, or one-hot)."""
+    labels = np.argmax(y, axis=1) if y.ndim == 2 else y.reshape(-1)
     outputs = trainer.predict(x, batch_size=256)
     if len(outputs) != 1:
         raise ValueError(f"accuracy needs an infer signature with one output, it has {sorted(outputs)}")
     scores = next(iter(outputs.values()))
-    return float(np.mean(np.argmax(scores.reshape(len(y), -1), axis=1) == y.reshape(-1)))
+    return float(np.mean(np.argmax(scores.reshape(len(labels), -1), axis=1) == labels))
 
 
 class FederatedNode:

@@ -111,22 +111,27 @@ def _interpreter_accuracy(path: str, x: np.ndarray, y: np.ndarray) -> float:
 
 
 @pytest.mark.slow
-def test_simulation_runtime_with_20_virtual_nodes(prepared: Path, tmp_path: Path) -> None:
+def test_simulation_runtime_with_20_virtual_nodes_and_clipping(prepared: Path, tmp_path: Path) -> None:
     out = tmp_path / "global"
     run_config = tmp_path / "run-config.toml"
     run_config.write_text(f'model = "{prepared / "model.tflite"}"\nout-dir = "{out}"\n'
                           f'test-data = "{prepared / "test.npz"}"\ndata = "{prepared / "train.npz"}"\n'
-                          f'classes-per-node = 3\nmin-nodes = 20\nnum-server-rounds = {ROUNDS}\n')
+                          f'classes-per-node = 3\nmin-nodes = 20\nnum-server-rounds = {ROUNDS}\n'
+                          # Differential privacy as Flower does it for NumPy clients: the server's
+                          # client-side-clipping wrapper asks, the nodes clip with fixedclipping_mod.
+                          f'clipping-norm = 2.0\nnoise-multiplier = 0.01\n')
     with Federation(tmp_path, virtual_nodes=20) as federation:
         federation.start_superlink()
         run = federation.run(APP, run_config)
         wait_for(lambda: run.poll() is not None, 600, "the simulated run to finish")
-        assert run.returncode == 0, federation.log("flwr-run")[-4000:]
+        run_log = federation.log("flwr-run")
+        assert run.returncode == 0, run_log[-4000:]
+    assert "fixedclipping_mod: parameters are clipped by value: 2.0000" in run_log
     summary = json.loads((out / "results.json").read_text())
     rounds = summary["rounds"]
     assert summary["finished"] and [r["round"] for r in rounds] == list(range(ROUNDS + 1))
     assert all(r["train-nodes"] == 20 for r in rounds[1:])
-    REPORT.append(f"federated digits, Simulation runtime, 20 virtual nodes of 3 classes: "
+    REPORT.append(f"federated digits, Simulation runtime, 20 virtual nodes of 3 classes, clipping 2.0: "
                   f"accuracy {rounds[-1]['accuracy']:.3f} after {ROUNDS} rounds")
     assert rounds[-1]["accuracy"] >= 0.85
     assert Path(summary["files"]["inference"]).is_file()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 
 import litetrain
 from cli_runner import litetrain as run_cli
@@ -33,6 +32,8 @@ def digits_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def shard(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sklearn.datasets import load_digits
+
     digits = load_digits()
     path = tmp_path_factory.mktemp("fed") / "shard.npz"
     np.savez(path, x=(digits.data[:300] / 16).astype(np.float32), y=digits.target[:300].astype(np.int32))

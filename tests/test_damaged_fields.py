@@ -207,3 +207,44 @@ def test_variable_update_of_another_shape(model_kind_bytes):
     REPORT.append(f"SUB updates of another shape: {len(variants)} variants: {summary(outcomes)}")
     assert variants
     assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]
+
+
+SHAPE_COMPUTED = {"FULLY_CONNECTED": 9, "RESHAPE": 22, "PAD": 34, "TRANSPOSE": 39, "PADV2": 60, "MIRROR_PAD": 100}
+
+
+def test_declared_output_shapes_that_the_operator_does_not_compute(model_kind_bytes):
+    # fuzz_model: a PAD whose constant paddings grew to 16777472 still
+    # declared its output small; the size limit on computed tensors read the
+    # declared shape and LiteRT asked for 3.2 GB. LiteRT computes these
+    # operators' outputs from their inputs and ignores the declared shape, so
+    # a declared shape that disagrees must be refused: every dimension of the
+    # output of every such operator of the fixed-shape kinds, doubled. (The
+    # int8 export has a dynamic batch: its declared shapes are only the
+    # current ones, LiteRT resizes them, and the rule leaves them alone.)
+    import litetrain
+    from litetrain import errors
+
+    variants = []
+    for kind in ("mlp_fixed", "cnn", "depthwise", "batch_norm", "baked", "inference_only"):
+        data = model_kind_bytes[kind]
+        fields = ModelFields(data)
+        for s, o, code, _, outs in fields.operators():
+            if code not in SHAPE_COMPUTED.values() or not outs:
+                continue
+            for dim in fields.tensor_dims(s, outs[0]):
+                old = struct.unpack_from("<i", data, dim)[0]
+                if old > 0:
+                    variants.append((f"{kind} subgraph {s} operator {o} (code {code})", with_word(data, dim, 2 * old)))
+    codes_hit = {int(w.rsplit("code ", 1)[1].rstrip(")")) for w, _ in variants}
+    assert {SHAPE_COMPUTED[n] for n in ("FULLY_CONNECTED", "RESHAPE", "PAD", "TRANSPOSE")} <= codes_hit
+    outcomes = probe_all([v for _, v in variants])
+    REPORT.append(f"declared output shapes unlike the computed ones: {len(variants)} variants: {summary(outcomes)}")
+    assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]
+    # Refused by the output-shape rule itself, naming the operator (the first
+    # operator to see the damage may be its consumer).
+    named = set()
+    for _, variant in variants:
+        with pytest.raises(errors.ModelFormatError, match=r"\(([A-Z_0-9]+) \(\d+\)\) declares output tensor") as refused:
+            litetrain.Model(variant)
+        named.add(refused.value.args[0].split(" declares output tensor")[0].rsplit("(", 2)[1].strip())
+    assert {"FULLY_CONNECTED", "RESHAPE", "PAD", "TRANSPOSE"} <= named, named

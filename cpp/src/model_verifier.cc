@@ -15,6 +15,7 @@
 #include "formats/json.h"
 #include "litetrain/errors.h"
 #include "operator_inputs.h"
+#include "output_shapes.h"
 #include "tflite_generated.h"
 
 namespace litetrain {
@@ -366,8 +367,7 @@ class SemanticChecker {
       CheckTensorList(op_where + " outputs", op.outputs(), num_tensors, false);
       CheckTensorList(op_where + " intermediates", op.intermediates(), num_tensors, false);
       CheckVariableOperands(op_where, op, subgraph);
-      CheckTransposeShape(op_where, op, subgraph);
-      CheckBroadcastShape(op_where, op, subgraph);
+      detail::CheckOutputShape(op_where, BuiltinCode(op), op, subgraph, model_);
       if (op.large_custom_options_offset() > 1) {
         const uint64_t end = op.large_custom_options_offset() + op.large_custom_options_size();
         if (end < op.large_custom_options_offset() || end > file_size_) {
@@ -563,102 +563,6 @@ class SemanticChecker {
     return std::max<int32_t>(code->builtin_code(), code->deprecated_builtin_code());
   }
 
-  static bool StaticShape(const fb::Tensor& tensor, std::vector<int32_t>& shape) {
-    shape.clear();
-    if (tensor.shape_signature()) {
-      for (int32_t dim : *tensor.shape_signature()) {
-        if (dim < 0) return false;
-      }
-    }
-    if (tensor.shape()) shape.assign(tensor.shape()->begin(), tensor.shape()->end());
-    return true;
-  }
-
-  static std::string ShapeText(const std::vector<int32_t>& shape) {
-    std::string text = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-    return text + "]";
-  }
-
-  static constexpr int32_t kTranspose = 39;
-
-  // LiteRT computes an operator's output shape from its inputs and ignores
-  // the declared one, but CheckResourceVariables trusts the declared shape of
-  // the value a variable stores. A `restore` input grown from [216, 4] to
-  // [432, 4] went through TRANSPOSE, still declared [4, 216], into a
-  // variable; `save` and `train` then worked on the larger value and broke
-  // the heap ("free(): invalid pointer", SIGABRT; test_damaged_variants).
-  // Where static shapes and a constant permutation decide the output, it must
-  // be the declared one.
-  void CheckTransposeShape(const std::string& where, const fb::Operator& op, const fb::SubGraph& subgraph) const {
-    if (BuiltinCode(op) != kTranspose || !op.inputs() || op.inputs()->size() < 2 || !op.outputs() ||
-        op.outputs()->size() < 1) {
-      return;
-    }
-    const int32_t in = op.inputs()->Get(0), perm = op.inputs()->Get(1), out = op.outputs()->Get(0);
-    if (in < 0 || perm < 0) return;  // CheckOmittedInputs
-    std::vector<int32_t> input_shape, output_shape;
-    if (!StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(in)), input_shape) ||
-        !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(out)), output_shape)) {
-      return;
-    }
-    const fb::Tensor& perm_tensor = *subgraph.tensors()->Get(static_cast<uint32_t>(perm));
-    const auto* data = model_.buffers()->Get(perm_tensor.buffer())->data();
-    if (perm_tensor.type() != fb::TensorType::INT32 || data == nullptr) return;  // computed or large
-    const std::size_t rank = input_shape.size();
-    if (data->size() != 4 * rank) return;  // the kernel refuses a permutation of another rank
-    std::vector<int32_t> permuted(rank);
-    for (std::size_t i = 0; i < rank; ++i) {
-      int32_t axis = 0;
-      std::memcpy(&axis, data->data() + 4 * i, 4);
-      if (axis < 0) axis += static_cast<int32_t>(rank);
-      if (axis < 0 || static_cast<std::size_t>(axis) >= rank) return;  // and an axis out of range
-      permuted[i] = input_shape[static_cast<std::size_t>(axis)];
-    }
-    if (permuted != output_shape) {
-      Fail(where + " (TRANSPOSE (39)) declares output tensor " + std::to_string(out) + " as " +
-           ShapeText(output_shape) + ", but transposing tensor " + std::to_string(in) + " of " +
-           ShapeText(input_shape) + " gives " + ShapeText(permuted));
-    }
-  }
-
-  // Elementwise operators whose output is their inputs broadcast together:
-  // ADD, MUL, SUB, DIV, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE.
-  static bool Broadcasts(int32_t code) {
-    static constexpr int32_t kCodes[] = {0, 18, 41, 42, 55, 57, 99};
-    return std::find(std::begin(kCodes), std::end(kCodes), code) != std::end(kCodes);
-  }
-
-  // As for TRANSPOSE: a variable update SUB(b, grad) with its [3] gradient
-  // moved onto a [2, 6, 6, 3] tensor stayed declared [3], and the larger
-  // result stored in b crashed `train` (SIGSEGV, bad free; fuzz_model).
-  void CheckBroadcastShape(const std::string& where, const fb::Operator& op, const fb::SubGraph& subgraph) const {
-    const int32_t code = BuiltinCode(op);
-    if (!Broadcasts(code) || !op.inputs() || op.inputs()->size() != 2 || !op.outputs() || op.outputs()->size() < 1) {
-      return;
-    }
-    std::vector<int32_t> a, b, declared;
-    const int32_t ia = op.inputs()->Get(0), ib = op.inputs()->Get(1), out = op.outputs()->Get(0);
-    if (ia < 0 || ib < 0 || !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(ia)), a) ||
-        !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(ib)), b) ||
-        !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(out)), declared)) {
-      return;
-    }
-    // Right-aligned, numpy's rule: equal dimensions, or one of them 1.
-    std::vector<int32_t> result(std::max(a.size(), b.size()));
-    for (std::size_t i = 0; i < result.size(); ++i) {
-      const int32_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
-      const int32_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
-      if (da != db && da != 1 && db != 1) return;  // the kernel refuses it
-      result[result.size() - 1 - i] = da == 1 ? db : da;
-    }
-    if (result != declared) {
-      Fail(where + " (" + detail::BuiltinOperatorName(code) + ") declares output tensor " + std::to_string(out) +
-           " as " + ShapeText(declared) + ", but tensors " + std::to_string(ia) + " " + ShapeText(a) + " and " +
-           std::to_string(ib) + " " + ShapeText(b) + " give " + ShapeText(result));
-    }
-  }
-
   // Training graphs keep their weights in resource variables: VAR_HANDLE
   // names one, ASSIGN_VARIABLE stores a value, READ_VARIABLE copies it out.
   // LiteRT's kernels trust the shapes on both sides, so a damaged shape there
@@ -699,14 +603,14 @@ class SemanticChecker {
           if (handle < 0 || handles[s][static_cast<uint32_t>(handle)].empty()) continue;
           const std::string& name = handles[s][static_cast<uint32_t>(handle)];
           const int32_t value = store ? op.inputs()->Get(1) : op.outputs()->Get(0);
-          if (value < 0 || !StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(value)), shape)) continue;
+          if (value < 0 || !detail::StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(value)), shape)) continue;
           auto known = shapes.find(name);
           if (known == shapes.end()) {
             if (store) shapes.emplace(name, shape);
           } else if (known->second != shape) {
             Fail("subgraph " + std::to_string(s) + " operator " + std::to_string(o) +
-                 (store ? " stores " : " reads ") + ShapeText(shape) + " in variable '" + name +
-                 "', which holds " + ShapeText(known->second));
+                 (store ? " stores " : " reads ") + detail::ShapeText(shape) + " in variable '" + name +
+                 "', which holds " + detail::ShapeText(known->second));
           }
         }
       }

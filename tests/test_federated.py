@@ -110,16 +110,23 @@ def _interpreter_accuracy(path: str, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(scores, axis=1) == y))
 
 
+def _write_run_config(folder: Path, prepared: Path, out: Path, settings: dict[str, str | int | float]) -> Path:
+    """A run-config.toml for `flwr run`: the prepared model and test set, results in `out`, plus `settings`."""
+    every = {"model": str(prepared / "model.tflite"), "out-dir": str(out), "test-data": str(prepared / "test.npz"),
+             "num-server-rounds": ROUNDS, **settings}
+    path = folder / "run-config.toml"
+    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in every.items()))
+    return path
+
+
 @pytest.mark.slow
 def test_simulation_runtime_with_20_virtual_nodes_and_clipping(prepared: Path, tmp_path: Path) -> None:
     out = tmp_path / "global"
-    run_config = tmp_path / "run-config.toml"
-    run_config.write_text(f'model = "{prepared / "model.tflite"}"\nout-dir = "{out}"\n'
-                          f'test-data = "{prepared / "test.npz"}"\ndata = "{prepared / "train.npz"}"\n'
-                          f'classes-per-node = 3\nmin-nodes = 20\nnum-server-rounds = {ROUNDS}\n'
-                          # Differential privacy as Flower does it for NumPy clients: the server's
-                          # client-side-clipping wrapper asks, the nodes clip with fixedclipping_mod.
-                          f'clipping-norm = 2.0\nnoise-multiplier = 0.01\n')
+    run_config = _write_run_config(
+        tmp_path, prepared, out, {"data": str(prepared / "train.npz"), "classes-per-node": 3, "min-nodes": 20,
+                                  # Differential privacy as Flower does it for NumPy clients: the server's
+                                  # client-side-clipping wrapper asks, the nodes clip with fixedclipping_mod.
+                                  "clipping-norm": 2.0, "noise-multiplier": 0.01})
     with Federation(tmp_path, virtual_nodes=20) as federation:
         federation.start_superlink()
         run = federation.run(APP, run_config)
@@ -152,10 +159,8 @@ def _alone_accuracy(prepared: Path, node: int, epochs: int) -> float:
 @pytest.mark.slow
 def test_deployment_federation_survives_a_killed_node(prepared: Path, tmp_path: Path) -> None:
     out = tmp_path / "global"
-    run_config = tmp_path / "run-config.toml"
-    run_config.write_text(f'model = "{prepared / "model.tflite"}"\nout-dir = "{out}"\n'
-                          f'test-data = "{prepared / "test.npz"}"\nnum-server-rounds = {ROUNDS}\n'
-                          f'min-nodes = 3\nlocal-epochs = 3\nlearning-rate = 0.2\nbatch-size = 16\n')
+    run_config = _write_run_config(
+        tmp_path, prepared, out, {"min-nodes": 3, "local-epochs": 3, "learning-rate": 0.2, "batch-size": 16})
     results = out / "results.json"
     with Federation(tmp_path) as federation:
         federation.start_superlink()

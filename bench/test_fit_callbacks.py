@@ -63,7 +63,9 @@ def test_fit_epochs(benchmark, data, tmp_path):
 
     def fit(side):
         start = time.perf_counter()
-        histories[side] = trainer.fit(x, y, batch_size=batch, epochs=EPOCHS, shuffle=False, callbacks=sides[side], progress=False)
+        histories[side] = trainer.fit(
+            x, y, batch_size=batch, epochs=EPOCHS, shuffle=False, callbacks=sides[side], progress=False
+        )
         seconds[side].append(time.perf_counter() - start)
 
     order = list(sides)
@@ -80,6 +82,9 @@ def test_fit_epochs(benchmark, data, tmp_path):
     for side, value in median.items():
         benchmark.extra_info[f"{side}_us_per_step"] = value * 1e6 / steps
     benchmark.extra_info["ratio"] = median["epoch_end_callbacks"] / median["no_callbacks"]
-    print(f"\n{name} per step: {benchmark.extra_info['no_callbacks_us_per_step']:.2f} us without callbacks, "
-          f"{benchmark.extra_info['epoch_end_callbacks_us_per_step']:.2f} us with; ratio {benchmark.extra_info['ratio']:.3f}")
+    print(
+        f"\n{name} per step: {benchmark.extra_info['no_callbacks_us_per_step']:.2f} us without callbacks, "
+        f"{benchmark.extra_info['epoch_end_callbacks_us_per_step']:.2f} us with; "
+        f"ratio {benchmark.extra_info['ratio']:.3f}"
+    )
     assert all(len(h.history["loss"]) == EPOCHS for h in histories.values()), "a callback stopped the run early"

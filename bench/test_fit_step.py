@@ -62,7 +62,9 @@ def test_interpreter_loop(benchmark, case):
     name, model, batch, x, y = case
     interpreter = Interpreter(model_content=model)
     if CASES[name][1] is None:
-        interpreter.resize_tensor_input(interpreter.get_signature_runner("train").get_input_details()["x"]["index"], [batch, x.shape[1]])
+        interpreter.resize_tensor_input(
+            interpreter.get_signature_runner("train").get_input_details()["x"]["index"], [batch, x.shape[1]]
+        )
     train = interpreter.get_signature_runner("train")
     batches = [(x[i : i + batch], y[i : i + batch]) for i in range(0, len(x), batch)]
     _run(benchmark, name, lambda: [float(train(x=bx, y=by)["loss"]) for bx, by in batches])

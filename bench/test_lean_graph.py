@@ -23,9 +23,12 @@ SIZES = (32, 16, 4)
 
 def _lean() -> bytes:
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((SIZES[0],)), keras.layers.Dense(SIZES[1], activation="relu"), keras.layers.Dense(SIZES[2])])
-    built = litetrain.build(model, "categorical_crossentropy", litetrain.optim.SGD(0.05), batch_size=BATCH,
-                            from_logits=True, metrics=())
+    model = keras.Sequential(
+        [keras.Input((SIZES[0],)), keras.layers.Dense(SIZES[1], activation="relu"), keras.layers.Dense(SIZES[2])]
+    )
+    built = litetrain.build(
+        model, "categorical_crossentropy", litetrain.optim.SGD(0.05), batch_size=BATCH, from_logits=True, metrics=()
+    )
     return built.tflite
 
 

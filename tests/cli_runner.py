@@ -36,9 +36,7 @@ sys.exit(code)
 """
 
 
-def litetrain(
-    *args, block: tuple[str, ...] = (), timeout: float = 300
-) -> subprocess.CompletedProcess:
+def litetrain(*args, block: tuple[str, ...] = (), timeout: float = 300) -> subprocess.CompletedProcess:
     """`python -m litetrain ARGS`, or the same with the modules in `block` unimportable.
 
     With `block`, the result has `blocked`: {"attempts": [...], "loaded": [...]}
@@ -63,7 +61,5 @@ def litetrain(
     report = [line for line in lines if line.startswith(MARKER)]
     assert report, f"the child did not report its imports: {result.stderr[-2000:]}"
     result.blocked = json.loads(report[-1][len(MARKER) :])
-    result.stderr = "".join(
-        line + "\n" for line in lines if not line.startswith(MARKER)
-    )
+    result.stderr = "".join(line + "\n" for line in lines if not line.startswith(MARKER))
     return result

@@ -110,8 +110,13 @@ def tflite_runtime_python() -> str:
     if not os.path.exists(path):
         problem = f"no tflite-runtime venv at {path} (tools/run-tests makes it)"
     else:
-        probe = subprocess.run([path, "-c", "import tflite_runtime; print(tflite_runtime.__version__)"],
-                               capture_output=True, text=True, check=False, timeout=120)
+        probe = subprocess.run(
+            [path, "-c", "import tflite_runtime; print(tflite_runtime.__version__)"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
         if probe.returncode != 0 or not probe.stdout.startswith("2.14"):
             problem = f"{path} has no tflite-runtime 2.14: {probe.stdout.strip()}{probe.stderr.strip()[-300:]}"
     if problem is None:

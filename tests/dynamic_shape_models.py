@@ -68,8 +68,9 @@ def reshape_training(tf) -> bytes:
     def save():
         return {"w": tf.identity(net.w), "b": tf.identity(net.b)}
 
-    @tf.function(input_signature=[tf.TensorSpec([16, 3], tf.float32, name="w"),
-                                  tf.TensorSpec([3], tf.float32, name="b")])
+    @tf.function(
+        input_signature=[tf.TensorSpec([16, 3], tf.float32, name="w"), tf.TensorSpec([3], tf.float32, name="b")]
+    )
     def restore(w, b):
         net.w.assign(w)
         net.b.assign(b)
@@ -112,8 +113,12 @@ def keras_layer_module(tf, keras) -> bytes:
     def save():
         return {"kernel": tf.identity(net.dense.kernel), "bias": tf.identity(net.dense.bias)}
 
-    @tf.function(input_signature=[tf.TensorSpec([784, 10], tf.float32, name="kernel"),
-                                  tf.TensorSpec([10], tf.float32, name="bias")])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([784, 10], tf.float32, name="kernel"),
+            tf.TensorSpec([10], tf.float32, name="bias"),
+        ]
+    )
     def restore(kernel, bias):
         net.dense.kernel.assign(kernel)
         net.dense.bias.assign(bias)

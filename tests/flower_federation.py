@@ -57,21 +57,30 @@ class Federation:
         self.home = workdir / "flwr-home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                    "FLWR_HOME": str(self.home), "PYTHONUNBUFFERED": "1"}
+        self.env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "FLWR_HOME": str(self.home),
+            "PYTHONUNBUFFERED": "1",
+        }
         self.virtual_nodes = virtual_nodes
-        config = ('[superlink]\ndefault = "local-deployment"\n\n'
-                  f'[superlink.local-deployment]\naddress = "127.0.0.1:{self.port}"\ninsecure = true\n')
+        config = (
+            '[superlink]\ndefault = "local-deployment"\n\n'
+            f'[superlink.local-deployment]\naddress = "127.0.0.1:{self.port}"\ninsecure = true\n'
+        )
         if virtual_nodes:
-            config += (f'\n[superlink.local-deployment.options]\nnum-supernodes = {virtual_nodes}\n'
-                       '\n[superlink.local-deployment.options.backend.client-resources]\nnum-cpus = 1\n')
+            config += (
+                f"\n[superlink.local-deployment.options]\nnum-supernodes = {virtual_nodes}\n"
+                "\n[superlink.local-deployment.options.backend.client-resources]\nnum-cpus = 1\n"
+            )
         (self.home / "config.toml").write_text(config)
         self.processes: dict[str, subprocess.Popen] = {}
 
     def _start(self, name: str, command: list[str]) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "ab")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                   cwd=self.workdir, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.workdir, start_new_session=True
+        )
         log.close()
         self.processes[name] = process
         return process
@@ -80,10 +89,19 @@ class Federation:
         return (self.workdir / f"{name}.log").read_text(errors="replace")
 
     def start_superlink(self) -> None:
-        self._start("superlink", [str(BIN / "flower-superlink"), "--insecure", "--port", str(self.port),
-                                  "--database", str(self.workdir / "state.db"),
-                                  "--disable-runtime-dependency-installation",
-                                  *(["--simulation"] if self.virtual_nodes else [])])
+        self._start(
+            "superlink",
+            [
+                str(BIN / "flower-superlink"),
+                "--insecure",
+                "--port",
+                str(self.port),
+                "--database",
+                str(self.workdir / "state.db"),
+                "--disable-runtime-dependency-installation",
+                *(["--simulation"] if self.virtual_nodes else []),
+            ],
+        )
         wait_for(self._superlink_listens, 60, "the SuperLink to listen")
 
     def _superlink_listens(self) -> bool:
@@ -101,8 +119,10 @@ class Federation:
         _kill_group(self.processes.pop(name))
 
     def run(self, app: Path, run_config: Path) -> subprocess.Popen:
-        return self._start("flwr-run", [str(BIN / "flwr"), "run", str(app), "local-deployment",
-                                        "--run-config", str(run_config), "--stream"])
+        return self._start(
+            "flwr-run",
+            [str(BIN / "flwr"), "run", str(app), "local-deployment", "--run-config", str(run_config), "--stream"],
+        )
 
     def close(self) -> None:
         for name in list(self.processes):

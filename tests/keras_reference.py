@@ -24,8 +24,11 @@ def keras_optimizer(optimizer):
 
     if isinstance(optimizer, optim.AdamW):
         return keras.optimizers.AdamW(
-            optimizer.learning_rate, weight_decay=optimizer.weight_decay, beta_1=optimizer.beta_1,
-            beta_2=optimizer.beta_2, epsilon=optimizer.epsilon,
+            optimizer.learning_rate,
+            weight_decay=optimizer.weight_decay,
+            beta_1=optimizer.beta_1,
+            beta_2=optimizer.beta_2,
+            epsilon=optimizer.epsilon,
         )
     if isinstance(optimizer, optim.Adam):
         return keras.optimizers.Adam(

@@ -30,7 +30,9 @@ def model_kinds() -> dict[str, bytes]:
 
     def built(layers, shape):
         model = keras.Sequential([keras.Input(shape), *layers, L.Flatten(), L.Dense(4)])
-        return model, litetrain.build(model, "categorical_crossentropy", optim.SGD(0.05), batch_size=2, from_logits=True)
+        return model, litetrain.build(
+            model, "categorical_crossentropy", optim.SGD(0.05), batch_size=2, from_logits=True
+        )
 
     models = {
         "mlp_fixed": mlp_training_model(layer_sizes=(12, 8, 4), batch_size=4),

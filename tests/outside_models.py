@@ -45,7 +45,9 @@ def softmax_regression(tf, signatures=("train", "infer", "save", "restore"), fle
     def save():
         return {"w": tf.identity(net.w), "b": tf.identity(net.b)}
 
-    @tf.function(input_signature=[tf.TensorSpec([12, 3], tf.float32, name="w"), tf.TensorSpec([3], tf.float32, name="b")])
+    @tf.function(
+        input_signature=[tf.TensorSpec([12, 3], tf.float32, name="w"), tf.TensorSpec([3], tf.float32, name="b")]
+    )
     def restore(w, b):
         net.w.assign(w)
         net.b.assign(b)

@@ -59,11 +59,7 @@ def run_calls(
 
 
 def write_calls(path: str, calls: list[tuple[str, dict[str, np.ndarray]]]) -> None:
-    arrays = {
-        f"{i}/{name}": value
-        for i, (_, inputs) in enumerate(calls)
-        for name, value in inputs.items()
-    }
+    arrays = {f"{i}/{name}": value for i, (_, inputs) in enumerate(calls) for name, value in inputs.items()}
     index = [[signature, list(inputs)] for signature, inputs in calls]
     arrays["__calls__"] = np.frombuffer(json.dumps(index).encode(), np.uint8)
     np.savez(path, **arrays)
@@ -73,19 +69,14 @@ def read_calls(path: str) -> list[tuple[str, dict[str, np.ndarray]]]:
     with np.load(path) as archive:
         index = json.loads(archive["__calls__"].tobytes().decode())
         return [
-            (signature, {name: archive[f"{i}/{name}"] for name in names})
-            for i, (signature, names) in enumerate(index)
+            (signature, {name: archive[f"{i}/{name}"] for name in names}) for i, (signature, names) in enumerate(index)
         ]
 
 
 def write_results(path: str, results: list[dict[str, np.ndarray]]) -> None:
     np.savez(
         path,
-        **{
-            f"{i}/{name}": value
-            for i, outputs in enumerate(results)
-            for name, value in outputs.items()
-        },
+        **{f"{i}/{name}": value for i, outputs in enumerate(results) for name, value in outputs.items()},
     )
 
 
@@ -107,13 +98,9 @@ def max_versions(probes_dir: str) -> dict[int, int]:
     found = {}
     for code, candidates in sorted(versions.items()):
         best = 0
-        for version in sorted(
-            candidates
-        ):  # versions of a builtin are registered as a range 1..max
+        for version in sorted(candidates):  # versions of a builtin are registered as a range 1..max
             try:
-                Interpreter(
-                    model_path=os.path.join(probes_dir, f"{code}_{version}.tflite")
-                )
+                Interpreter(model_path=os.path.join(probes_dir, f"{code}_{version}.tflite"))
             except ValueError:
                 break
             best = version

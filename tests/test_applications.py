@@ -63,7 +63,11 @@ def transfer(request):
         trainable = [*litetrain.LayersFrom("block_16_expand").select(_flat(model)), model.get_layer("head")]
     initial = keras_reference.weights_by_name(model)
     built = litetrain.build(
-        model, "sparse_categorical_crossentropy", optim.SGD(0.05), trainable=trainable, batch_size=BATCH,
+        model,
+        "sparse_categorical_crossentropy",
+        optim.SGD(0.05),
+        trainable=trainable,
+        batch_size=BATCH,
         from_logits=True,
     )
     return request.param, model, built, initial
@@ -104,10 +108,15 @@ def test_trains_like_gradient_tape(transfer):
     from litetrain.builder.weights import weight_name
 
     trained_layers = {
-        layer.name for layer in _flat(model) if any(weight_name(layer, w) in built.trainable_weights for w in layer.weights)
+        layer.name
+        for layer in _flat(model)
+        if any(weight_name(layer, w) in built.trainable_weights for w in layer.weights)
     }
     theirs = keras_reference.train_steps(
-        model, keras_reference.keras_loss("sparse_categorical_crossentropy", True), optim.SGD(0.05), batches,
+        model,
+        keras_reference.keras_loss("sparse_categorical_crossentropy", True),
+        optim.SGD(0.05),
+        batches,
         trained_layers,
     )
     reference = keras_reference.weights_by_name(model)
@@ -117,7 +126,9 @@ def test_trains_like_gradient_tape(transfer):
     moved = [w for w in built.trainable_weights if np.abs(reference[w] - initial[w]).max() > 1e-4]
     assert moved, f"{name}: no weight trained in Keras"
     for weight in built.trainable_weights:
-        np.testing.assert_allclose(weights[weight], reference[weight], rtol=1e-5, atol=1e-6, err_msg=f"{name}: {weight}")
+        np.testing.assert_allclose(
+            weights[weight], reference[weight], rtol=1e-5, atol=1e-6, err_msg=f"{name}: {weight}"
+        )
 
 
 def test_exports_an_int8_model_ai_edge_litert_runs(transfer, tmp_path):

@@ -21,21 +21,15 @@ def trained(path, steps=30, batch=8):
 def assert_bitwise_equal(ours: dict, theirs: dict):
     assert set(ours) == set(theirs)
     for name, value in ours.items():
-        assert (
-            value.dtype == theirs[name].dtype and value.shape == theirs[name].shape
-        ), name
+        assert value.dtype == theirs[name].dtype and value.shape == theirs[name].shape, name
         assert value.tobytes() == theirs[name].tobytes(), name
 
 
 @pytest.mark.parametrize("fixture", ["mlp_fixed_path", "mlp_dynamic_path"])
-def test_baked_model_starts_from_the_trained_weights(
-    request, tmp_path, fixture, mlp_weights
-):
+def test_baked_model_starts_from_the_trained_weights(request, tmp_path, fixture, mlp_weights):
     trainer = trained(request.getfixturevalue(fixture))
     weights = trainer.snapshot()
-    assert any(
-        not np.array_equal(weights[n], mlp_weights[n]) for n in weights
-    )  # it trained
+    assert any(not np.array_equal(weights[n], mlp_weights[n]) for n in weights)  # it trained
     out = tmp_path / "baked.tflite"
     trainer.bake(out)
 
@@ -43,9 +37,7 @@ def test_baked_model_starts_from_the_trained_weights(
     assert set(fresh.model.signatures) == set(trainer.model.signatures)
     assert_bitwise_equal(fresh.snapshot(), weights)
     x, y = training_batches(1, 8, seed=5)[0]
-    assert_bitwise_equal(
-        fresh.predict(x, batch_size=8), trainer.predict(x, batch_size=8)
-    )
+    assert_bitwise_equal(fresh.predict(x, batch_size=8), trainer.predict(x, batch_size=8))
     # and it keeps training from there, step for step
     assert (
         fresh.fit(x, y, batch_size=8, epochs=3).losses.tobytes()
@@ -57,17 +49,13 @@ def test_inference_only_is_infer_with_constants(tmp_path, mlp_dynamic_path):
     trainer = trained(mlp_dynamic_path)
     out = tmp_path / "inference.tflite"
     baked = litetrain.bake(trainer.model, trainer, out, inference_only=True)
-    assert (
-        baked.infer_difference == 0.0
-    )  # BATCH_MATMUL with constant weights: the same kernel
+    assert baked.infer_difference == 0.0  # BATCH_MATMUL with constant weights: the same kernel
     model = litetrain.Model(out)
     assert list(model.signatures) == ["infer"]
     ops = {op.name for op in litetrain.list_operators(out)}
     assert not ops & {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"}
     weight_bytes = sum(v.nbytes for v in trainer.snapshot().values())
-    assert (
-        weight_bytes < out.stat().st_size < weight_bytes + 4096
-    )  # the weights and a small graph
+    assert weight_bytes < out.stat().st_size < weight_bytes + 4096  # the weights and a small graph
     x = training_batches(1, 13, seed=6)[0][0]
     assert_bitwise_equal(model.runner("infer")(x=x), trainer.predict(x, batch_size=13))
 
@@ -77,23 +65,14 @@ def test_weights_from_a_dict_or_a_checkpoint(tmp_path, mlp_fixed_path):
     checkpoint = tmp_path / "ckpt.npz"
     trainer.save_checkpoint(checkpoint)
     from_dict = litetrain.bake(mlp_fixed_path, trainer.snapshot(), None).data
-    written = litetrain.bake(
-        str(mlp_fixed_path), checkpoint, tmp_path / "from_checkpoint.tflite"
-    )
-    assert written.data is None and written.path == str(
-        tmp_path / "from_checkpoint.tflite"
-    )
-    assert (
-        sorted(written.variables) == ["b0", "b1", "w0", "w1"]
-        and written.infer_difference is None
-    )
+    written = litetrain.bake(str(mlp_fixed_path), checkpoint, tmp_path / "from_checkpoint.tflite")
+    assert written.data is None and written.path == str(tmp_path / "from_checkpoint.tflite")
+    assert sorted(written.variables) == ["b0", "b1", "w0", "w1"] and written.infer_difference is None
     assert (tmp_path / "from_checkpoint.tflite").read_bytes() == from_dict
     assert_bitwise_equal(litetrain.Trainer(from_dict).snapshot(), trainer.snapshot())
 
 
-def test_checkpoint_of_another_model_is_refused_and_nothing_written(
-    tmp_path, mlp_fixed_path
-):
+def test_checkpoint_of_another_model_is_refused_and_nothing_written(tmp_path, mlp_fixed_path):
     other = tmp_path / "other.tflite"
     from litetrain._reference_models import mlp_training_model
 
@@ -129,9 +108,7 @@ def test_weights_that_do_not_fit_are_named(mlp_fixed_path, mlp_weights, tmp_path
     ):
         litetrain.bake(mlp_fixed_path, extra, out)
     as_float64 = {n: v.astype(np.float64) for n, v in mlp_weights.items()}
-    with pytest.raises(
-        ValueError, match=r"is float64\[.*\] in the weights but float32"
-    ):
+    with pytest.raises(ValueError, match=r"is float64\[.*\] in the weights but float32"):
         litetrain.bake(mlp_fixed_path, as_float64, out)
     assert not out.exists()
 
@@ -152,18 +129,10 @@ def test_what_is_not_a_training_model_is_refused(tmp_path, mlp_fixed_path, mlp_w
         match=r"damaged.tflite': the model is not a valid TFLite model",
     ):
         litetrain.bake(damaged, mlp_weights, tmp_path / "again.tflite")
-    with pytest.raises(
-        FileNotFoundError, match=r"model file '.*missing.tflite' does not exist"
-    ):
-        litetrain.bake(
-            tmp_path / "missing.tflite", mlp_weights, tmp_path / "again.tflite"
-        )
-    with pytest.raises(
-        FileNotFoundError, match=r"checkpoint '.*missing.npz' does not exist"
-    ):
-        litetrain.bake(
-            mlp_fixed_path, tmp_path / "missing.npz", tmp_path / "again.tflite"
-        )
+    with pytest.raises(FileNotFoundError, match=r"model file '.*missing.tflite' does not exist"):
+        litetrain.bake(tmp_path / "missing.tflite", mlp_weights, tmp_path / "again.tflite")
+    with pytest.raises(FileNotFoundError, match=r"checkpoint '.*missing.npz' does not exist"):
+        litetrain.bake(mlp_fixed_path, tmp_path / "missing.npz", tmp_path / "again.tflite")
     with pytest.raises(
         FileNotFoundError, match=r"cannot write model '.*no/such/folder/out.tflite': folder .* does not exist"
     ):
@@ -200,10 +169,7 @@ def test_learning_rate_of_a_model_that_exposes_it(mlp_settable_lr_path, mlp_fixe
 
 def test_operators_and_compatibility(mlp_fixed_path):
     uses = {op.name: op for op in litetrain.list_operators(mlp_fixed_path)}
-    assert (
-        "train" in uses["FULLY_CONNECTED"].signatures
-        and "infer" not in uses["FULLY_CONNECTED"].signatures
-    )
+    assert "train" in uses["FULLY_CONNECTED"].signatures and "infer" not in uses["FULLY_CONNECTED"].signatures
     assert set(uses["CALL_ONCE"].signatures) == {
         "train",
         "eval",
@@ -213,10 +179,7 @@ def test_operators_and_compatibility(mlp_fixed_path):
     }
     check = litetrain.check_compatibility(mlp_fixed_path)
     assert check.ok and str(check) == "tflite-runtime-2.14 runs it"
-    assert (
-        litetrain.check_compatibility(litetrain.Model(mlp_fixed_path.read_bytes()))
-        == check
-    )
+    assert litetrain.check_compatibility(litetrain.Model(mlp_fixed_path.read_bytes())) == check
     with pytest.raises(
         ValueError,
         match=r"unknown runtime 'tflite-runtime-1.0'; litetrain knows: 'tflite-runtime-2.14'",
@@ -237,9 +200,7 @@ def layout_model() -> bytes:
     class Module(tf.Module):
         def __init__(self):
             super().__init__()
-            self.kernel = tf.Variable(
-                rng.standard_normal((4, 3)).astype(np.float32)
-            )  # [out, in]
+            self.kernel = tf.Variable(rng.standard_normal((4, 3)).astype(np.float32))  # [out, in]
             self.bias = tf.Variable(np.full(4, 0.1, np.float32))
             self.step = tf.Variable(np.int32(0))
             self.table = tf.Variable(np.zeros((2, 3, 4), np.float32))
@@ -297,9 +258,7 @@ def layout_model() -> bytes:
     signatures = {"train": train, "infer": infer, "save": save, "restore": restore}
     with tempfile.TemporaryDirectory() as folder:
         tf.saved_model.save(m, folder, signatures=signatures)
-        converter = tf.lite.TFLiteConverter.from_saved_model(
-            folder, signature_keys=list(signatures)
-        )
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=list(signatures))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         converter.experimental_enable_resource_variables = True
         return converter.convert()
@@ -311,8 +270,7 @@ def test_variables_save_returns_transposed_or_reshaped(tmp_path):
     ops = {op.name for op in litetrain.list_operators(model) if "save" in op.signatures}
     assert {"TRANSPOSE", "RESHAPE"} <= ops  # the layouts this test is about
     weights = {
-        "kernel": np.arange(12, dtype=np.float32).reshape(3, 4)
-        / 10,  # distinct values: a wrong layout shows
+        "kernel": np.arange(12, dtype=np.float32).reshape(3, 4) / 10,  # distinct values: a wrong layout shows
         "bias": np.array([1, -1, 2, -2], np.float32),
         "step": np.array([41], np.int32),
         "table": np.arange(24, dtype=np.float32).reshape(4, 2, 3),
@@ -325,20 +283,11 @@ def test_variables_save_returns_transposed_or_reshaped(tmp_path):
     reference.runner("restore")(**weights)
     x = np.linspace(-1, 1, 15, dtype=np.float32).reshape(5, 3)
     expected = reference.runner("infer")(x=x)["logits"]
-    np.testing.assert_allclose(
-        expected, x @ weights["kernel"] + weights["bias"], rtol=1e-6
-    )
-    frozen = litetrain.bake(
-        model, weights, tmp_path / "frozen.tflite", inference_only=True
-    )
+    np.testing.assert_allclose(expected, x @ weights["kernel"] + weights["bias"], rtol=1e-6)
+    frozen = litetrain.bake(model, weights, tmp_path / "frozen.tflite", inference_only=True)
     got = litetrain.Model(tmp_path / "frozen.tflite").runner("infer")(x=x)["logits"]
-    assert (
-        frozen.infer_difference is not None
-        and frozen.infer_difference <= litetrain.baking.INFER_TOLERANCE
-    )
-    np.testing.assert_allclose(
-        got, expected, rtol=0, atol=1e-6 * np.abs(expected).max()
-    )
+    assert frozen.infer_difference is not None and frozen.infer_difference <= litetrain.baking.INFER_TOLERANCE
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
 
 
 def test_weights_of_another_model_are_a_typed_error(tmp_path):

@@ -69,10 +69,23 @@ def test_timing_protocol_calibrates_interleaves_and_takes_the_median():
 
 
 def _row(system, us, model="mlp-mid", batch=32, threads=1, trained=True):
-    return {"model": model, "model_label": model, "batch": batch, "threads": threads, "system": system,
-            "label": SYSTEMS[system][0], "family": SYSTEMS[system][1], "median_us": us, "min_us": us,
-            "max_us": us, "round_us": [us], "steps_per_round": 10, "loss_first_round": 2.0,
-            "loss_last_round": 1.0 if trained else 2.5, "trained": trained}
+    return {
+        "model": model,
+        "model_label": model,
+        "batch": batch,
+        "threads": threads,
+        "system": system,
+        "label": SYSTEMS[system][0],
+        "family": SYSTEMS[system][1],
+        "median_us": us,
+        "min_us": us,
+        "max_us": us,
+        "round_us": [us],
+        "steps_per_round": 10,
+        "loss_first_round": 2.0,
+        "loss_last_round": 1.0 if trained else 2.5,
+        "trained": trained,
+    }
 
 
 def test_gates_fail_on_fit_over_the_limit_and_list_faster_alternatives():
@@ -114,8 +127,13 @@ def test_compare_fails_on_a_same_run_ratio_that_regressed_by_more_than_ten_perce
 
 
 def test_report_tables_and_readme_section(tmp_path):
-    rows = [_row("limit", 250), _row("litetrain_fit", 255), _row("litert_interpreter", 270),
-            _row("limit", 5.5, model="mlp-tiny", batch=8), _row("litetrain_fit", 6.0, model="mlp-tiny", batch=8)]
+    rows = [
+        _row("limit", 250),
+        _row("litetrain_fit", 255),
+        _row("litert_interpreter", 270),
+        _row("limit", 5.5, model="mlp-tiny", batch=8),
+        _row("litetrain_fit", 6.0, model="mlp-tiny", batch=8),
+    ]
     rows[1]["flops"] = 12_750_000  # 50 GFLOP/s at 255 us
     table = report.latency_table(rows, threads=1, sgemm=100.0)
     assert table.startswith("| model | batch | limit | **Trainer.fit** | LiteRT Interpreter | MFLOP / step |")
@@ -135,8 +153,9 @@ def test_flops_count_each_product_of_a_step():
     mlp = keras.Sequential([keras.Input((784,)), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])
     # the first layer: forward and weight gradient; the second also its input gradient
     assert arithmetic.flops_per_step(mlp, 32) == 2 * 32 * 784 * 128 * 2 + 2 * 32 * 128 * 10 * 3
-    cnn = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(8, 3), keras.layers.Flatten(),
-                            keras.layers.Dense(10)])
+    cnn = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Conv2D(8, 3), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
     conv = 2 * 4 * 26 * 26 * 9 * 1 * 8
     assert arithmetic.flops_per_step(cnn, 4) == conv * 2 + 2 * 4 * (26 * 26 * 8) * 10 * 3
 
@@ -147,8 +166,13 @@ def test_sgemm_rate_is_measured_on_one_thread():
 
 
 def bench(*args, timeout=60):
-    return subprocess.run([sys.executable, "-m", "litetrain", "bench", *args],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "litetrain", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_command_line_errors_name_the_problem(tmp_path):
@@ -156,7 +180,9 @@ def test_command_line_errors_name_the_problem(tmp_path):
     assert result.returncode == 1
     assert "unknown model 'nope'; models: mlp-tiny, mlp-mid, mlp-large, cnn" in result.stderr
     assert "Traceback" not in result.stderr
-    result = subprocess.run([sys.executable, "-m", "litetrain.bench", "--rounds", "0"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "litetrain.bench", "--rounds", "0"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 1 and "--rounds must be >= 1" in result.stderr
     result = bench("--report-only", "--out", str(tmp_path / "none"))
     assert result.returncode == 1 and "bench.json does not exist: run the suite first" in result.stderr

@@ -25,7 +25,9 @@ def issue_mlp():
 def lean():
     """The 32-16-4 MLP of the lean-graph target: fixed batch 8, SGD, loss only."""
     model = issue_mlp()
-    return model, litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), batch_size=8, from_logits=True, metrics=())
+    return model, litetrain.build(
+        model, "categorical_crossentropy", optim.SGD(0.1), batch_size=8, from_logits=True, metrics=()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +54,11 @@ def test_signatures_and_names(adam_model):
     model, built = adam_model
     sigs = built.signatures
     assert set(sigs) == set(litetrain.builder.SIGNATURES)
-    assert sorted(sigs["train"].inputs) == ["x", "y"] and list(sigs["train"].outputs) == ["accuracy", "loss"] or set(
-        sigs["train"].outputs
-    ) == {"loss", "accuracy"}
+    assert (
+        sorted(sigs["train"].inputs) == ["x", "y"]
+        and list(sigs["train"].outputs) == ["accuracy", "loss"]
+        or set(sigs["train"].outputs) == {"loss", "accuracy"}
+    )
     assert list(sigs["infer"].outputs) == [model.layers[-1].name]
     saved = set(sigs["save"].outputs)
     assert saved == set(sigs["restore"].inputs)
@@ -96,8 +100,14 @@ def test_learning_rate_changes_without_rebuild():
     with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
         trainer.set_learning_rate(float("nan"))
     rates = []
-    trainer.fit(x, y, batch_size=8, epochs=3, progress=False,
-                learning_rate_schedule=lambda epoch: rates.append(0.1 / (epoch + 1)) or rates[-1])
+    trainer.fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=3,
+        progress=False,
+        learning_rate_schedule=lambda epoch: rates.append(0.1 / (epoch + 1)) or rates[-1],
+    )
     assert trainer.learning_rate == pytest.approx(0.1 / 3)
 
 
@@ -127,7 +137,9 @@ def test_frozen_layers_are_constants_and_match_tensorflow():
 
 def test_frozen_weights_quantized_to_int8_and_the_head_still_trains():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((64,)), L.Dense(256, activation="relu", name="backbone"), L.Dense(10, name="head")])
+    model = keras.Sequential(
+        [keras.Input((64,)), L.Dense(256, activation="relu", name="backbone"), L.Dense(10, name="head")]
+    )
     kwargs = {"trainable": ["head"], "batch_size": 32, "from_logits": True}
     plain = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), **kwargs)
     small = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), quantize_frozen="int8", **kwargs)
@@ -163,13 +175,26 @@ def test_keras_loss_and_optimizer_objects_are_accepted():
 @pytest.mark.parametrize(
     ("make", "kwargs", "message"),
     [
-        (lambda: keras.Sequential([keras.Input((8, 3)), L.Conv1D(2, 3), L.Flatten(), L.Dense(2)]), {},
-         r"layer 'conv1d' \(Conv1D\) cannot train: .* Freeze it"),
+        (
+            lambda: keras.Sequential([keras.Input((8, 3)), L.Conv1D(2, 3), L.Flatten(), L.Dense(2)]),
+            {},
+            r"layer 'conv1d' \(Conv1D\) cannot train: .* Freeze it",
+        ),
         (lambda: keras.Sequential([keras.Input((8,)), L.Dense(4, activation="elu")]), {}, r"activation 'elu'"),
-        (lambda: keras.Sequential([keras.Input((9, 9, 1)), L.Conv2D(2, 3), L.MaxPooling2D(3, strides=2), L.Flatten(), L.Dense(2)]),
-         {}, r"layer 'max_pooling2d.*' \(MaxPooling2D\): the gradient of pool_size=\(3, 3\)"),
-        (lambda: keras.Sequential([keras.Input((9, 9, 1)), L.Conv2D(2, 3, dilation_rate=2), L.Flatten(), L.Dense(2)]),
-         {}, r"dilation_rate"),
+        (
+            lambda: keras.Sequential(
+                [keras.Input((9, 9, 1)), L.Conv2D(2, 3), L.MaxPooling2D(3, strides=2), L.Flatten(), L.Dense(2)]
+            ),
+            {},
+            r"layer 'max_pooling2d.*' \(MaxPooling2D\): the gradient of pool_size=\(3, 3\)",
+        ),
+        (
+            lambda: keras.Sequential(
+                [keras.Input((9, 9, 1)), L.Conv2D(2, 3, dilation_rate=2), L.Flatten(), L.Dense(2)]
+            ),
+            {},
+            r"dilation_rate",
+        ),
         (issue_mlp, {"loss": "kl_divergence"}, r"loss 'kl_divergence' is not supported"),
         (issue_mlp, {"optimizer": keras.optimizers.SGD(0.1, clipnorm=1.0)}, r"clipnorm is not supported"),
         (issue_mlp, {"trainable": ["head*"]}, r"trainable='head\*' matches no layer"),
@@ -246,7 +271,15 @@ def test_trainable_takes_layers_nested_models_and_ranges():
 
 def test_overlapping_pool_is_fine_when_nothing_before_it_trains():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((9, 9, 1)), L.Conv2D(2, 3, name="conv"), L.MaxPooling2D(3, strides=2), L.Flatten(), L.Dense(2, name="head")])
+    model = keras.Sequential(
+        [
+            keras.Input((9, 9, 1)),
+            L.Conv2D(2, 3, name="conv"),
+            L.MaxPooling2D(3, strides=2),
+            L.Flatten(),
+            L.Dense(2, name="head"),
+        ]
+    )
     built = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), trainable=["head"], from_logits=True)
     assert [n.rsplit("_", 2)[-2:] for n in built.trainable_weights] == [["head", "kernel"], ["head", "bias"]]
 
@@ -278,15 +311,20 @@ def test_export_writes_a_runnable_inference_model(quantize, tmp_path, adam_model
     model, built = adam_model
     x = np.random.default_rng(2).normal(size=(100, 32)).astype(np.float32)
     y = np.random.default_rng(3).integers(0, 4, 100)
-    report = litetrain.export(built, built.trainer(), tmp_path / "m.tflite", quantize=quantize,
-                              representative_data=x, validation_data=(x, y))
+    report = litetrain.export(
+        built, built.trainer(), tmp_path / "m.tflite", quantize=quantize, representative_data=x, validation_data=(x, y)
+    )
     assert report.size_bytes == (tmp_path / "m.tflite").stat().st_size
     assert set(litetrain.Model(tmp_path / "m.tflite").signatures) == {"infer"}
     assert report.agreement >= 0.9 and report.max_abs_difference < (1e-6 if quantize is None else 0.5)
     if quantize is None:
         expected = built.trainer().predict(x)[model.layers[-1].name]
-        np.testing.assert_allclose(litetrain.Model(tmp_path / "m.tflite").runner("infer")(x=x)[model.layers[-1].name],
-                                   expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            litetrain.Model(tmp_path / "m.tflite").runner("infer")(x=x)[model.layers[-1].name],
+            expected,
+            rtol=1e-5,
+            atol=1e-6,
+        )
 
 
 def test_export_refuses_bad_options(tmp_path, adam_model):
@@ -325,14 +363,17 @@ def test_tf_module_matches_tensorflow():
     import tensorflow as tf
 
     module = TanhMLP()
-    built = litetrain.build(module, "categorical_crossentropy", optim.Adam(0.01), input_shape=(12,), batch_size=8,
-                            from_logits=True)
+    built = litetrain.build(
+        module, "categorical_crossentropy", optim.Adam(0.01), input_shape=(12,), batch_size=8, from_logits=True
+    )
     assert sorted(built.trainable_weights) == ["b1", "b2", "w1", "w2"]
     compiled = litetrain.Model(built.tflite)
     assert {k: v.tolist() for k, v in compiled.runner("save")().items() if k in ("b1",)} == {"b1": [0.0] * 10}
     rng = np.random.default_rng(1)
-    batches = [(rng.normal(size=(8, 12)).astype(np.float32), np.eye(4, dtype=np.float32)[rng.integers(0, 4, 8)])
-               for _ in range(10)]
+    batches = [
+        (rng.normal(size=(8, 12)).astype(np.float32), np.eye(4, dtype=np.float32)[rng.integers(0, 4, 8)])
+        for _ in range(10)
+    ]
     train = compiled.runner("train")
     ours = [float(train(x=x, y=y)["loss"]) for x, y in batches]
     saved = compiled.runner("save")()
@@ -352,7 +393,9 @@ def test_tf_module_matches_tensorflow():
 
 def test_tf_module_with_a_flex_gradient_is_refused():
     with pytest.raises(litetrain.BuildError, match="ReluGrad"):
-        litetrain.build(TanhMLP("relu"), "categorical_crossentropy", optim.SGD(0.1), input_shape=(12,), from_logits=True)
+        litetrain.build(
+            TanhMLP("relu"), "categorical_crossentropy", optim.SGD(0.1), input_shape=(12,), from_logits=True
+        )
     with pytest.raises(litetrain.BuildError, match="needs input_shape"):
         litetrain.build(TanhMLP(), "categorical_crossentropy", optim.SGD(0.1))
 
@@ -372,8 +415,12 @@ def test_bake_a_built_model_with_transposed_kernels_and_scalar_state(tmp_path, a
         np.testing.assert_array_equal(baked[name], value, err_msg=name)
     litetrain.bake(built.tflite, trainer, tmp_path / "infer.tflite", inference_only=True)
     out = model.layers[-1].name
-    np.testing.assert_allclose(litetrain.Model(tmp_path / "infer.tflite").runner("infer")(x=x)[out],
-                               trainer.predict(x)[out], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        litetrain.Model(tmp_path / "infer.tflite").runner("infer")(x=x)[out],
+        trainer.predict(x)[out],
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_cli_export_from_a_keras_file_and_a_checkpoint(tmp_path):
@@ -395,8 +442,18 @@ def test_cli_export_from_a_keras_file_and_a_checkpoint(tmp_path):
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "litetrain", *args], capture_output=True, text=True, check=False)
 
-    done = cli("export", str(tmp_path / "digits.keras"), "--checkpoint", str(tmp_path / "ckpt.npz"),
-               "-o", str(tmp_path / "int8.tflite"), "--quantize", "int8", "--data", str(tmp_path / "test.npz"))
+    done = cli(
+        "export",
+        str(tmp_path / "digits.keras"),
+        "--checkpoint",
+        str(tmp_path / "ckpt.npz"),
+        "-o",
+        str(tmp_path / "int8.tflite"),
+        "--quantize",
+        "int8",
+        "--data",
+        str(tmp_path / "test.npz"),
+    )
     assert done.returncode == 0, done.stderr
     assert "int8.tflite: int8" in done.stdout and "accuracy" in done.stdout
     expected = trainer.evaluate(x_test, y_test)["accuracy"]
@@ -408,6 +465,7 @@ def test_cli_export_from_a_keras_file_and_a_checkpoint(tmp_path):
 
 def test_a_checkpoint_of_a_second_keras_instance_says_why_it_does_not_load(tmp_path):
     """Keras numbers the layers of a model built again in one process (dense_2, ...)."""
+
     def make():
         return keras.Sequential([keras.Input((6,)), L.Dense(5), L.Dense(3)])
 
@@ -416,7 +474,9 @@ def test_a_checkpoint_of_a_second_keras_instance_says_why_it_does_not_load(tmp_p
     a = litetrain.build(first, "categorical_crossentropy", optim.SGD(0.1), from_logits=True).trainer()
     b = litetrain.build(second, "categorical_crossentropy", optim.SGD(0.1), from_logits=True).trainer()
     a.save_checkpoint(tmp_path / "first.npz")
-    with pytest.raises(litetrain.CheckpointError, match=r"differ only by Keras' automatic layer numbers .*clear_session"):
+    with pytest.raises(
+        litetrain.CheckpointError, match=r"differ only by Keras' automatic layer numbers .*clear_session"
+    ):
         b.load_checkpoint(tmp_path / "first.npz")
     with pytest.raises(ValueError, match=r"differ only by Keras' automatic layer numbers"):
         b.restore(a.snapshot())

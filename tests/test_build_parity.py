@@ -21,7 +21,9 @@ L = keras.layers
 
 
 def mlp(activation="relu", out=4, out_activation=None):
-    return keras.Sequential([keras.Input((12,)), L.Dense(10, activation=activation), L.Dense(out, activation=out_activation)])
+    return keras.Sequential(
+        [keras.Input((12,)), L.Dense(10, activation=activation), L.Dense(out, activation=out_activation)]
+    )
 
 
 def cnn(*middle, shape=(8, 8, 1)):
@@ -51,40 +53,115 @@ CASES = {
     "dense_hard_sigmoid": (lambda: mlp("hard_sigmoid"), "categorical_crossentropy", True, optim.SGD(0.1)),
     "dense_hard_silu": (lambda: mlp("hard_silu"), "categorical_crossentropy", True, optim.SGD(0.1)),
     "dense_silu": (lambda: mlp("silu"), "categorical_crossentropy", True, optim.SGD(0.1)),
-    "dense_softmax_probabilities": (lambda: mlp(out_activation="softmax"), "categorical_crossentropy", False, optim.SGD(0.1)),
+    "dense_softmax_probabilities": (
+        lambda: mlp(out_activation="softmax"),
+        "categorical_crossentropy",
+        False,
+        optim.SGD(0.1),
+    ),
     "relu_layers": (
-        lambda: keras.Sequential([keras.Input((12,)), L.Dense(10), L.ReLU(), L.Dense(10), L.LeakyReLU(), L.Dense(4), L.Softmax()]),
-        "categorical_crossentropy", False, optim.SGD(0.1),
+        lambda: keras.Sequential(
+            [keras.Input((12,)), L.Dense(10), L.ReLU(), L.Dense(10), L.LeakyReLU(), L.Dense(4), L.Softmax()]
+        ),
+        "categorical_crossentropy",
+        False,
+        optim.SGD(0.1),
     ),
     "conv_valid": (lambda: cnn(L.Conv2D(3, 3, activation="relu")), "categorical_crossentropy", True, optim.SGD(0.05)),
-    "conv_same_stride2": (lambda: cnn(L.Conv2D(3, 3, strides=2, padding="same", activation="relu")), "categorical_crossentropy", True, optim.SGD(0.05)),
-    "conv_valid_stride2_odd": (lambda: cnn(L.Conv2D(2, 2, strides=2), shape=(7, 7, 2)), "categorical_crossentropy", True, optim.SGD(0.05)),
-    "depthwise": (lambda: cnn(L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu"), shape=(6, 6, 3)), "categorical_crossentropy", True, optim.SGD(0.05)),
-    "depthwise_stride2": (lambda: cnn(L.DepthwiseConv2D(3, strides=2), shape=(7, 7, 2)), "categorical_crossentropy", True, optim.SGD(0.05)),
-    "max_pool": (lambda: cnn(L.Conv2D(4, 3, padding="same", activation="relu"), L.MaxPooling2D()), "categorical_crossentropy", True, optim.SGD(0.05)),
-    "max_pool_odd": (lambda: cnn(L.Conv2D(2, 2, activation="relu"), L.MaxPooling2D(), shape=(8, 8, 1)), "categorical_crossentropy", True, optim.SGD(0.05)),
-    "average_pool": (lambda: cnn(L.Conv2D(4, 3, padding="same"), L.AveragePooling2D(2)), "categorical_crossentropy", True, optim.SGD(0.05)),
+    "conv_same_stride2": (
+        lambda: cnn(L.Conv2D(3, 3, strides=2, padding="same", activation="relu")),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "conv_valid_stride2_odd": (
+        lambda: cnn(L.Conv2D(2, 2, strides=2), shape=(7, 7, 2)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "depthwise": (
+        lambda: cnn(L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu"), shape=(6, 6, 3)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "depthwise_stride2": (
+        lambda: cnn(L.DepthwiseConv2D(3, strides=2), shape=(7, 7, 2)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "max_pool": (
+        lambda: cnn(L.Conv2D(4, 3, padding="same", activation="relu"), L.MaxPooling2D()),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "max_pool_odd": (
+        lambda: cnn(L.Conv2D(2, 2, activation="relu"), L.MaxPooling2D(), shape=(8, 8, 1)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "average_pool": (
+        lambda: cnn(L.Conv2D(4, 3, padding="same"), L.AveragePooling2D(2)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
     "global_average_pool": (
-        lambda: keras.Sequential([keras.Input((8, 8, 2)), L.Conv2D(6, 3, activation="tanh"), L.GlobalAveragePooling2D(), L.Dense(4)]),
-        "categorical_crossentropy", True, optim.SGD(0.05),
+        lambda: keras.Sequential(
+            [keras.Input((8, 8, 2)), L.Conv2D(6, 3, activation="tanh"), L.GlobalAveragePooling2D(), L.Dense(4)]
+        ),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
     ),
     "batch_norm_reshape": (
-        lambda: keras.Sequential([keras.Input((12,)), L.Reshape((3, 4)), L.Reshape((12,)), L.Dense(10), L.BatchNormalization(), L.Activation("relu"), L.Dense(4)]),
-        "categorical_crossentropy", True, optim.SGD(0.1),
+        lambda: keras.Sequential(
+            [
+                keras.Input((12,)),
+                L.Reshape((3, 4)),
+                L.Reshape((12,)),
+                L.Dense(10),
+                L.BatchNormalization(),
+                L.Activation("relu"),
+                L.Dense(4),
+            ]
+        ),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.1),
     ),
     "two_inputs": (two_inputs, "categorical_crossentropy", True, optim.SGD(0.1)),
     "residual_add": (residual, "categorical_crossentropy", True, optim.SGD(0.1)),
     "sparse_logits": (mlp, "sparse_categorical_crossentropy", True, optim.SGD(0.1)),
-    "sparse_probabilities": (lambda: mlp(out_activation="softmax"), "sparse_categorical_crossentropy", False, optim.SGD(0.1)),
+    "sparse_probabilities": (
+        lambda: mlp(out_activation="softmax"),
+        "sparse_categorical_crossentropy",
+        False,
+        optim.SGD(0.1),
+    ),
     "binary_logits": (lambda: mlp(out=3), "binary_crossentropy", True, optim.SGD(0.1)),
-    "binary_probabilities": (lambda: mlp(out=3, out_activation="sigmoid"), "binary_crossentropy", False, optim.SGD(0.1)),
+    "binary_probabilities": (
+        lambda: mlp(out=3, out_activation="sigmoid"),
+        "binary_crossentropy",
+        False,
+        optim.SGD(0.1),
+    ),
     "mse": (lambda: mlp(out=3), "mean_squared_error", False, optim.SGD(0.05)),
     "huber": (lambda: mlp(out=3), "huber", False, optim.SGD(0.1)),
     "sgd_momentum": (mlp, "categorical_crossentropy", True, optim.SGD(0.05, momentum=0.9)),
     "sgd_nesterov": (mlp, "categorical_crossentropy", True, optim.SGD(0.05, momentum=0.9, nesterov=True)),
     "adam": (mlp, "categorical_crossentropy", True, optim.Adam(0.01)),
     "adamw": (mlp, "categorical_crossentropy", True, optim.AdamW(0.01, weight_decay=0.05)),
-    "adam_cnn": (lambda: cnn(L.Conv2D(3, 3, activation="relu"), L.MaxPooling2D()), "categorical_crossentropy", True, optim.Adam(0.01)),
+    "adam_cnn": (
+        lambda: cnn(L.Conv2D(3, 3, activation="relu"), L.MaxPooling2D()),
+        "categorical_crossentropy",
+        True,
+        optim.Adam(0.01),
+    ),
 }
 
 
@@ -113,13 +190,20 @@ def feed(model, inputs, labels) -> dict[str, np.ndarray]:
     return {"y": labels, **{t._keras_history.operation.name: x for t, x in zip(model.inputs, inputs)}}
 
 
-def run_both(factory, loss, from_logits, optimizer, *, batch_size=BATCH, trainable=None, seed=0, batch_statistics=False):
+def run_both(
+    factory, loss, from_logits, optimizer, *, batch_size=BATCH, trainable=None, seed=0, batch_statistics=False
+):
     """(our losses, TensorFlow's losses, our weights, TensorFlow's weights, initial weights, the BuiltModel)."""
     keras.utils.set_random_seed(seed)
     model = factory()
     initial = keras_reference.weights_by_name(model)
     built = litetrain.build(
-        model, loss, optimizer, trainable=trainable, batch_size=batch_size, from_logits=from_logits,
+        model,
+        loss,
+        optimizer,
+        trainable=trainable,
+        batch_size=batch_size,
+        from_logits=from_logits,
         batch_statistics=batch_statistics,
     )
     batches = list(_batches(model, loss, np.random.default_rng(seed)))
@@ -129,8 +213,12 @@ def run_both(factory, loss, from_logits, optimizer, *, batch_size=BATCH, trainab
     weights = compiled.runner("save")()
     trainable_layers = None if trainable is None else set(built_layers(model, built))
     theirs = keras_reference.train_steps(
-        model, keras_reference.keras_loss(loss, from_logits), optimizer,
-        [(x if len(x) > 1 else x[0], y) for x, y in batches], trainable_layers, training=batch_statistics,
+        model,
+        keras_reference.keras_loss(loss, from_logits),
+        optimizer,
+        [(x if len(x) > 1 else x[0], y) for x, y in batches],
+        trainable_layers,
+        training=batch_statistics,
     )
     return ours, theirs, weights, keras_reference.weights_by_name(model), initial, built
 

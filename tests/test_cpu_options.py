@@ -156,8 +156,15 @@ def test_cli_inspect_profile(mlp_fixed_path: Path) -> None:
     assert text.returncode == 0, text.stderr
     assert "signature 'train':" in text.stdout and "operators in XNNPACK" in text.stdout
     as_json = run_litetrain(
-        "inspect", mlp_fixed_path, "--profile", "train", "--runs", "3", "--json",
-        "--xnnpack-flags", hex(FLAGS_WITHOUT_DYNAMIC_FC),
+        "inspect",
+        mlp_fixed_path,
+        "--profile",
+        "train",
+        "--runs",
+        "3",
+        "--json",
+        "--xnnpack-flags",
+        hex(FLAGS_WITHOUT_DYNAMIC_FC),
     )
     assert as_json.returncode == 0, as_json.stderr
     report = json.loads(as_json.stdout)

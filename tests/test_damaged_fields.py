@@ -41,7 +41,9 @@ def test_each_operator_input_omitted(model_kind_bytes, kind):
     outcomes = probe_all([with_word(data, i.offset, -1) for i in inputs])
     bad = [(i, o) for i, o in zip(inputs, outcomes) if o not in CLEAN]
     REPORT.append(f"-1 operator inputs, {kind}: {len(inputs)} variants: {summary(outcomes)}")
-    assert not bad, [f"subgraph {i.subgraph} op {i.op} (code {i.builtin_code}) input {i.position}: {o}" for i, o in bad[:10]]
+    assert not bad, [
+        f"subgraph {i.subgraph} op {i.op} (code {i.builtin_code}) input {i.position}: {o}" for i, o in bad[:10]
+    ]
     # Loading must refuse most of them: a checker that let all through would pass only by luck.
     assert outcomes.count("ModelFormatError") > len(inputs) // 2
 
@@ -75,7 +77,9 @@ def test_name_not_utf8_is_model_format_error(model_kind_bytes):
         damaged[name.offset] = 0xFF  # never valid in UTF-8
         variants.append(bytes(damaged))
     outcomes = probe_all(variants)
-    assert set(outcomes) == {"ModelFormatError"}, [(n.what, o) for n, o in zip(names, outcomes) if o != "ModelFormatError"]
+    assert set(outcomes) == {"ModelFormatError"}, [
+        (n.what, o) for n, o in zip(names, outcomes) if o != "ModelFormatError"
+    ]
 
 
 def test_name_not_utf8_message(model_kind_bytes):
@@ -110,7 +114,9 @@ def test_reduction_axes_from_a_computed_tensor(model_kind_bytes):
         operand = {(i.subgraph, i.op): i for i in inputs if i.position == 0}
         for axes in (i for i in inputs if i.builtin_code in REDUCTIONS and i.position == 1):
             computed = struct.unpack_from("<i", data, operand[axes.subgraph, axes.op].offset)[0]
-            with pytest.raises(errors.ModelFormatError, match=rf"takes input 1 from tensor {computed}, which is not a constant"):
+            with pytest.raises(
+                errors.ModelFormatError, match=rf"takes input 1 from tensor {computed}, which is not a constant"
+            ):
                 litetrain.Model(with_word(data, axes.offset, computed))
             tried += 1
     assert tried > 0
@@ -153,11 +159,15 @@ def test_transpose_input_of_another_shape(model_kind_bytes):
             for dim in fields.tensor_dims(op_input.subgraph, tensor):
                 old = struct.unpack_from("<i", data, dim)[0]
                 if old > 0:
-                    variants.append((f"{kind} subgraph {op_input.subgraph} tensor {tensor}", with_word(data, dim, 2 * old)))
+                    variants.append(
+                        (f"{kind} subgraph {op_input.subgraph} tensor {tensor}", with_word(data, dim, 2 * old))
+                    )
     outcomes = probe_all([v for _, v in variants])
     REPORT.append(f"TRANSPOSE inputs of another shape: {len(variants)} variants: {summary(outcomes)}")
     assert variants
-    assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]
+    assert set(outcomes) == {"ModelFormatError"}, [
+        (w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"
+    ][:10]
 
 
 READ_VARIABLE, SUB = 143, 41
@@ -179,7 +189,9 @@ def test_one_variable_read_at_two_inputs(model_kind_bytes):
             if code != SUB or (s, ins[0]) not in reads:
                 continue
             second = next(i for i in fields.operator_inputs() if (i.subgraph, i.op, i.position) == (s, o, 1))
-            with pytest.raises(errors.ModelFormatError, match=rf"reads tensor {ins[0]}, a READ_VARIABLE result, at inputs 0 and 1"):
+            with pytest.raises(
+                errors.ModelFormatError, match=rf"reads tensor {ins[0]}, a READ_VARIABLE result, at inputs 0 and 1"
+            ):
                 litetrain.Model(with_word(data, second.offset, ins[0]))
             tried += 1
     assert tried > 0
@@ -202,11 +214,15 @@ def test_variable_update_of_another_shape(model_kind_bytes):
         offsets = {(i.subgraph, i.op, i.position): i.offset for i in fields.operator_inputs()}
         for s, o, code, ins, _ in operators:
             if code == SUB and len(ins) == 2 and (s, ins[1]) in summed:
-                variants.append((f"{kind} subgraph {s} operator {o}", with_word(data, offsets[s, o, 1], summed[s, ins[1]])))
+                variants.append(
+                    (f"{kind} subgraph {s} operator {o}", with_word(data, offsets[s, o, 1], summed[s, ins[1]]))
+                )
     outcomes = probe_all([v for _, v in variants])
     REPORT.append(f"SUB updates of another shape: {len(variants)} variants: {summary(outcomes)}")
     assert variants
-    assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]
+    assert set(outcomes) == {"ModelFormatError"}, [
+        (w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"
+    ][:10]
 
 
 SHAPE_COMPUTED = {"FULLY_CONNECTED": 9, "RESHAPE": 22, "PAD": 34, "TRANSPOSE": 39, "PADV2": 60, "MIRROR_PAD": 100}
@@ -239,12 +255,16 @@ def test_declared_output_shapes_that_the_operator_does_not_compute(model_kind_by
     assert {SHAPE_COMPUTED[n] for n in ("FULLY_CONNECTED", "RESHAPE", "PAD", "TRANSPOSE")} <= codes_hit
     outcomes = probe_all([v for _, v in variants])
     REPORT.append(f"declared output shapes unlike the computed ones: {len(variants)} variants: {summary(outcomes)}")
-    assert set(outcomes) == {"ModelFormatError"}, [(w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"][:10]
+    assert set(outcomes) == {"ModelFormatError"}, [
+        (w, o) for (w, _), o in zip(variants, outcomes) if o != "ModelFormatError"
+    ][:10]
     # Refused by the output-shape rule itself, naming the operator (the first
     # operator to see the damage may be its consumer).
     named = set()
     for _, variant in variants:
-        with pytest.raises(errors.ModelFormatError, match=r"\(([A-Z_0-9]+) \(\d+\)\) declares output tensor") as refused:
+        with pytest.raises(
+            errors.ModelFormatError, match=r"\(([A-Z_0-9]+) \(\d+\)\) declares output tensor"
+        ) as refused:
             litetrain.Model(variant)
         named.add(refused.value.args[0].split(" declares output tensor")[0].rsplit("(", 2)[1].strip())
     assert {"FULLY_CONNECTED", "RESHAPE", "PAD", "TRANSPOSE"} <= named, named

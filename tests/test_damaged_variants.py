@@ -84,7 +84,9 @@ def damaged_variants(kinds: dict[str, bytes], count: int, seed: int = 2026) -> l
     out = []
     for i in range(count):
         kind = names[i % len(names)]
-        make = blind(kinds[kind], rng) if rng.random() < 0.5 else structured(kinds[kind], fields[kind], slots[kind], rng)
+        make = (
+            blind(kinds[kind], rng) if rng.random() < 0.5 else structured(kinds[kind], fields[kind], slots[kind], rng)
+        )
         out.append((kind, *make))
     return out
 

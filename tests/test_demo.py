@@ -12,11 +12,21 @@ pytestmark = pytest.mark.needs_tensorflow
 
 
 def test_the_demo_trains_and_prints_only_its_own_lines():
-    run = subprocess.run([sys.executable, "-m", "litetrain.demo", "--epochs", "2"], capture_output=True, text=True,
-                         timeout=600, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "litetrain.demo", "--epochs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     lines = (run.stdout + run.stderr).splitlines()
     assert any(line.startswith("test accuracy: litetrain") for line in lines), lines
-    noise = [line for line in lines if line.startswith(("INFO:", "WARNING:", "I0000", "W0000", "E0000"))
-             or "oneDNN" in line or "absl::InitializeLog" in line]
+    noise = [
+        line
+        for line in lines
+        if line.startswith(("INFO:", "WARNING:", "I0000", "W0000", "E0000"))
+        or "oneDNN" in line
+        or "absl::InitializeLog" in line
+    ]
     assert not noise, noise

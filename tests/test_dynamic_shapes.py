@@ -83,8 +83,10 @@ def test_runs_like_the_interpreter(dynamic_models, case, batch, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     details = Interpreter(model_path=str(path)).get_signature_runner(sig).get_input_details()
-    feeds = {name: rng.standard_normal([batch if d < 0 else d for d in d_["shape_signature"]]).astype(np.float32)
-             for name, d_ in details.items()}
+    feeds = {
+        name: rng.standard_normal([batch if d < 0 else d for d in d_["shape_signature"]]).astype(np.float32)
+        for name, d_ in details.items()
+    }
     restore = None
     if restore_shapes is not None:
         restore = {n: (0.05 * rng.standard_normal(s)).astype(np.float32) for n, s in restore_shapes.items()}
@@ -96,8 +98,21 @@ def test_runs_like_the_interpreter(dynamic_models, case, batch, tmp_path):
         np.savez(tmp_path / "restore.npz", **restore)
         restore_path = str(tmp_path / "restore.npz")
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), sig, str(tmp_path / "feeds.npz"), restore_path,
-         str(tmp_path / "out.npz")], capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(path),
+            sig,
+            str(tmp_path / "feeds.npz"),
+            restore_path,
+            str(tmp_path / "out.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert child.returncode == 0, f"litetrain exited {child.returncode}: {child.stderr[-800:]}"
     got = dict(np.load(tmp_path / "out.npz"))
     assert set(got) == set(expected)
@@ -162,8 +177,20 @@ def test_fit_then_predict_like_the_interpreter(dynamic_models, case, tmp_path):
 
     np.savez(tmp_path / "data.npz", x=x, y=y)
     child = subprocess.run(
-        [sys.executable, "-c", FIT_CHILD, str(path), str(tmp_path / "data.npz"), restore_path,
-         str(tmp_path / "out.npz")], capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-c",
+            FIT_CHILD,
+            str(path),
+            str(tmp_path / "data.npz"),
+            restore_path,
+            str(tmp_path / "out.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert child.returncode == 0, f"litetrain exited {child.returncode}: {child.stderr[-800:]}"
     got = dict(np.load(tmp_path / "out.npz"))
     for name, want in expected.items():

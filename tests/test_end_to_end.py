@@ -47,9 +47,7 @@ def test_build_train_bake_and_deploy_anywhere(tmp_path: Path, tflite_runtime_pyt
         plot,
     )
     assert trained.returncode == 0, trained.stderr
-    assert (
-        f"checkpoint: {checkpoint} (after epoch 10)" in trained.stdout and plot.exists()
-    )
+    assert f"checkpoint: {checkpoint} (after epoch 10)" in trained.stdout and plot.exists()
 
     # 3. Baking where TensorFlow cannot be imported (as on a board).
     baked, frozen = tmp_path / "digits.baked.tflite", tmp_path / "digits.infer.tflite"
@@ -65,9 +63,7 @@ def test_build_train_bake_and_deploy_anywhere(tmp_path: Path, tflite_runtime_pyt
             block=("tensorflow", "keras"),
         )
         assert result.returncode == 0, result.stderr
-        assert result.blocked == {"attempts": [], "loaded": []}, (
-            "baking touched TensorFlow"
-        )
+        assert result.blocked == {"attempts": [], "loaded": []}, "baking touched TensorFlow"
         assert "tflite-runtime-2.14: loads it" in result.stdout
 
     # 4. The trained model's own answers: the training model with the checkpoint.
@@ -81,9 +77,7 @@ def test_build_train_bake_and_deploy_anywhere(tmp_path: Path, tflite_runtime_pyt
     calls = [("infer", {"x": x_test})]
     for path in (frozen, baked):
         for runtime in ("ai_edge_litert", "tensorflow", "tflite_runtime"):
-            logits = run_elsewhere(
-                runtime, path, calls, tflite_runtime_python, tmp_path
-            )[0]["logits"]
+            logits = run_elsewhere(runtime, path, calls, tflite_runtime_python, tmp_path)[0]["logits"]
             scale = float(np.max(np.abs(expected)))
             np.testing.assert_allclose(
                 logits,

@@ -42,15 +42,23 @@ def _train_message(weights: dict, config: dict):
 
     # Flower's runtime sets these before it builds messages; a test calling the app in process must too.
     TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 0, 1
-    return Message(content=RecordDict({"arrays": record_of(weights), "config": ConfigRecord(config)}),
-                   dst_node_id=7, message_type=MessageType.TRAIN)
+    return Message(
+        content=RecordDict({"arrays": record_of(weights), "config": ConfigRecord(config)}),
+        dst_node_id=7,
+        message_type=MessageType.TRAIN,
+    )
 
 
 def _context(prepared: Path, node: int):
     from flwr.app import Context, RecordDict
 
-    return Context(run_id=1, node_id=7, state=RecordDict(), run_config={},
-                   node_config={"model": str(prepared / "model.tflite"), "data": str(prepared / f"node-{node}.npz")})
+    return Context(
+        run_id=1,
+        node_id=7,
+        state=RecordDict(),
+        run_config={},
+        node_config={"model": str(prepared / "model.tflite"), "data": str(prepared / f"node-{node}.npz")},
+    )
 
 
 def test_client_app_clips_updates_when_the_server_asks(prepared: Path) -> None:
@@ -66,8 +74,9 @@ def test_client_app_clips_updates_when_the_server_asks(prepared: Path) -> None:
         return float(np.sqrt(sum(np.sum((sent[k] - start[k]) ** 2) for k in start)))
 
     free = update_norm(client_app.app(_train_message(start, config), _context(prepared, 0)))
-    clipped = update_norm(client_app.app(_train_message(start, {**config, "clipping_norm": 0.05}),
-                                         _context(prepared, 0)))
+    clipped = update_norm(
+        client_app.app(_train_message(start, {**config, "clipping_norm": 0.05}), _context(prepared, 0))
+    )
     assert free > 0.5 and clipped == pytest.approx(0.05, rel=1e-4)
 
 
@@ -87,9 +96,21 @@ def litetrain_trainer(prepared: Path):
 
 
 def _client_command(prepared: Path, node: int, federation: Federation) -> list[str]:
-    return [sys.executable, "-m", "litetrain", "federated", "client", str(prepared / "model.tflite"),
-            "--data", str(prepared / f"node-{node}.npz"), "--superlink", f"127.0.0.1:{federation.port}",
-            "--insecure", "--port", str(free_port())]
+    return [
+        sys.executable,
+        "-m",
+        "litetrain",
+        "federated",
+        "client",
+        str(prepared / "model.tflite"),
+        "--data",
+        str(prepared / f"node-{node}.npz"),
+        "--superlink",
+        f"127.0.0.1:{federation.port}",
+        "--insecure",
+        "--port",
+        str(free_port()),
+    ]
 
 
 def _rounds(results_path: Path) -> list[dict]:
@@ -112,8 +133,13 @@ def _interpreter_accuracy(path: str, x: np.ndarray, y: np.ndarray) -> float:
 
 def _write_run_config(folder: Path, prepared: Path, out: Path, settings: dict[str, str | int | float]) -> Path:
     """A run-config.toml for `flwr run`: the prepared model and test set, results in `out`, plus `settings`."""
-    every = {"model": str(prepared / "model.tflite"), "out-dir": str(out), "test-data": str(prepared / "test.npz"),
-             "num-server-rounds": ROUNDS, **settings}
+    every = {
+        "model": str(prepared / "model.tflite"),
+        "out-dir": str(out),
+        "test-data": str(prepared / "test.npz"),
+        "num-server-rounds": ROUNDS,
+        **settings,
+    }
     path = folder / "run-config.toml"
     path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in every.items()))
     return path
@@ -123,10 +149,19 @@ def _write_run_config(folder: Path, prepared: Path, out: Path, settings: dict[st
 def test_simulation_runtime_with_20_virtual_nodes_and_clipping(prepared: Path, tmp_path: Path) -> None:
     out = tmp_path / "global"
     run_config = _write_run_config(
-        tmp_path, prepared, out, {"data": str(prepared / "train.npz"), "classes-per-node": 3, "min-nodes": 20,
-                                  # Differential privacy as Flower does it for NumPy clients: the server's
-                                  # client-side-clipping wrapper asks, the nodes clip with fixedclipping_mod.
-                                  "clipping-norm": 2.0, "noise-multiplier": 0.01})
+        tmp_path,
+        prepared,
+        out,
+        {
+            "data": str(prepared / "train.npz"),
+            "classes-per-node": 3,
+            "min-nodes": 20,
+            # Differential privacy as Flower does it for NumPy clients: the server's
+            # client-side-clipping wrapper asks, the nodes clip with fixedclipping_mod.
+            "clipping-norm": 2.0,
+            "noise-multiplier": 0.01,
+        },
+    )
     with Federation(tmp_path, virtual_nodes=20) as federation:
         federation.start_superlink()
         run = federation.run(APP, run_config)
@@ -138,8 +173,10 @@ def test_simulation_runtime_with_20_virtual_nodes_and_clipping(prepared: Path, t
     rounds = summary["rounds"]
     assert summary["finished"] and [r["round"] for r in rounds] == list(range(ROUNDS + 1))
     assert all(r["train-nodes"] == 20 for r in rounds[1:])
-    REPORT.append(f"federated digits, Simulation runtime, 20 virtual nodes of 3 classes, clipping 2.0: "
-                  f"accuracy {rounds[-1]['accuracy']:.3f} after {ROUNDS} rounds")
+    REPORT.append(
+        f"federated digits, Simulation runtime, 20 virtual nodes of 3 classes, clipping 2.0: "
+        f"accuracy {rounds[-1]['accuracy']:.3f} after {ROUNDS} rounds"
+    )
     assert rounds[-1]["accuracy"] >= 0.85
     assert Path(summary["files"]["inference"]).is_file()
 
@@ -160,7 +197,8 @@ def _alone_accuracy(prepared: Path, node: int, epochs: int) -> float:
 def test_deployment_federation_survives_a_killed_node(prepared: Path, tmp_path: Path) -> None:
     out = tmp_path / "global"
     run_config = _write_run_config(
-        tmp_path, prepared, out, {"min-nodes": 3, "local-epochs": 3, "learning-rate": 0.2, "batch-size": 16})
+        tmp_path, prepared, out, {"min-nodes": 3, "local-epochs": 3, "learning-rate": 0.2, "batch-size": 16}
+    )
     results = out / "results.json"
     with Federation(tmp_path) as federation:
         federation.start_superlink()
@@ -191,15 +229,18 @@ def test_deployment_federation_survives_a_killed_node(prepared: Path, tmp_path: 
     assert nodes[2] == NODES - 1, f"round 3 should complete with the 3 live nodes: {nodes}"
     assert nodes[-1] == NODES, f"the restarted node should train in the last rounds: {nodes}"
     assert "Node Unavailable" in run_log
-    assert all(rounds[r]["train-tensorflow-imported"] == 0.0 for r in range(1, ROUNDS + 1)), \
+    assert all(rounds[r]["train-tensorflow-imported"] == 0.0 for r in range(1, ROUNDS + 1)), (
         "a node imported TensorFlow"
+    )
 
     final = rounds[ROUNDS]["accuracy"]
     alone = [_alone_accuracy(prepared, node, epochs=3 * ROUNDS) for node in range(NODES)]
     test = np.load(prepared / "test.npz")
     baked = _interpreter_accuracy(summary["files"]["inference"], test["x"], test["y"])
-    REPORT.append(f"federated digits: accuracy {final:.3f} after {ROUNDS} rounds (nodes per round {nodes}); "
-                  f"shards alone {', '.join(f'{a:.3f}' for a in alone)}; baked file in Interpreter {baked:.3f}")
+    REPORT.append(
+        f"federated digits: accuracy {final:.3f} after {ROUNDS} rounds (nodes per round {nodes}); "
+        f"shards alone {', '.join(f'{a:.3f}' for a in alone)}; baked file in Interpreter {baked:.3f}"
+    )
     assert final >= 0.90
     assert final > max(alone)
     assert abs(baked - final) <= 1 / len(test["y"])

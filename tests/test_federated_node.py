@@ -14,8 +14,15 @@ from cli_runner import litetrain as run_cli
 from conftest import skip_module_on_prebuilt_target
 from flower_federation import example_prepare
 from litetrain.federated import (
-    FederatedNode, GlobalModel, LocalTrainingDiverged, ModelMismatch, RoundConfig, load_local_data, model_weights,
-    round_checkpoint, split_by_class,
+    FederatedNode,
+    GlobalModel,
+    LocalTrainingDiverged,
+    ModelMismatch,
+    RoundConfig,
+    load_local_data,
+    model_weights,
+    round_checkpoint,
+    split_by_class,
 )
 from litetrain.federated.weights import fingerprint
 
@@ -43,8 +50,7 @@ def shard(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_split_by_class_gives_each_node_its_classes_and_covers_all() -> None:
     y = np.repeat(np.arange(10), 30)
     shards = split_by_class(y, 4, 5)
-    assert [sorted(set(y[s])) for s in shards] == [[0, 1, 2, 3, 4], [2, 3, 4, 5, 6], [5, 6, 7, 8, 9],
-                                                    [0, 1, 7, 8, 9]]
+    assert [sorted(set(y[s])) for s in shards] == [[0, 1, 2, 3, 4], [2, 3, 4, 5, 6], [5, 6, 7, 8, 9], [0, 1, 7, 8, 9]]
     every = np.concatenate(shards)
     assert len(every) == len(set(every)) == len(y)  # disjoint, nothing lost
     assert all(len(s) == 75 for s in shards)
@@ -64,8 +70,9 @@ def test_a_round_sends_model_weights_only(digits_path: Path, shard: Path) -> Non
     assert 0 <= node.evaluate()["accuracy"] <= 1
 
 
-def test_weights_of_another_model_are_refused_naming_both(digits_path: Path, mlp_dynamic_path: Path,
-                                                           shard: Path) -> None:
+def test_weights_of_another_model_are_refused_naming_both(
+    digits_path: Path, mlp_dynamic_path: Path, shard: Path
+) -> None:
     node = FederatedNode(digits_path, load_local_data(shard))
     before = node.trainer.snapshot()
     other = model_weights(litetrain.Trainer(mlp_dynamic_path))
@@ -94,8 +101,9 @@ def test_a_diverging_node_reports_failure_instead_of_weights(digits_path: Path, 
 
 
 def test_round_config_is_checked() -> None:
-    assert RoundConfig.from_config({"server-round": 2, "local-epochs": 3, "batch-size": 8, "learning-rate": 0.1}) \
-        == RoundConfig(2, 3, 8, 0.1)
+    assert RoundConfig.from_config(
+        {"server-round": 2, "local-epochs": 3, "batch-size": 8, "learning-rate": 0.1}
+    ) == RoundConfig(2, 3, 8, 0.1)
     with pytest.raises(ValueError, match="learning-rate must be a positive finite number"):
         RoundConfig.from_config({"learning-rate": float("inf")})
     with pytest.raises(ValueError, match="local-epochs"):
@@ -139,15 +147,34 @@ def test_global_model_writes_rounds_and_bakes_both_forms(digits_path: Path, shar
 
 
 def test_cli_client_checks_model_and_data_first(digits_path: Path, shard: Path, tmp_path: Path) -> None:
-    ok = run_cli("federated", "client", digits_path, "--data", shard, "--superlink", "127.0.0.1:9", "--insecure",
-                 "--dry-run", block=("tensorflow",))
+    ok = run_cli(
+        "federated",
+        "client",
+        digits_path,
+        "--data",
+        shard,
+        "--superlink",
+        "127.0.0.1:9",
+        "--insecure",
+        "--dry-run",
+        block=("tensorflow",),
+    )
     assert ok.returncode == 0, ok.stderr
     assert "flower-supernode --insecure --superlink 127.0.0.1:9" in ok.stdout
     assert f"model='{digits_path}' data='{shard}'" in ok.stdout
     assert ok.blocked == {"attempts": [], "loaded": []}
     np.savez(tmp_path / "bad.npz", x=np.zeros((4, 3), np.float32), y=np.zeros(4, np.int32))
-    bad = run_cli("federated", "client", digits_path, "--data", tmp_path / "bad.npz", "--superlink", "h:1",
-                  "--insecure", "--dry-run")
+    bad = run_cli(
+        "federated",
+        "client",
+        digits_path,
+        "--data",
+        tmp_path / "bad.npz",
+        "--superlink",
+        "h:1",
+        "--insecure",
+        "--dry-run",
+    )
     assert bad.returncode == 1
     (line,) = bad.stderr.strip().splitlines()
     assert line.startswith("litetrain federated: error:")

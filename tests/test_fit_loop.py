@@ -31,8 +31,16 @@ def sparse_models():
 
     def build(batch_size):
         keras.utils.set_random_seed(1)
-        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(16, activation="relu", name="hidden"), keras.layers.Dense(10, name="logits")])
-        return litetrain.build(model, "sparse_categorical_crossentropy", litetrain.optim.SGD(0.1), batch_size=batch_size, from_logits=True).tflite
+        model = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(16, activation="relu", name="hidden"),
+                keras.layers.Dense(10, name="logits"),
+            ]
+        )
+        return litetrain.build(
+            model, "sparse_categorical_crossentropy", litetrain.optim.SGD(0.1), batch_size=batch_size, from_logits=True
+        ).tflite
 
     return {"fixed": build(32), "dynamic": build(None)}
 
@@ -67,10 +75,14 @@ def test_history_has_keras_keys_equal_to_its_fields(sparse_models, digits):
 
 def test_validation_split_holds_out_the_last_samples(sparse_models, digits):
     x, y, _, _ = sparse_data(digits)
-    split = litetrain.Trainer(sparse_models["dynamic"]).fit(x, y, epochs=1, validation_split=0.25, progress=False, shuffle=False)
+    split = litetrain.Trainer(sparse_models["dynamic"]).fit(
+        x, y, epochs=1, validation_split=0.25, progress=False, shuffle=False
+    )
     held = int(len(x) * 0.25)
     by_hand = litetrain.Trainer(sparse_models["dynamic"])
-    explicit = by_hand.fit(x[:-held], y[:-held], epochs=1, validation_data=(x[-held:], y[-held:]), progress=False, shuffle=False)
+    explicit = by_hand.fit(
+        x[:-held], y[:-held], epochs=1, validation_data=(x[-held:], y[-held:]), progress=False, shuffle=False
+    )
     assert split.history == explicit.history
     with pytest.raises(ValueError, match="validation_split must be a fraction"):
         litetrain.Trainer(sparse_models["dynamic"]).fit(x, y, validation_split=1.0, progress=False)
@@ -223,7 +235,9 @@ class _CurveTrainer:
 
 
 @pytest.mark.parametrize("curve", CURVES)
-@pytest.mark.parametrize("kwargs", [{"patience": 0}, {"patience": 2}, {"patience": 3, "min_delta": 0.001}, {"patience": 1, "baseline": 0.45}])
+@pytest.mark.parametrize(
+    "kwargs", [{"patience": 0}, {"patience": 2}, {"patience": 3, "min_delta": 0.001}, {"patience": 1, "baseline": 0.45}]
+)
 def test_early_stopping_stops_where_keras_does(curve, kwargs):
     keras = build_host_import("keras", "litetrain.callbacks")
     ours = callbacks.EarlyStopping(**kwargs)
@@ -240,7 +254,9 @@ def test_early_stopping_stops_where_keras_does(curve, kwargs):
 
 
 @pytest.mark.parametrize("curve", CURVES)
-@pytest.mark.parametrize("kwargs", [{"patience": 1}, {"patience": 2, "factor": 0.5, "cooldown": 1}, {"patience": 1, "min_lr": 0.05}])
+@pytest.mark.parametrize(
+    "kwargs", [{"patience": 1}, {"patience": 2, "factor": 0.5, "cooldown": 1}, {"patience": 1, "min_lr": 0.05}]
+)
 def test_reduce_lr_on_plateau_changes_the_rate_when_keras_does(curve, kwargs):
     keras = build_host_import("keras", "litetrain.callbacks")
     theirs = keras.callbacks.ReduceLROnPlateau(**kwargs)
@@ -286,11 +302,15 @@ class _CheckpointTrainer(_CurveTrainer):
 
 
 @pytest.mark.parametrize("curve", CURVES)
-@pytest.mark.parametrize("kwargs", [{}, {"save_best_only": True}, {"save_best_only": True, "initial_value_threshold": 0.45}])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"save_best_only": True}, {"save_best_only": True, "initial_value_threshold": 0.45}]
+)
 def test_model_checkpoint_writes_on_the_epochs_keras_does(curve, kwargs, tmp_path):
     keras = build_host_import("keras", "litetrain.callbacks")
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    theirs = keras.callbacks.ModelCheckpoint(str(tmp_path / "keras-{epoch}.weights.h5"), save_weights_only=True, **kwargs)
+    theirs = keras.callbacks.ModelCheckpoint(
+        str(tmp_path / "keras-{epoch}.weights.h5"), save_weights_only=True, **kwargs
+    )
     theirs.set_model(model)
     theirs.on_train_begin()
     ours = callbacks.ModelCheckpoint(str(tmp_path / "ours-{epoch}.npz"), **kwargs)
@@ -323,7 +343,9 @@ def test_learning_rate_scheduler_sets_the_rates_keras_sets():
 def test_early_stopping_in_a_real_fit_stops_where_keras_would(sparse_models, digits):
     keras = build_host_import("keras", "litetrain.callbacks")
     x, y, xv, yv = sparse_data(digits)
-    unbroken = litetrain.Trainer(sparse_models["dynamic"]).fit(x, y, epochs=12, validation_data=(xv, yv), progress=False)
+    unbroken = litetrain.Trainer(sparse_models["dynamic"]).fit(
+        x, y, epochs=12, validation_data=(xv, yv), progress=False
+    )
     curve = unbroken.history["val_accuracy"]
     expected = keras_stop_epoch(keras, [-v for v in curve], monitor="val_loss", patience=1)
     early = callbacks.EarlyStopping(monitor="val_accuracy", patience=1, restore_best_weights=True)
@@ -350,8 +372,14 @@ def test_reduce_lr_and_scheduler_set_the_models_rate(mlp_settable_lr_path):
         def on_epoch_end(self, epoch, logs=None):
             rates.append(logs["learning_rate"])
 
-    trainer.fit(x, y, epochs=4, batch_size=8, progress=False,
-                callbacks=[callbacks.LearningRateScheduler(lambda e: 0.5 / (e + 1)), Record()])
+    trainer.fit(
+        x,
+        y,
+        epochs=4,
+        batch_size=8,
+        progress=False,
+        callbacks=[callbacks.LearningRateScheduler(lambda e: 0.5 / (e + 1)), Record()],
+    )
     assert rates == pytest.approx([0.5, 0.25, 0.5 / 3, 0.125])
     with pytest.raises(ValueError, match="learning rate must be a positive finite float32"):
         trainer.set_learning_rate(1e39)
@@ -396,7 +424,9 @@ def test_resume_from_a_model_checkpoint_ends_bit_for_bit_where_an_unbroken_run_d
     state = resumed.training_state
     assert (state.epochs_done, state.steps_done, state.seed) == (5, 5 * -(-len(x) // 32), 3)
     with pytest.raises(ValueError, match="seed 3.*pass seed=3 to resume it"):
-        litetrain.Trainer(sparse_models["dynamic"]).fit(x, y, epochs=5, resume_from=tmp_path / "ck-2.npz", progress=False)
+        litetrain.Trainer(sparse_models["dynamic"]).fit(
+            x, y, epochs=5, resume_from=tmp_path / "ck-2.npz", progress=False
+        )
 
 
 def test_a_checkpoint_without_state_loads_but_does_not_resume(sparse_models, digits, tmp_path):

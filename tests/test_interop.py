@@ -28,9 +28,7 @@ RTOL = 1e-6
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_elsewhere(
-    runtime: str, model: Path, calls, tflite_runtime_python: str | None, tmp_path: Path
-):
+def run_elsewhere(runtime: str, model: Path, calls, tflite_runtime_python: str | None, tmp_path: Path):
     if runtime != "tflite_runtime":
         return runtime_worker.run_calls(runtime, str(model), calls)
     calls_path, out_path = tmp_path / "calls.npz", tmp_path / "out.npz"
@@ -81,15 +79,9 @@ def files(tmp_path_factory, mlp_dynamic_path):
 
 
 @pytest.mark.parametrize("runtime", ["ai_edge_litert", "tensorflow", "tflite_runtime"])
-@pytest.mark.parametrize(
-    "kind", ["training model", "baked model", "inference-only model"]
-)
+@pytest.mark.parametrize("kind", ["training model", "baked model", "inference-only model"])
 def test_same_outputs_in_every_runtime(request, tmp_path, files, kind, runtime):
-    python = (
-        request.getfixturevalue("tflite_runtime_python")
-        if runtime == "tflite_runtime"
-        else None
-    )
+    python = request.getfixturevalue("tflite_runtime_python") if runtime == "tflite_runtime" else None
     path, calls = files[kind]
     ours = run_litetrain(path, calls)
     theirs = run_elsewhere(runtime, path, calls, python, tmp_path)
@@ -97,9 +89,7 @@ def test_same_outputs_in_every_runtime(request, tmp_path, files, kind, runtime):
     for i, ((signature, _), a, b) in enumerate(zip(calls, ours, theirs)):
         assert set(a) == set(b), f"call {i} ({signature})"
         for name in a:
-            assert b[name].dtype == a[name].dtype and b[name].shape == a[name].shape, (
-                f"call {i} {signature} {name}"
-            )
+            assert b[name].dtype == a[name].dtype and b[name].shape == a[name].shape, f"call {i} {signature} {name}"
             scale = float(np.max(np.abs(a[name]))) if a[name].size else 0.0
             np.testing.assert_allclose(
                 b[name],
@@ -110,9 +100,7 @@ def test_same_outputs_in_every_runtime(request, tmp_path, files, kind, runtime):
             )
             if scale > 0:
                 worst = max(worst, float(np.max(np.abs(b[name] - a[name]))) / scale)
-    if (
-        kind != "inference-only model"
-    ):  # the steps trained: the second save differs from the first
+    if kind != "inference-only model":  # the steps trained: the second save differs from the first
         assert not np.array_equal(ours[1]["w0"], ours[-2]["w0"])
     REPORT.append(
         f"interop {kind} in {runtime}: {len(calls)} calls, largest difference {worst:.1e} of an output's scale"
@@ -120,9 +108,7 @@ def test_same_outputs_in_every_runtime(request, tmp_path, files, kind, runtime):
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        "probe_runtime_ops", REPO / "tools" / "probe_runtime_ops.py"
-    )
+    spec = importlib.util.spec_from_file_location("probe_runtime_ops", REPO / "tools" / "probe_runtime_ops.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -135,9 +121,7 @@ def test_compatibility_table_matches_tflite_runtime(tflite_runtime_python):
     assert found[9] == 10  # FULLY_CONNECTED: versions 11-13 are newer than 2.14
 
 
-def test_a_model_named_incompatible_is_refused_by_tflite_runtime(
-    tmp_path, tflite_runtime_python
-):
+def test_a_model_named_incompatible_is_refused_by_tflite_runtime(tmp_path, tflite_runtime_python):
     """A dynamic-range quantized dense layer (the converter's Optimize.DEFAULT without data) is
     FULLY_CONNECTED version 12: litetrain names it, tflite-runtime 2.14 refuses the file,
     LiteRT runs it."""
@@ -149,9 +133,7 @@ def test_a_model_named_incompatible_is_refused_by_tflite_runtime(
         lambda x: tf.matmul(x, kernel),
         input_signature=[tf.TensorSpec([1, 64], tf.float32)],
     )
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [dense.get_concrete_function()]
-    )
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([dense.get_concrete_function()])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     path = tmp_path / "dynamic_range.tflite"
     path.write_bytes(converter.convert())
@@ -171,6 +153,4 @@ def test_a_model_named_incompatible_is_refused_by_tflite_runtime(
         timeout=120,
     )
     assert refused.returncode != 0 and "FULLY_CONNECTED' version '12'" in refused.stderr
-    runtime_worker.interpreter_class("ai_edge_litert")(
-        model_path=str(path)
-    ).allocate_tensors()
+    runtime_worker.interpreter_class("ai_edge_litert")(model_path=str(path)).allocate_tensors()

@@ -42,10 +42,16 @@ def _data(n=40):
 
 def test_a_flex_file_is_refused_at_load(files):
     assert any(op.custom and op.name.startswith("Flex") for op in litetrain.list_operators(files["flex"]))
-    with pytest.raises(ValueError, match=r"uses TensorFlow ops through the Flex delegate \(ReluGrad\).*builtin ops only"):
+    with pytest.raises(
+        ValueError, match=r"uses TensorFlow ops through the Flex delegate \(ReluGrad\).*builtin ops only"
+    ):
         litetrain.Model(files["flex"])
-    cli = subprocess.run([sys.executable, "-m", "litetrain", "train", str(files["flex"]), "--data", "none.npz"],
-                         capture_output=True, text=True, check=False)
+    cli = subprocess.run(
+        [sys.executable, "-m", "litetrain", "train", str(files["flex"]), "--data", "none.npz"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert cli.returncode == 1 and "Flex delegate" in cli.stderr, cli.stderr
 
 
@@ -64,8 +70,21 @@ def test_flowers_parameters_signature_serves_snapshots_checkpoints_and_bake(file
     baked = trainer.bake(tmp_path / "baked.tflite")
     np.testing.assert_array_equal(litetrain.Model(baked.path).runner("parameters")()["w"], snapshot["w"])
     cli = subprocess.run(
-        [sys.executable, "-m", "litetrain", "bake", str(files["flower"]), "--checkpoint", str(tmp_path / "ck.npz"),
-         "-o", str(tmp_path / "cli.tflite")], capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "litetrain",
+            "bake",
+            str(files["flower"]),
+            "--checkpoint",
+            str(tmp_path / "ck.npz"),
+            "-o",
+            str(tmp_path / "cli.tflite"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert cli.returncode == 0, cli.stderr
     np.testing.assert_array_equal(litetrain.Model(tmp_path / "cli.tflite").runner("parameters")()["w"], snapshot["w"])
 
@@ -78,9 +97,25 @@ def test_signatures_can_be_named(files, tmp_path):
         litetrain.Trainer(files["flower"], save="weights")
     np.savez(tmp_path / "data.npz", x=x, y=y)
     cli = subprocess.run(
-        [sys.executable, "-m", "litetrain", "train", str(files["flower"]), "--data", str(tmp_path / "data.npz"),
-         "--epochs", "2", "--save-signature", "parameters", "--checkpoint", str(tmp_path / "ck.npz")],
-        capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "litetrain",
+            "train",
+            str(files["flower"]),
+            "--data",
+            str(tmp_path / "data.npz"),
+            "--epochs",
+            "2",
+            "--save-signature",
+            "parameters",
+            "--checkpoint",
+            str(tmp_path / "ck.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert cli.returncode == 0, cli.stderr
     assert set(litetrain.load_checkpoint(tmp_path / "ck.npz")) == {"w", "b"}
 
@@ -108,11 +143,14 @@ def test_uninitialized_variables_are_reported_at_load(tmp_path):
     keras = build_host_import("keras", "Keras for the module's layer")
     path = tmp_path / "keras_in_module.tflite"
     path.write_bytes(dynamic_shape_models.keras_layer_module(tf, keras))
-    with pytest.warns(litetrain.UninitializedVariablesWarning, match=r"reads variables its file gives no value: .*kernel"):
+    with pytest.warns(
+        litetrain.UninitializedVariablesWarning, match=r"reads variables its file gives no value: .*kernel"
+    ):
         model = litetrain.Model(path)
     assert any(name.endswith("kernel") for name in model.uninitialized_variables)
-    cli = subprocess.run([sys.executable, "-m", "litetrain", "inspect", str(path), "--json"],
-                         capture_output=True, text=True, check=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "litetrain", "inspect", str(path), "--json"], capture_output=True, text=True, check=True
+    )
     info = json.loads(cli.stdout)
     assert info["uninitialized_variables"] == list(model.uninitialized_variables) and info["variables"] is None
     assert litetrain.Model(outside_models.softmax_regression(tf)).uninitialized_variables == ()  # plain tf.Variables

@@ -12,7 +12,9 @@ from conftest import training_batches
 STEPS = 50
 
 
-@pytest.mark.parametrize("model_fixture, batch", [("mlp_fixed_path", 8), ("mlp_dynamic_path", 8), ("mlp_dynamic_path", 5)])
+@pytest.mark.parametrize(
+    "model_fixture, batch", [("mlp_fixed_path", 8), ("mlp_dynamic_path", 8), ("mlp_dynamic_path", 5)]
+)
 def test_fifty_train_steps_match_the_interpreter(request, model_fixture, batch):
     path = request.getfixturevalue(model_fixture)
     batches = training_batches(STEPS, batch, seed=3)

@@ -54,8 +54,24 @@ def data(tmp_path_factory):
 
 def command(kind, model, data, checkpoint):
     if kind == "cli":
-        return [sys.executable, "-m", "litetrain", "train", str(model), "--data", str(data), "--epochs", str(EPOCHS),
-                "--batch-size", "8", "--seed", "5", "--checkpoint", str(checkpoint), "--resume"]
+        return [
+            sys.executable,
+            "-m",
+            "litetrain",
+            "train",
+            str(model),
+            "--data",
+            str(data),
+            "--epochs",
+            str(EPOCHS),
+            "--batch-size",
+            "8",
+            "--seed",
+            "5",
+            "--checkpoint",
+            str(checkpoint),
+            "--resume",
+        ]
     return [sys.executable, "-c", FIT_SCRIPT, str(model), str(data), str(checkpoint), str(EPOCHS)]
 
 

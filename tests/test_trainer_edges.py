@@ -100,8 +100,13 @@ def test_ctrl_c_is_left_alone_when_the_application_ignores_it(mlp_dynamic_path):
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         history = litetrain.Trainer(mlp_dynamic_path).fit(
-            x, y, batch_size=8, epochs=2, callback=lambda *a: signal.raise_signal(signal.SIGINT),
-            callback_every=3, progress=False,
+            x,
+            y,
+            batch_size=8,
+            epochs=2,
+            callback=lambda *a: signal.raise_signal(signal.SIGINT),
+            callback_every=3,
+            progress=False,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -122,8 +127,9 @@ def test_an_epoch_ended_by_a_nonfinite_loss_is_not_counted(mlp_dynamic_path):
     x, y = data(16)
     x[15] = np.nan  # the last step of the epoch
     trainer = litetrain.Trainer(mlp_dynamic_path)
-    history = trainer.fit(x, y, batch_size=8, shuffle=False, on_nonfinite="rollback",
-                          validation_data=data(8), progress=False)
+    history = trainer.fit(
+        x, y, batch_size=8, shuffle=False, on_nonfinite="rollback", validation_data=data(8), progress=False
+    )
     assert history.stopped and history.steps == 2
     assert history.epoch_losses == [] and history.validation == []
 

@@ -67,8 +67,13 @@ def test_pretrain_freeze_finetune_export(pretrained, tmp_path):
     model = keras.Model(inputs, L.Dense(5, name="head")(base(inputs)))
 
     built = litetrain.build(
-        model, "sparse_categorical_crossentropy", litetrain.optim.Adam(0.01),
-        trainable=["head"], batch_size=32, from_logits=True, quantize_frozen="int8",
+        model,
+        "sparse_categorical_crossentropy",
+        litetrain.optim.Adam(0.01),
+        trainable=["head"],
+        batch_size=32,
+        from_logits=True,
+        quantize_frozen="int8",
     )
     assert built.trainable_weights == ["head_kernel", "head_bias"]
     model_path = tmp_path / "transfer.tflite"
@@ -83,8 +88,12 @@ def test_pretrain_freeze_finetune_export(pretrained, tmp_path):
 
     weights = trainer.snapshot()
     int8 = litetrain.export(
-        built, weights, tmp_path / "head_int8.tflite", quantize="int8",
-        representative_data=x[:200], validation_data=(x_test, y_test),
+        built,
+        weights,
+        tmp_path / "head_int8.tflite",
+        quantize="int8",
+        representative_data=x[:200],
+        validation_data=(x_test, y_test),
     )
     float_report = litetrain.export(built, weights, tmp_path / "head_float.tflite", validation_data=(x_test, y_test))
     assert abs(float_report.accuracy - after) < 0.02  # the same model, outside the trainer
@@ -93,7 +102,8 @@ def test_pretrain_freeze_finetune_export(pretrained, tmp_path):
 
     REPORT.append(
         f"digits transfer: pretrain 0-4 in Keras {pretrain_accuracy:.3f}; head on 5-9 through LiteRT "
-        f"{before:.3f} -> {after:.3f} (30 epochs, {history.steps} steps, {history.seconds * 1e6 / history.steps:.0f} us/step); "
+        f"{before:.3f} -> {after:.3f} (30 epochs, {history.steps} steps, "
+        f"{history.seconds * 1e6 / history.steps:.0f} us/step); "
         f"export float32 {float_report.accuracy:.3f} ({float_report.size_bytes:,} B), int8 {int8.accuracy:.3f} "
         f"({int8.size_bytes:,} B, agrees {int8.agreement:.1%}); training file {model_path.stat().st_size:,} B "
         f"(frozen backbone int8), ops/step {built.op_counts['train']}"

@@ -20,7 +20,10 @@ def _run_child(folder: str, first: int, last: int, timeout: float) -> tuple[dict
     try:
         done = subprocess.run(
             [sys.executable, str(PROBE), folder, str(first), str(last)],
-            capture_output=True, text=True, timeout=timeout, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         stdout, code = done.stdout, done.returncode
     except subprocess.TimeoutExpired as e:

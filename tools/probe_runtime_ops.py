@@ -36,9 +36,7 @@ def operator_names() -> dict[int, str]:
     """Builtin operator names by code, from the installed LiteRT's schema."""
     from ai_edge_litert import schema_py_generated as schema
 
-    return {
-        v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")
-    }
+    return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 
 
 def probe_model(code: int, version: int) -> bytes:
@@ -79,9 +77,7 @@ def probe(runtime_python: str) -> dict[int, int]:
     with tempfile.TemporaryDirectory(prefix="litetrain-probe-") as folder:
         for code in operator_names():
             for version in range(1, MAX_VERSION + 1):
-                Path(folder, f"{code}_{version}.tflite").write_bytes(
-                    probe_model(code, version)
-                )
+                Path(folder, f"{code}_{version}.tflite").write_bytes(probe_model(code, version))
         out = subprocess.run(
             [runtime_python, str(WORKER), "max-versions", folder],
             capture_output=True,

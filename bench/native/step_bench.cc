@@ -130,8 +130,7 @@ int main(int argc, char** argv) {
         "\"limit_trained\": %s, \"fit_trained\": %s}\n",
         argv[1], static_cast<long long>(batch), threads, protocol.rounds, t[0].median_us, t[1].median_us,
         t[1].median_us / t[0].median_us, static_cast<long long>(t[0].steps_per_round),
-        static_cast<long long>(t[1].steps_per_round), bare_trained ? "true" : "false",
-        fit_trained ? "true" : "false");
+        static_cast<long long>(t[1].steps_per_round), bare_trained ? "true" : "false", fit_trained ? "true" : "false");
     return bare_trained && fit_trained ? 0 : 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "step_bench: %s\n", e.what());

@@ -32,19 +32,16 @@ void BindBake(py::module_& m) {
       .def_readwrite("allow_nonfinite", &BakeOptions::allow_nonfinite)
       .def_readwrite("check_with", &BakeOptions::check_with);
   py::class_<BakeReport>(m, "BakeReport")
-      .def_property_readonly("variables",
-                             [](const BakeReport& r) { return py::tuple(py::cast(r.variables)); })
+      .def_property_readonly("variables", [](const BakeReport& r) { return py::tuple(py::cast(r.variables)); })
       .def_readonly("infer_difference", &BakeReport::infer_difference);
   py::class_<OperatorUse>(m, "OperatorUse")
       .def_readonly("name", &OperatorUse::name)
       .def_readonly("builtin_code", &OperatorUse::builtin_code)
       .def_readonly("version", &OperatorUse::version)
       .def_readonly("custom", &OperatorUse::custom)
-      .def_property_readonly("signatures",
-                             [](const OperatorUse& u) { return py::tuple(py::cast(u.signatures)); })
-      .def("__repr__", [](const OperatorUse& u) {
-        return "OperatorUse(" + u.name + " v" + std::to_string(u.version) + ")";
-      });
+      .def_property_readonly("signatures", [](const OperatorUse& u) { return py::tuple(py::cast(u.signatures)); })
+      .def("__repr__",
+           [](const OperatorUse& u) { return "OperatorUse(" + u.name + " v" + std::to_string(u.version) + ")"; });
   py::class_<Incompatibility>(m, "Incompatibility")
       .def_readonly("op", &Incompatibility::op)
       .def_readonly("max_version", &Incompatibility::max_version);

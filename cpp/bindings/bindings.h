@@ -1,11 +1,11 @@
 // One function per bound class, each in its own file.
 #pragma once
 
-#include <pybind11/numpy.h>
-#include <pybind11/pybind11.h>
-
 #include <string>
 #include <vector>
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
 
 #include "litetrain/dtype.h"
 #include "litetrain/snapshot.h"

@@ -30,8 +30,7 @@ void BindCallbacks(py::module_& m) {
            }),
            py::arg("quantity"), py::arg("mode"), py::arg("min_delta"))
       .def_property_readonly("quantity", &Improvement::quantity)
-      .def_property_readonly("mode",
-                             [](const Improvement& i) { return i.mode() == MonitorMode::kMax ? "max" : "min"; })
+      .def_property_readonly("mode", [](const Improvement& i) { return i.mode() == MonitorMode::kMax ? "max" : "min"; })
       .def("beats", &Improvement::Beats, py::arg("value"), py::arg("reference"));
 
   py::class_<PatienceRule::Verdict>(m, "PatienceVerdict")
@@ -47,8 +46,7 @@ void BindCallbacks(py::module_& m) {
       .def_property_readonly("wait", &PatienceRule::wait);
 
   py::class_<PlateauRule>(m, "PlateauRule")
-      .def(py::init<Improvement, int64_t, int64_t>(), py::arg("improvement"), py::arg("patience"),
-           py::arg("cooldown"))
+      .def(py::init<Improvement, int64_t, int64_t>(), py::arg("improvement"), py::arg("patience"), py::arg("cooldown"))
       .def("reset", &PlateauRule::Reset)
       .def("step", &PlateauRule::Step, py::arg("value"))
       .def("reduced", &PlateauRule::Reduced)

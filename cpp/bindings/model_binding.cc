@@ -15,8 +15,7 @@ namespace {
 py::dict TensorSpecs(const std::vector<TensorSpec>& specs) {
   py::dict out;  // insertion order = the runtime's order
   for (const auto& spec : specs) {
-    out[py::str(spec.name)] =
-        py::make_tuple(ToNumpy(spec.dtype), py::tuple(py::cast(spec.shape.to_vector())));
+    out[py::str(spec.name)] = py::make_tuple(ToNumpy(spec.dtype), py::tuple(py::cast(spec.shape.to_vector())));
   }
   return out;
 }
@@ -81,8 +80,7 @@ void BindModel(py::module_& m) {
       .def_readonly("index", &SignatureSpec::index)
       .def_readonly("num_ops", &SignatureSpec::num_ops)
       .def_property_readonly("inputs", [](const SignatureSpec& s) { return TensorSpecs(s.inputs); })
-      .def_property_readonly("outputs",
-                             [](const SignatureSpec& s) { return TensorSpecs(s.outputs); });
+      .def_property_readonly("outputs", [](const SignatureSpec& s) { return TensorSpecs(s.outputs); });
 
   py::class_<Model>(m, "Model")
       // Loading reads, verifies and compiles: native work, so the GIL is
@@ -109,9 +107,7 @@ void BindModel(py::module_& m) {
       .def_property_readonly("signatures", &Model::signatures, py::return_value_policy::reference_internal)
       .def("runner", &Model::runner, py::arg("key"))
       .def("file_bytes",
-           [](const Model& m) {
-             return py::bytes(static_cast<const char*>(m.file_data()), m.file_size());
-           })
+           [](const Model& m) { return py::bytes(static_cast<const char*>(m.file_data()), m.file_size()); })
       .def_property_readonly("uninitialized_variables",
                              [](const Model& m) { return UninitializedVariables(m.file_data(), m.file_size()); })
       .def_property_readonly("library_path", &Model::library_path)

@@ -104,10 +104,8 @@ py::dict Run(SignatureRunner& runner, const py::dict& inputs) {
 
 void BindSignatureRunner(py::module_& m) {
   py::class_<SignatureRunner>(m, "SignatureRunner")
-      .def_property_readonly("spec", &SignatureRunner::spec,
-                             py::return_value_policy::reference_internal)
-      .def("run", &Run, py::arg("inputs"),
-           "Runs with a dict of arrays by input name; returns a dict of new arrays.")
+      .def_property_readonly("spec", &SignatureRunner::spec, py::return_value_policy::reference_internal)
+      .def("run", &Run, py::arg("inputs"), "Runs with a dict of arrays by input name; returns a dict of new arrays.")
       .def("staged_bytes", &SignatureRunner::staged_bytes, py::arg("index"));
 }
 

@@ -39,9 +39,8 @@ Dataset ToDataset(const py::dict& arrays, std::vector<py::array>& keep) {
                             std::string(py::str(array.dtype())));
     }
     if (array.ndim() < 1 || array.ndim() > Shape::kMaxRank) {
-      throw InvalidArgument("training array '" + name + "' must have 1 to " +
-                            std::to_string(Shape::kMaxRank) + " dimensions, it has " +
-                            std::to_string(array.ndim()));
+      throw InvalidArgument("training array '" + name + "' must have 1 to " + std::to_string(Shape::kMaxRank) +
+                            " dimensions, it has " + std::to_string(array.ndim()));
     }
     int64_t dims[Shape::kMaxRank];
     for (py::ssize_t d = 0; d < array.ndim(); ++d) dims[d] = array.shape(d);
@@ -66,7 +65,7 @@ class SigintGuard {
   explicit SigintGuard(bool active) : active_(active) {
     if (!active_) return;
     g_sigint_target.store(&flag_);
-    struct sigaction ours {};
+    struct sigaction ours{};
     ours.sa_handler = OnSigint;
     sigemptyset(&ours.sa_mask);
     active_ = sigaction(SIGINT, &ours, &previous_) == 0;
@@ -84,7 +83,7 @@ class SigintGuard {
  private:
   bool active_;
   std::atomic<bool> flag_{false};
-  struct sigaction previous_ {};
+  struct sigaction previous_{};
 };
 
 FitResult Fit(Trainer& trainer, const py::dict& arrays, FitOptions options, const py::object& validation,
@@ -190,12 +189,11 @@ void BindResults(py::module_& m) {
 void BindTrainer(py::module_& m) {
   BindResults(m);
   py::class_<Trainer>(m, "Trainer")
-      .def(py::init([](const Model& model, const std::string& train, const std::string& save,
-                       const std::string& restore, const std::string& loss) {
-             return Trainer(model, TrainerOptions{train, save, restore, loss});
-           }),
-           py::arg("model"), py::arg("train") = "train", py::arg("save") = "",
-           py::arg("restore") = "", py::arg("loss") = "loss")
+      .def(
+          py::init([](const Model& model, const std::string& train, const std::string& save, const std::string& restore,
+                      const std::string& loss) { return Trainer(model, TrainerOptions{train, save, restore, loss}); }),
+          py::arg("model"), py::arg("train") = "train", py::arg("save") = "", py::arg("restore") = "",
+          py::arg("loss") = "loss")
       .def("fit", &Fit, py::arg("arrays"), py::arg("options"), py::kw_only(), py::arg("validation"),
            py::arg("callback"), py::arg("on_epoch_end"), py::arg("handle_sigint"))
       .def(
@@ -244,17 +242,13 @@ void BindTrainer(py::module_& m) {
             t.Restore(snapshot);
           },
           py::arg("arrays"))
-      .def("save_checkpoint", &Trainer::SaveCheckpoint, py::arg("path"),
-           py::call_guard<py::gil_scoped_release>())
-      .def("load_checkpoint", &Trainer::LoadCheckpoint, py::arg("path"),
-           py::call_guard<py::gil_scoped_release>())
+      .def("save_checkpoint", &Trainer::SaveCheckpoint, py::arg("path"), py::call_guard<py::gil_scoped_release>())
+      .def("load_checkpoint", &Trainer::LoadCheckpoint, py::arg("path"), py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("training_state", &Trainer::training_state)
       .def("learning_rate", &Trainer::LearningRate, py::call_guard<py::gil_scoped_release>())
-      .def("set_learning_rate", &Trainer::SetLearningRate, py::arg("value"),
-           py::call_guard<py::gil_scoped_release>());
+      .def("set_learning_rate", &Trainer::SetLearningRate, py::arg("value"), py::call_guard<py::gil_scoped_release>());
 
-  m.def("epoch_order", &EpochOrder, py::arg("n"), py::arg("seed"), py::arg("epoch"),
-        py::arg("shuffle") = true);
+  m.def("epoch_order", &EpochOrder, py::arg("n"), py::arg("seed"), py::arg("epoch"), py::arg("shuffle") = true);
 }
 
 }  // namespace litetrain::bindings

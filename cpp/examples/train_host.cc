@@ -114,9 +114,8 @@ int Run(const Args& args) {
     test_x = litetrain::ReadNpy(args.test_x);
     test_y = litetrain::ReadNpy(args.test_y);
   }
-  const litetrain::Dataset eval_data = args.test_x.empty()
-                                           ? train_data
-                                           : litetrain::Dataset({{"x", test_x.view()}, {"y", test_y.view()}});
+  const litetrain::Dataset eval_data =
+      args.test_x.empty() ? train_data : litetrain::Dataset({{"x", test_x.view()}, {"y", test_y.view()}});
 
   litetrain::Trainer trainer(model);
   litetrain::FitOptions fit;
@@ -146,16 +145,17 @@ int Run(const Args& args) {
   const litetrain::FitResult extra = trainer.Fit(train_data, fit);
   const bool changed = !SameBytes(trainer.TakeSnapshot(), snapshot);
   trainer.Restore(snapshot);
-  const bool restored = SameBytes(trainer.TakeSnapshot(), snapshot) && trainer.Evaluate(eval_data, args.batch_size) == evaluated;
-  std::printf("snapshot: %zu variables, %zu bytes; one more epoch (loss %.17g) %s them; restore: %s\n",
-              snapshot.size(), bytes, extra.epoch_losses.at(0), changed ? "changed" : "did NOT change",
+  const bool restored =
+      SameBytes(trainer.TakeSnapshot(), snapshot) && trainer.Evaluate(eval_data, args.batch_size) == evaluated;
+  std::printf("snapshot: %zu variables, %zu bytes; one more epoch (loss %.17g) %s them; restore: %s\n", snapshot.size(),
+              bytes, extra.epoch_losses.at(0), changed ? "changed" : "did NOT change",
               restored ? "weights and evaluation equal the snapshot's" : "MISMATCH");
   if (!changed || !restored) return 1;
 
   trainer.SaveCheckpoint(args.checkpoint);
   const bool read_back = SameBytes(litetrain::LoadCheckpoint(args.checkpoint), snapshot);
-  std::printf("checkpoint: %s (%zu variables), read back and verified: %s\n", args.checkpoint.c_str(),
-              snapshot.size(), read_back ? "yes" : "NO");
+  std::printf("checkpoint: %s (%zu variables), read back and verified: %s\n", args.checkpoint.c_str(), snapshot.size(),
+              read_back ? "yes" : "NO");
   return read_back ? 0 : 1;
 }
 

@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   try {
     const litetrain::NamedTensor tensor = litetrain::ReadNpy(path);
     // What a caller does next: trust the bytes to match dtype and shape.
-    if (tensor.bytes.size() != static_cast<std::size_t>(tensor.shape.num_elements()) * litetrain::ItemSize(tensor.dtype)) {
+    if (tensor.bytes.size() !=
+        static_cast<std::size_t>(tensor.shape.num_elements()) * litetrain::ItemSize(tensor.dtype)) {
       __builtin_trap();
     }
   } catch (const litetrain::FileFormatError&) {

@@ -1,8 +1,9 @@
 #include "input_file.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace litetrain::fuzz {
 namespace {

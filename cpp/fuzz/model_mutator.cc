@@ -19,7 +19,7 @@ struct Slot {
   std::size_t offset;  // from the start of the file
   uint8_t width;       // 1 or 4 bytes, little-endian
   Kind kind;
-  uint32_t range;      // how many things an index may name
+  uint32_t range;  // how many things an index may name
 };
 
 class SlotCollector {
@@ -113,7 +113,7 @@ int32_t NewValue(const Slot& slot, int32_t old, std::minstd_rand& rng) {
     case Kind::kOpcodeIndex:
     case Kind::kSubgraphIndex:
       switch (pick(6)) {
-        case 0: return -1;  // "optional input omitted" for operator inputs
+        case 0: return -1;                                // "optional input omitted" for operator inputs
         case 1: return static_cast<int32_t>(slot.range);  // one past the end
         case 2: return wrap(u + (pick(2) ? 1u : ~0u));
         case 3: return 0;

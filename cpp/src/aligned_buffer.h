@@ -13,9 +13,7 @@ namespace litetrain {
 
 inline constexpr std::size_t kTensorAlignment = 64;
 
-inline bool IsAligned(const void* p) noexcept {
-  return reinterpret_cast<std::uintptr_t>(p) % kTensorAlignment == 0;
-}
+inline bool IsAligned(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p) % kTensorAlignment == 0; }
 
 class AlignedBuffer {
  public:

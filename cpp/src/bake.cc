@@ -26,18 +26,19 @@ std::string SaveSignature(const fb::ModelT& model, const std::string& requested)
   if (!key) {
     std::string listed;
     for (const std::string& k : keys) listed += (listed.empty() ? "'" : ", '") + k + "'";
-    throw InvalidArgument("the model is not a litetrain training model: it has no 'save' signature returning its "
-                          "variables (looked for " + KnownNames(SignatureRole::kSave) +
-                          " taking no inputs; its signatures: " + (listed.empty() ? "none" : listed) +
-                          "); name the one that returns them with save_signature");
+    throw InvalidArgument(
+        "the model is not a litetrain training model: it has no 'save' signature returning its "
+        "variables (looked for " +
+        KnownNames(SignatureRole::kSave) + " taking no inputs; its signatures: " + (listed.empty() ? "none" : listed) +
+        "); name the one that returns them with save_signature");
   }
   return *key;
 }
 
 }  // namespace
 
-std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights,
-                               const BakeOptions& options, BakeReport* report) {
+std::vector<uint8_t> BakeModel(const void* model, std::size_t size, const Snapshot& weights, const BakeOptions& options,
+                               BakeReport* report) {
   if (model == nullptr && size != 0) throw InvalidArgument("model bytes: null pointer");
   if (!options.allow_nonfinite) detail::CheckFinite(weights);
   if (!options.require_runtime.empty()) {

@@ -30,9 +30,17 @@ std::vector<std::vector<uint8_t>> ProbeInputs(const SignatureSpec& spec, std::ve
     for (std::size_t i = 0; i < n; ++i) {
       const double x = static_cast<double>((i * 2654435761u) % 2048) / 1024.0 - 1.0;
       switch (input.dtype) {
-        case DType::kFloat32: { const auto v = static_cast<float>(x); std::memcpy(&bytes[i * 4], &v, 4); break; }
+        case DType::kFloat32: {
+          const auto v = static_cast<float>(x);
+          std::memcpy(&bytes[i * 4], &v, 4);
+          break;
+        }
         case DType::kFloat64: std::memcpy(&bytes[i * 8], &x, 8); break;
-        case DType::kFloat16: { const uint16_t half = 0x3800;  /* 0.5 */ std::memcpy(&bytes[i * 2], &half, 2); break; }
+        case DType::kFloat16: {
+          const uint16_t half = 0x3800; /* 0.5 */
+          std::memcpy(&bytes[i * 2], &half, 2);
+          break;
+        }
         case DType::kBool: bytes[i] = static_cast<uint8_t>(i % 2); break;
         default: bytes[i * ItemSize(input.dtype)] = static_cast<uint8_t>(i % 3); break;  // little endian
       }
@@ -96,7 +104,8 @@ double CheckInferSame(const Model& trained, const Model& frozen, const std::stri
     const ConstTensorView& a = ours.outputs()[o];
     const ConstTensorView& b = reference.outputs()[reference.spec().output_index(name)];
     const std::string where = "'" + key + "' output '" + name + "'";
-    if (a.dtype != b.dtype || a.shape != b.shape) CheckFailed(where + " has another type or shape than the training model's");
+    if (a.dtype != b.dtype || a.shape != b.shape)
+      CheckFailed(where + " has another type or shape than the training model's");
     if (std::memcmp(a.data, b.data, a.byte_size()) == 0) continue;
     double difference = std::numeric_limits<double>::infinity();  // other types must match exactly
     if (a.dtype == DType::kFloat32) difference = RelativeDifference<float>(a, b);
@@ -113,10 +122,11 @@ double CheckInferSame(const Model& trained, const Model& frozen, const std::stri
 // Throws InvalidArgument naming what `options.require_runtime` cannot load.
 // `offer` says how to get a form it can load, when there is one.
 void CheckRuntime(const std::vector<uint8_t>& bytes, const BakeOptions& options, const std::string& offer) {
-  const std::vector<Incompatibility> problems = FindIncompatibilities(bytes.data(), bytes.size(), options.require_runtime);
+  const std::vector<Incompatibility> problems =
+      FindIncompatibilities(bytes.data(), bytes.size(), options.require_runtime);
   if (problems.empty()) return;
-  throw InvalidArgument(options.require_runtime + " cannot load the baked model: " +
-                        DescribeIncompatibilities(problems) + offer);
+  throw InvalidArgument(options.require_runtime +
+                        " cannot load the baked model: " + DescribeIncompatibilities(problems) + offer);
 }
 
 // A model baked from a diverged run would deploy NaN answers without a word.

@@ -56,16 +56,16 @@ struct LayoutStep {
 
 // One output of the `save` signature and the variable it reads.
 struct SavedVariable {
-  std::string name;       // the output's name = the weight's name
-  std::string key;        // container/shared_name
+  std::string name;  // the output's name = the weight's name
+  std::string key;   // container/shared_name
   std::string container;
   std::string shared_name;
   fb::TensorType type = fb::TensorType::FLOAT32;
-  Shape shape;               // of the output, i.e. of the weight
+  Shape shape;                        // of the output, i.e. of the weight
   const fb::TensorT* read = nullptr;  // the READ_VARIABLE output: the variable's own shape; template for new constants
-  std::vector<LayoutStep> steps;  // from the variable to the output, in order
+  std::vector<LayoutStep> steps;      // from the variable to the output, in order
   const NamedTensor* weight = nullptr;
-  std::vector<uint8_t> value;     // the weight in the variable's layout
+  std::vector<uint8_t> value;  // the weight in the variable's layout
 };
 
 std::vector<int64_t> Dims(const std::vector<int32_t>& shape) { return {shape.begin(), shape.end()}; }
@@ -77,7 +77,8 @@ std::vector<uint8_t> VariableLayout(const SavedVariable& v) {
   for (auto step = v.steps.rbegin(); step != v.steps.rend(); ++step) {
     if (!step->perm.empty()) {  // undo output = transpose(input, perm)
       std::vector<int32_t> inverse(step->perm.size());
-      for (std::size_t i = 0; i < step->perm.size(); ++i) inverse[static_cast<std::size_t>(step->perm[i])] = static_cast<int32_t>(i);
+      for (std::size_t i = 0; i < step->perm.size(); ++i)
+        inverse[static_cast<std::size_t>(step->perm[i])] = static_cast<int32_t>(i);
       bytes = TransposeBytes(bytes.data(), shape, inverse, ItemSize(v.weight->dtype));
     }
     shape = step->input_shape;
@@ -116,7 +117,8 @@ class Baker {
         graph::ReachableSubgraphs(model_, static_cast<int32_t>(infer->subgraph_index), /*follow_initializers=*/false);
     for (int32_t s : kept) FreezeSubgraph(s, values, infer_signature);
     graph::KeepSubgraphs(model_, kept);  // `infer` becomes subgraph 0, the main one
-    for (std::size_t s = 0; s < model_.subgraphs.size(); ++s) graph::RemoveUnusedTensors(model_, static_cast<int32_t>(s));
+    for (std::size_t s = 0; s < model_.subgraphs.size(); ++s)
+      graph::RemoveUnusedTensors(model_, static_cast<int32_t>(s));
     graph::RemoveUnusedOperatorCodes(model_);
     graph::RemoveUnusedBuffers(model_);
   }
@@ -124,7 +126,8 @@ class Baker {
  private:
   std::string SignatureList() const {
     std::string keys;
-    for (const auto& signature : model_.signature_defs) keys += (keys.empty() ? "'" : ", '") + signature->signature_key + "'";
+    for (const auto& signature : model_.signature_defs)
+      keys += (keys.empty() ? "'" : ", '") + signature->signature_key + "'";
     return " (its signatures: " + (keys.empty() ? std::string("none") : keys) + ")";
   }
 
@@ -136,19 +139,22 @@ class Baker {
     const std::string& key = save_signature_;
     fb::SignatureDefT* save = graph::FindSignature(model_, key);
     if (save == nullptr) NotTraining("it has no '" + key + "' signature returning its variables" + SignatureList());
-    if (!save->inputs.empty()) NotTraining("its '" + key + "' signature takes inputs; it must take none and return every variable");
+    if (!save->inputs.empty())
+      NotTraining("its '" + key + "' signature takes inputs; it must take none and return every variable");
     if (save->outputs.empty()) NotTraining("its '" + key + "' signature returns nothing");
     const fb::SubGraphT& subgraph = *model_.subgraphs.at(save->subgraph_index);
     const std::vector<int32_t> producers = graph::Producers(subgraph);
     for (const auto& output : save->outputs) {
       const std::string where = "output '" + output->name + "' of '" + key + "'";
       std::vector<LayoutStep> steps;
-      const fb::OperatorT* read_op = FollowLayoutSteps(subgraph, producers, static_cast<int32_t>(output->tensor_index), steps);
+      const fb::OperatorT* read_op =
+          FollowLayoutSteps(subgraph, producers, static_cast<int32_t>(output->tensor_index), steps);
       if (read_op == nullptr || BuiltinCode(model_, *read_op) != graph::kReadVariable || read_op->inputs.size() != 1) {
         NotTraining(where + " is not a variable read from a resource variable (directly, or reshaped or transposed)");
       }
       const int32_t handle = read_op->inputs[0] >= 0 ? producers.at(static_cast<std::size_t>(read_op->inputs[0])) : -1;
-      const fb::OperatorT* handle_op = handle >= 0 ? subgraph.operators[static_cast<std::size_t>(handle)].get() : nullptr;
+      const fb::OperatorT* handle_op =
+          handle >= 0 ? subgraph.operators[static_cast<std::size_t>(handle)].get() : nullptr;
       if (handle_op == nullptr || BuiltinCode(model_, *handle_op) != graph::kVarHandle) {
         NotTraining(where + " reads a variable whose handle does not come from VAR_HANDLE");
       }
@@ -174,7 +180,8 @@ class Baker {
         v.shared_name = o->shared_name;
       }
       for (const SavedVariable& other : saved_) {
-        if (other.key == v.key) NotTraining("outputs '" + other.name + "' and '" + v.name + "' of '" + key + "' read the same variable");
+        if (other.key == v.key)
+          NotTraining("outputs '" + other.name + "' and '" + v.name + "' of '" + key + "' read the same variable");
       }
       saved_.push_back(std::move(v));
     }
@@ -199,7 +206,8 @@ class Baker {
         std::vector<bool> seen(step.input_shape.size(), false);
         bool valid = step.perm.size() == step.input_shape.size();
         for (int32_t axis : step.perm) {
-          valid = valid && axis >= 0 && static_cast<std::size_t>(axis) < seen.size() && !seen[static_cast<std::size_t>(axis)];
+          valid = valid && axis >= 0 && static_cast<std::size_t>(axis) < seen.size() &&
+                  !seen[static_cast<std::size_t>(axis)];
           if (valid) seen[static_cast<std::size_t>(axis)] = true;
         }
         if (!valid) return &op;  // not a layout change litetrain can undo
@@ -256,8 +264,8 @@ class Baker {
       by_name.erase(found);
     }
     if (!by_name.empty()) {
-      throw WeightsMismatch("the weights hold '" + by_name.begin()->first + "', which the model's '" +
-                            save_signature_ + "' does not return (weights of another model?)");
+      throw WeightsMismatch("the weights hold '" + by_name.begin()->first + "', which the model's '" + save_signature_ +
+                            "' does not return (weights of another model?)");
     }
   }
 
@@ -333,7 +341,9 @@ class Baker {
       const SavedVariable* v = Saved(handles.at(static_cast<std::size_t>(op->inputs[0])));
       if (v == nullptr) continue;  // a variable `save` does not return keeps its value
       const int32_t value = op->inputs[1];
-      const bool constant = value >= 0 && model_.buffers.at(subgraph.tensors.at(static_cast<std::size_t>(value))->buffer)->data.size() > 0;
+      const bool constant =
+          value >= 0 &&
+          model_.buffers.at(subgraph.tensors.at(static_cast<std::size_t>(value))->buffer)->data.size() > 0;
       if (constant && uses.at(static_cast<std::size_t>(value)) == 1) {
         SetConstant(*subgraph.tensors[static_cast<std::size_t>(value)], *v);
       } else {
@@ -403,16 +413,15 @@ class Baker {
         if (BuiltinCode(model_, *op) != graph::kAssignVariable || op->inputs.size() != 2 || op->inputs[0] < 0) continue;
         const std::string& key = handles.at(static_cast<std::size_t>(op->inputs[0]));
         if (key.empty()) continue;
-        const fb::TensorT* value = op->inputs[1] >= 0 ? subgraph.tensors.at(static_cast<std::size_t>(op->inputs[1])).get() : nullptr;
+        const fb::TensorT* value =
+            op->inputs[1] >= 0 ? subgraph.tensors.at(static_cast<std::size_t>(op->inputs[1])).get() : nullptr;
         values[key] = value != nullptr && !model_.buffers.at(value->buffer)->data.empty() ? value : nullptr;
       }
     }
     return values;
   }
 
-  static std::string VariableName(const std::string& key) {
-    return key.substr(key.find('/') + 1);
-  }
+  static std::string VariableName(const std::string& key) { return key.substr(key.find('/') + 1); }
 
   // Reads of variables become constants; handles, initializer calls go.
   void FreezeSubgraph(int32_t s, const std::map<std::string, const fb::TensorT*>& values,
@@ -425,7 +434,8 @@ class Baker {
       const int32_t code = BuiltinCode(model_, *op);
       if (code == graph::kCallOnce || code == graph::kVarHandle) continue;
       if (code == graph::kAssignVariable) {
-        const std::string key = op->inputs.empty() || op->inputs[0] < 0 ? "" : handles.at(static_cast<std::size_t>(op->inputs[0]));
+        const std::string key =
+            op->inputs.empty() || op->inputs[0] < 0 ? "" : handles.at(static_cast<std::size_t>(op->inputs[0]));
         throw InvalidArgument(where + " changes variable '" + VariableName(key) +
                               "', so it has no inference-only form with constant weights");
       }

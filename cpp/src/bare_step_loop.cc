@@ -29,8 +29,7 @@ struct Handles {
 
 class BareStepLoop::Impl {
  public:
-  Impl(std::shared_ptr<detail::CompiledModel> model, const SignatureSpec& spec, const Dataset& data,
-       int64_t batch)
+  Impl(std::shared_ptr<detail::CompiledModel> model, const SignatureSpec& spec, const Dataset& data, int64_t batch)
       : model_(std::move(model)), spec_(spec) {
     input_handles_.api = output_handles_.api = &model_->api();
     if (batch < 1 || data.size() < batch || data.size() % batch != 0) {
@@ -60,9 +59,9 @@ class BareStepLoop::Impl {
       const std::string what = "input '" + spec_.inputs[i].name + "'";
       LiteRtTensorBufferRequirements requirements = nullptr;
       std::size_t required = 0;
-      model_->Check(api().LiteRtGetCompiledModelInputBufferRequirements(model_->handle(), spec_.index, i,
-                                                                        &requirements),
-                    "LiteRtGetCompiledModelInputBufferRequirements", "for " + what);
+      model_->Check(
+          api().LiteRtGetCompiledModelInputBufferRequirements(model_->handle(), spec_.index, i, &requirements),
+          "LiteRtGetCompiledModelInputBufferRequirements", "for " + what);
       model_->Check(api().LiteRtGetTensorBufferRequirementsBufferSize(requirements, &required),
                     "LiteRtGetTensorBufferRequirementsBufferSize", "for " + what);
       const ConstTensorView& column = *columns[i];
@@ -71,7 +70,8 @@ class BareStepLoop::Impl {
         AlignedBuffer& memory = Allocate(std::max(required, bytes));
         std::memcpy(memory.data(), static_cast<const uint8_t*>(column.data) + static_cast<std::size_t>(b) * bytes,
                     bytes);
-        input_handles_.all[static_cast<std::size_t>(b) * n_inputs + i] = Wrap(column.dtype, input_shapes_[i], memory, what);
+        input_handles_.all[static_cast<std::size_t>(b) * n_inputs + i] =
+            Wrap(column.dtype, input_shapes_[i], memory, what);
       }
     }
     std::vector<LiteRtLayout> layouts = OutputLayouts();
@@ -86,9 +86,9 @@ class BareStepLoop::Impl {
       }
       LiteRtTensorBufferRequirements requirements = nullptr;
       std::size_t required = 0;
-      model_->Check(api().LiteRtGetCompiledModelOutputBufferRequirements(model_->handle(), spec_.index, o,
-                                                                         &requirements),
-                    "LiteRtGetCompiledModelOutputBufferRequirements", "for output '" + output.name + "'");
+      model_->Check(
+          api().LiteRtGetCompiledModelOutputBufferRequirements(model_->handle(), spec_.index, o, &requirements),
+          "LiteRtGetCompiledModelOutputBufferRequirements", "for output '" + output.name + "'");
       model_->Check(api().LiteRtGetTensorBufferRequirementsBufferSize(requirements, &required),
                     "LiteRtGetTensorBufferRequirementsBufferSize", "for output '" + output.name + "'");
       const std::size_t bytes = static_cast<std::size_t>(shape.num_elements()) * ItemSize(output.dtype);
@@ -111,10 +111,9 @@ class BareStepLoop::Impl {
     const std::size_t n_inputs = spec_.inputs.size();
     const auto started = std::chrono::steady_clock::now();
     for (int64_t s = 0, b = 0; s < steps; ++s, b = b + 1 == batches_ ? 0 : b + 1) {
-      const LiteRtStatus status =
-          a.LiteRtRunCompiledModel(model_->handle(), spec_.index, n_inputs,
-                                   input_handles_.all.data() + static_cast<std::size_t>(b) * n_inputs,
-                                   output_handles_.all.size(), output_handles_.all.data());
+      const LiteRtStatus status = a.LiteRtRunCompiledModel(
+          model_->handle(), spec_.index, n_inputs, input_handles_.all.data() + static_cast<std::size_t>(b) * n_inputs,
+          output_handles_.all.size(), output_handles_.all.data());
       if (status != kLiteRtStatusOk) {
         model_->Check(status, "LiteRtRunCompiledModel",
                       "in step " + std::to_string(s) + " of signature '" + spec_.key + "'");
@@ -188,7 +187,7 @@ class BareStepLoop::Impl {
   int64_t batches_ = 0;
   std::vector<std::unique_ptr<AlignedBuffer>> memory_;  // stable addresses: LiteRT holds them
   std::vector<Shape> input_shapes_;                     // per input, one batch
-  Handles input_handles_;   // [batch][input], after memory_: destroyed before it
+  Handles input_handles_;                               // [batch][input], after memory_: destroyed before it
   Handles output_handles_;
   std::vector<ConstTensorView> output_views_;
   uint64_t generation_ = 0;

@@ -17,8 +17,8 @@ BatchFeeder::BatchFeeder(const Dataset& data, std::vector<std::size_t> columns, 
     std::size_t bytes = 0;
     if (capacity < 0 || __builtin_mul_overflow(per_sample, static_cast<std::size_t>(capacity), &bytes) ||
         __builtin_add_overflow(batch_bytes, bytes, &batch_bytes)) {
-      throw InvalidArgument("a batch of " + std::to_string(capacity) + " samples of '" +
-                            data_.columns()[column].name + "' is too large to allocate");
+      throw InvalidArgument("a batch of " + std::to_string(capacity) + " samples of '" + data_.columns()[column].name +
+                            "' is too large to allocate");
     }
     sample_bytes_.push_back(per_sample);
     for (auto& slot : buffers_) slot.emplace_back(bytes);
@@ -43,8 +43,8 @@ void BatchFeeder::Gather(const Job& job) {
     auto* target = static_cast<uint8_t*>(buffers_[job.slot][i].data());
     const std::size_t bytes = sample_bytes_[i];
     for (int64_t r = 0; r < job.count; ++r) {
-      std::memcpy(target + static_cast<std::size_t>(r) * bytes,
-                  source + static_cast<std::size_t>(job.rows[r]) * bytes, bytes);
+      std::memcpy(target + static_cast<std::size_t>(r) * bytes, source + static_cast<std::size_t>(job.rows[r]) * bytes,
+                  bytes);
     }
   }
 }

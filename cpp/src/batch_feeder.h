@@ -50,8 +50,8 @@ class BatchFeeder {
 
   const Dataset& data_;
   std::vector<std::size_t> columns_;
-  std::vector<std::size_t> sample_bytes_;     // per input
-  std::vector<AlignedBuffer> buffers_[2];     // per slot, per input
+  std::vector<std::size_t> sample_bytes_;  // per input
+  std::vector<AlignedBuffer> buffers_[2];  // per slot, per input
   std::vector<ConstTensorView> views_;
 
   std::thread worker_;

@@ -77,8 +77,8 @@ std::vector<NamedTensor> PredictAll(SignatureRunner& runner, const Dataset& data
     const auto& outputs = runner.outputs();
     for (std::size_t o = 0; o < outputs.size(); ++o) {
       if (outputs[o].shape.rank() == 0 || outputs[o].shape[0] != fed) {
-        throw InvalidArgument("output '" + runner.spec().outputs[o].name + "' of signature '" + key +
-                              "' has shape " + outputs[o].shape.to_string() +
+        throw InvalidArgument("output '" + runner.spec().outputs[o].name + "' of signature '" + key + "' has shape " +
+                              outputs[o].shape.to_string() +
                               ", not the batch first; predict concatenates per-sample outputs");
       }
     }
@@ -86,9 +86,9 @@ std::vector<NamedTensor> PredictAll(SignatureRunner& runner, const Dataset& data
       for (std::size_t o = 0; o < outputs.size(); ++o) {
         Shape shape = outputs[o].shape;
         shape[0] = data.size();
-        results.push_back(NamedTensor{runner.spec().outputs[o].name, outputs[o].dtype, shape,
-                                      std::vector<uint8_t>(static_cast<std::size_t>(shape.num_elements()) *
-                                                           ItemSize(outputs[o].dtype))});
+        results.push_back(NamedTensor{
+            runner.spec().outputs[o].name, outputs[o].dtype, shape,
+            std::vector<uint8_t>(static_cast<std::size_t>(shape.num_elements()) * ItemSize(outputs[o].dtype))});
       }
     }
     for (std::size_t o = 0; o < outputs.size(); ++o) {
@@ -104,8 +104,7 @@ std::vector<NamedTensor> PredictAll(SignatureRunner& runner, const Dataset& data
   return results;
 }
 
-std::vector<std::pair<std::string, double>> EvaluateMeans(SignatureRunner& runner, const Dataset& data,
-                                                          int64_t batch) {
+std::vector<std::pair<std::string, double>> EvaluateMeans(SignatureRunner& runner, const Dataset& data, int64_t batch) {
   const SignatureSpec& spec = runner.spec();
   Sums sums = ScalarSums(spec);
   std::vector<std::size_t> outputs;
@@ -121,7 +120,8 @@ std::vector<std::pair<std::string, double>> EvaluateMeans(SignatureRunner& runne
   const int64_t fixed = FixedBatch(spec);
   // Whole batches as they come; a fixed batch's remainder as repeated groups.
   const int64_t whole = fixed < 0 ? n : n - n % fixed;
-  if (whole > 0) ForEachBatch(runner, data.Slice(0, whole), batch, [&](int64_t, int64_t count, int64_t) { add(count); });
+  if (whole > 0)
+    ForEachBatch(runner, data.Slice(0, whole), batch, [&](int64_t, int64_t count, int64_t) { add(count); });
   if (whole < n) {
     if (batch != fixed) {
       throw InvalidArgument("signature '" + spec.key + "' has a fixed batch of " + std::to_string(fixed) +

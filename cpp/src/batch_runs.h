@@ -22,8 +22,7 @@ std::vector<NamedTensor> PredictAll(SignatureRunner& runner, const Dataset& data
 // fixed-batch signature's short last batch runs as groups of k samples, each
 // repeated batch/k times (k divides the batch): the batch mean of such a
 // group is its mean, so the result is exact for outputs that are means.
-std::vector<std::pair<std::string, double>> EvaluateMeans(SignatureRunner& runner, const Dataset& data,
-                                                          int64_t batch);
+std::vector<std::pair<std::string, double>> EvaluateMeans(SignatureRunner& runner, const Dataset& data, int64_t batch);
 
 // Throws InvalidArgument unless `spec` has a float32 scalar output to average.
 void CheckHasScalarOutputs(const SignatureSpec& spec);

@@ -169,7 +169,6 @@ ModelCheckpoint::ModelCheckpoint(const ModelCheckpointOptions& options)
   if (options.save_best_only) improvement_.emplace(options.monitor, options.mode, 0.0);
 }
 
-
 bool ModelCheckpoint::OnEpochEnd(Trainer& trainer, const EpochLogs& logs) {
   if (improvement_) {
     const double value = improvement_->Read(logs);
@@ -193,8 +192,9 @@ ReduceLROnPlateau::ReduceLROnPlateau(const ReduceLROnPlateauOptions& options)
 
 void ReduceLROnPlateau::OnTrainBegin(Trainer& trainer) {
   if (!trainer.LearningRate()) {
-    throw InvalidArgument("ReduceLROnPlateau needs a model with get_learning_rate and set_learning_rate "
-                          "signatures (models made by litetrain.build have them)");
+    throw InvalidArgument(
+        "ReduceLROnPlateau needs a model with get_learning_rate and set_learning_rate "
+        "signatures (models made by litetrain.build have them)");
   }
   rule_.Reset();
 }

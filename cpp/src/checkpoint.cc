@@ -56,7 +56,8 @@ void CheckVariables(const std::string& path, const Snapshot& variables) {
       throw InvalidArgument(where + "variable name '" + v.name + "' is not UTF-8 text");
     }
     if (!names.insert(v.name).second) throw InvalidArgument(where + "variable '" + v.name + "' is given twice");
-    if (v.dtype == DType::kUnsupported) throw InvalidArgument(where + "variable '" + v.name + "' has an unsupported dtype");
+    if (v.dtype == DType::kUnsupported)
+      throw InvalidArgument(where + "variable '" + v.name + "' has an unsupported dtype");
     if (v.shape.has_dynamic_dims() ||
         v.bytes.size() != static_cast<std::size_t>(v.shape.num_elements()) * ItemSize(v.dtype)) {
       throw InvalidArgument(where + "variable '" + v.name + "' holds " + std::to_string(v.bytes.size()) +
@@ -83,8 +84,8 @@ std::string TrainingJson(const TrainingState& t) {
 // json.dumps of the metadata dict, as Python wrote it (non-ASCII names stay
 // UTF-8 here, which any JSON reader takes).
 std::string MetadataJson(const Snapshot& variables, const std::string& digest, const TrainingState* training) {
-  std::string json = "{\"format\": \"" + std::string(kFormat) + "\", \"version\": " + std::to_string(kVersion) +
-                     ", \"variables\": {";
+  std::string json =
+      "{\"format\": \"" + std::string(kFormat) + "\", \"version\": " + std::to_string(kVersion) + ", \"variables\": {";
   for (std::size_t i = 0; i < variables.size(); ++i) {
     const NamedTensor& v = variables[i];
     if (i > 0) json += ", ";
@@ -137,9 +138,9 @@ std::optional<TrainingState> ReadTraining(const std::string& where, const detail
   state.shuffle = boolean("shuffle");
   state.drop_remainder = boolean("drop_remainder");
   if (const detail::Json* lr = training->find("learning_rate")) {
-    const double value = lr->is_integer() ? static_cast<double>(lr->integer())
+    const double value = lr->is_integer()                            ? static_cast<double>(lr->integer())
                          : lr->kind() == detail::Json::Kind::kNumber ? lr->number()
-                                                                      : -1.0;
+                                                                     : -1.0;
     if (!(value > 0.0) || !std::isfinite(static_cast<float>(value))) {
       throw damaged("has a learning_rate that is not a positive float32");
     }
@@ -176,8 +177,8 @@ std::optional<TrainingState> CheckMetadata(const std::string& where, const std::
     const detail::Json& entry = *entries.at(v.name);
     const detail::Json* dtype = entry.find("dtype");
     const detail::Json* shape = entry.find("shape");
-    bool same = dtype != nullptr && dtype->is_string() && dtype->string() == DTypeName(v.dtype) &&
-                shape != nullptr && shape->is_array() && shape->items().size() == static_cast<std::size_t>(v.shape.rank());
+    bool same = dtype != nullptr && dtype->is_string() && dtype->string() == DTypeName(v.dtype) && shape != nullptr &&
+                shape->is_array() && shape->items().size() == static_cast<std::size_t>(v.shape.rank());
     for (int d = 0; same && d < v.shape.rank(); ++d) {
       const detail::Json& dim = shape->items()[static_cast<std::size_t>(d)];
       same = dim.is_integer() && dim.integer() == v.shape[d];
@@ -207,8 +208,8 @@ void WriteCheckpoint(const std::string& path, const Snapshot& variables, const T
   detail::AtomicFileWriter out(path, "checkpoint");
   detail::ZipWriter zip(out);
   for (std::size_t i = 0; i < variables.size(); ++i) {
-    zip.Add(variables[i].name + kSuffix, {{headers[i].data(), headers[i].size()},
-                                          {variables[i].bytes.data(), variables[i].bytes.size()}});
+    zip.Add(variables[i].name + kSuffix,
+            {{headers[i].data(), headers[i].size()}, {variables[i].bytes.data(), variables[i].bytes.size()}});
   }
   zip.Add(std::string(kMetadataName) + kSuffix,
           {{metadata_header.data(), metadata_header.size()}, {metadata.data(), metadata.size()}});

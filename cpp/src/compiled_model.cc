@@ -31,8 +31,7 @@ int ToLiteRtSeverity(LogLevel level) {
 // LiteRtCreateOpaqueOptions succeeds, then LiteRT frees it with FreeText.
 void FreeText(void* text) { std::free(text); }
 
-void AddTomlOptions(const litert::Api& api, LiteRtOptions options, const char* identifier,
-                    const std::string& toml) {
+void AddTomlOptions(const litert::Api& api, LiteRtOptions options, const char* identifier, const std::string& toml) {
   char* text = static_cast<char*>(std::malloc(toml.size() + 1));
   if (text == nullptr) throw std::bad_alloc();
   std::memcpy(text, toml.c_str(), toml.size() + 1);
@@ -49,8 +48,7 @@ void AddTomlOptions(const litert::Api& api, LiteRtOptions options, const char* i
   }
 }
 
-TensorSpec ReadTensorSpec(const litert::Api& api, const char* name, LiteRtTensor tensor,
-                          const std::string& where) {
+TensorSpec ReadTensorSpec(const litert::Api& api, const char* name, LiteRtTensor tensor, const std::string& where) {
   // A damaged file can leave a tensor unnamed; std::string(nullptr) would
   // throw logic_error ("basic_string::_M_construct null not valid").
   if (name == nullptr) throw ModelFormatError("a tensor " + where + " has no name");
@@ -69,8 +67,7 @@ TensorSpec ReadTensorSpec(const litert::Api& api, const char* name, LiteRtTensor
     // Unranked tensors cannot be fed with a fixed layout; report them as such
     // so that Run refuses them by name.
     LiteRtUnrankedTensorType type{};
-    litert::Check(api.LiteRtGetUnrankedTensorType(tensor, &type), "LiteRtGetUnrankedTensorType",
-                  where);
+    litert::Check(api.LiteRtGetUnrankedTensorType(tensor, &type), "LiteRtGetUnrankedTensorType", where);
     spec.dtype = DType::kUnsupported;
   }
   return spec;
@@ -79,9 +76,8 @@ TensorSpec ReadTensorSpec(const litert::Api& api, const char* name, LiteRtTensor
 // The inputs or the outputs of a signature, through the matching trio of
 // LiteRT getters (count, name, tensor).
 template <typename CountFn, typename NameFn, typename TensorFn>
-std::vector<TensorSpec> ReadTensorSpecs(const litert::Api& api, LiteRtSignature signature,
-                                        const std::string& where, CountFn count_fn,
-                                        NameFn name_fn, TensorFn tensor_fn) {
+std::vector<TensorSpec> ReadTensorSpecs(const litert::Api& api, LiteRtSignature signature, const std::string& where,
+                                        CountFn count_fn, NameFn name_fn, TensorFn tensor_fn) {
   LiteRtParamIndex n = 0;
   litert::Check(count_fn(signature, &n), "LiteRtGetNumSignature{Inputs,Outputs}", where);
   std::vector<TensorSpec> specs;
@@ -89,8 +85,7 @@ std::vector<TensorSpec> ReadTensorSpecs(const litert::Api& api, LiteRtSignature 
     const char* name = nullptr;
     LiteRtTensor tensor = nullptr;
     litert::Check(name_fn(signature, i, &name), "LiteRtGetSignature{Input,Output}Name", where);
-    litert::Check(tensor_fn(signature, i, &tensor), "LiteRtGetSignature{Input,Output}TensorByIndex",
-                  where);
+    litert::Check(tensor_fn(signature, i, &tensor), "LiteRtGetSignature{Input,Output}TensorByIndex", where);
     specs.push_back(ReadTensorSpec(api, name, tensor, where));
   }
   return specs;
@@ -133,8 +128,7 @@ CompiledModel::CompiledModel(AlignedBuffer bytes, const ModelOptions& options)
   api_ = litert::LoadApi(options.litert_library);
   try {
     CreateEnvironment();
-    litert::Check(api_->LiteRtCreateModelFromBuffer(environment_, bytes_.data(), bytes_.size(),
-                                                    &model_),
+    litert::Check(api_->LiteRtCreateModelFromBuffer(environment_, bytes_.data(), bytes_.size(), &model_),
                   "LiteRtCreateModelFromBuffer");
     Compile();
     ReadSignatures();
@@ -162,8 +156,7 @@ void CompiledModel::CreateEnvironment() {
   option.tag = kLiteRtEnvOptionTagMinLoggerSeverity;
   option.value.type = kLiteRtAnyTypeInt;
   option.value.int_value = ToLiteRtSeverity(GetLogLevel());
-  litert::Check(api_->LiteRtCreateEnvironment(1, &option, &environment_),
-                "LiteRtCreateEnvironment");
+  litert::Check(api_->LiteRtCreateEnvironment(1, &option, &environment_), "LiteRtCreateEnvironment");
 }
 
 void CompiledModel::Compile() {
@@ -191,9 +184,9 @@ void CompiledModel::Compile() {
   }
   litert::Check(status, "LiteRtCreateCompiledModel");
   if (options_.profiling) {
-    litert::Check(api_->LiteRtCompiledModelGetProfiler(compiled_, &profiler_),
-                  "LiteRtCompiledModelGetProfiler");
-    if (profiler_ == nullptr) throw RuntimeFailure("LiteRT compiled the model without a profiler", kLiteRtStatusErrorRuntimeFailure);
+    litert::Check(api_->LiteRtCompiledModelGetProfiler(compiled_, &profiler_), "LiteRtCompiledModelGetProfiler");
+    if (profiler_ == nullptr)
+      throw RuntimeFailure("LiteRT compiled the model without a profiler", kLiteRtStatusErrorRuntimeFailure);
   }
 }
 
@@ -212,18 +205,15 @@ void CompiledModel::ReadSignatures() {
     spec.key = key ? key : "";
     const std::string where = "in signature '" + spec.key + "'";
     LiteRtSubgraph subgraph = nullptr;
-    litert::Check(api.LiteRtGetSignatureSubgraph(signature, &subgraph), "LiteRtGetSignatureSubgraph",
-                  where);
+    litert::Check(api.LiteRtGetSignatureSubgraph(signature, &subgraph), "LiteRtGetSignatureSubgraph", where);
     LiteRtParamIndex num_ops = 0;
     litert::Check(api.LiteRtGetNumSubgraphOps(subgraph, &num_ops), "LiteRtGetNumSubgraphOps", where);
     spec.num_ops = num_ops;
 
     spec.inputs = ReadTensorSpecs(api, signature, where, api.LiteRtGetNumSignatureInputs,
-                                  api.LiteRtGetSignatureInputName,
-                                  api.LiteRtGetSignatureInputTensorByIndex);
+                                  api.LiteRtGetSignatureInputName, api.LiteRtGetSignatureInputTensorByIndex);
     spec.outputs = ReadTensorSpecs(api, signature, where, api.LiteRtGetNumSignatureOutputs,
-                                   api.LiteRtGetSignatureOutputName,
-                                   api.LiteRtGetSignatureOutputTensorByIndex);
+                                   api.LiteRtGetSignatureOutputName, api.LiteRtGetSignatureOutputTensorByIndex);
     signatures_.push_back(std::move(spec));
   }
 }
@@ -232,8 +222,7 @@ void CompiledModel::Check(LiteRtStatus status, const char* call, const std::stri
   if (status == kLiteRtStatusOk) return;
   std::string detail;
   char* messages = nullptr;
-  if (api_->LiteRtCompiledModelGetErrorMessages(compiled_, &messages) == kLiteRtStatusOk &&
-      messages != nullptr) {
+  if (api_->LiteRtCompiledModelGetErrorMessages(compiled_, &messages) == kLiteRtStatusOk && messages != nullptr) {
     detail = messages;
     std::free(messages);
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();

@@ -7,8 +7,7 @@
 namespace litetrain {
 namespace {
 
-constexpr KernelMode kKernelModes[] = {KernelMode::kXnnpack, KernelMode::kBuiltin,
-                                       KernelMode::kReference};
+constexpr KernelMode kKernelModes[] = {KernelMode::kXnnpack, KernelMode::kBuiltin, KernelMode::kReference};
 
 std::string Hex(uint32_t value) {
   char text[16];
@@ -43,9 +42,8 @@ std::string CpuOptionsToml(const CpuOptions& options) {
   }
   const uint32_t unknown = options.xnnpack_flags & ~xnnpack_flags::kKnown;
   if (unknown != 0) {
-    throw InvalidArgument("XNNPACK flags " + Hex(options.xnnpack_flags) + " set unknown bits " +
-                          Hex(unknown) + "; the known flags are " + Hex(xnnpack_flags::kKnown) +
-                          " (litetrain/cpu_options.h)");
+    throw InvalidArgument("XNNPACK flags " + Hex(options.xnnpack_flags) + " set unknown bits " + Hex(unknown) +
+                          "; the known flags are " + Hex(xnnpack_flags::kKnown) + " (litetrain/cpu_options.h)");
   }
   for (char c : options.weight_cache_path) {
     if (c == '"' || c == '\\' || c == '\n' || c == '\r') {

@@ -35,9 +35,8 @@ Dataset::Dataset(std::vector<Column> columns) : columns_(std::move(columns)) {
     if (&column == &columns_.front()) {
       size_ = n;
     } else if (n != size_) {
-      throw InvalidArgument("training arrays must have the same number of samples: '" +
-                            columns_.front().name + "' has " + std::to_string(size_) + ", '" +
-                            column.name + "' has " + std::to_string(n));
+      throw InvalidArgument("training arrays must have the same number of samples: '" + columns_.front().name +
+                            "' has " + std::to_string(size_) + ", '" + column.name + "' has " + std::to_string(n));
     }
   }
 }

@@ -6,22 +6,17 @@ std::size_t ItemSize(DType dtype) noexcept {
   switch (dtype) {
     case DType::kFloat64:
     case DType::kInt64:
-    case DType::kUInt64:
-      return 8;
+    case DType::kUInt64: return 8;
     case DType::kFloat32:
     case DType::kInt32:
-    case DType::kUInt32:
-      return 4;
+    case DType::kUInt32: return 4;
     case DType::kFloat16:
     case DType::kInt16:
-    case DType::kUInt16:
-      return 2;
+    case DType::kUInt16: return 2;
     case DType::kInt8:
     case DType::kUInt8:
-    case DType::kBool:
-      return 1;
-    case DType::kUnsupported:
-      break;
+    case DType::kBool: return 1;
+    case DType::kUnsupported: break;
   }
   return 0;
 }

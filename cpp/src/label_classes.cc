@@ -58,8 +58,8 @@ int64_t OneHotDepth(const fb::Model& model, const fb::SubGraph& subgraph, int32_
       }
       return ConstantInteger(model, *subgraph.tensors()->Get(static_cast<uint32_t>(depth)), file, size);
     }
-    const bool keeps_values = code == kCast || code == graph::kReshape || code == graph::kSqueeze ||
-                              code == graph::kExpandDims;
+    const bool keeps_values =
+        code == kCast || code == graph::kReshape || code == graph::kSqueeze || code == graph::kExpandDims;
     if (keeps_values && op->outputs() != nullptr && op->outputs()->size() == 1) {
       const int64_t depth = OneHotDepth(model, subgraph, op->outputs()->Get(0), file, size, hops + 1);
       if (depth > 0) return depth;
@@ -98,8 +98,7 @@ std::vector<int64_t> SparseLabelClasses(const Model& model, const SignatureSpec&
       const std::size_t i = spec.input_index(input->name()->str());
       const DType dtype = spec.inputs[i].dtype;
       if (dtype != DType::kInt32 && dtype != DType::kInt64) continue;
-      classes[i] = OneHotDepth(root, subgraph, static_cast<int32_t>(input->tensor_index()), file,
-                               model.file_size(), 0);
+      classes[i] = OneHotDepth(root, subgraph, static_cast<int32_t>(input->tensor_index()), file, model.file_size(), 0);
     }
   }
   return classes;

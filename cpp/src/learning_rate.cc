@@ -33,13 +33,16 @@ std::optional<float> LearningRate::Get() {
 
 float LearningRate::Set(double value) {
   if (!set_) {
-    throw InvalidArgument("the model has no 'set_learning_rate' signature taking one float32 scalar: its "
-                          "learning rate is fixed in the graph (models built by litetrain.build expose it)");
+    throw InvalidArgument(
+        "the model has no 'set_learning_rate' signature taking one float32 scalar: its "
+        "learning rate is fixed in the graph (models built by litetrain.build expose it)");
   }
   if (!std::isfinite(value) || value <= 0.0 || value > std::numeric_limits<float>::max() ||
       static_cast<float>(value) <= 0.0f) {
-    throw InvalidArgument("the learning rate must be a positive finite float32 (at most 3.4e38, at least "
-                          "1.4e-45), got " + std::to_string(value));
+    throw InvalidArgument(
+        "the learning rate must be a positive finite float32 (at most 3.4e38, at least "
+        "1.4e-45), got " +
+        std::to_string(value));
   }
   const float rate = static_cast<float>(value);
   const ConstTensorView view{DType::kFloat32, set_->spec().inputs[0].shape, &rate};

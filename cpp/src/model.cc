@@ -1,9 +1,10 @@
 #include "litetrain/model.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <sys/stat.h>
 
 #include "aligned_buffer.h"
 #include "compiled_model.h"
@@ -16,8 +17,7 @@ namespace litetrain {
 namespace {
 
 template <typename List>
-std::size_t IndexByName(const List& items, std::string_view name, const std::string& what,
-                        const std::string& owner) {
+std::size_t IndexByName(const List& items, std::string_view name, const std::string& what, const std::string& owner) {
   std::string names;
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (items[i].name == name) return i;
@@ -28,7 +28,7 @@ std::size_t IndexByName(const List& items, std::string_view name, const std::str
 }
 
 AlignedBuffer ReadFile(const std::string& path) {
-  struct stat info {};
+  struct stat info{};
   if (::stat(path.c_str(), &info) != 0) {
     if (errno == ENOENT) throw FileNotFound("model file '" + path + "' does not exist");
     throw InvalidArgument("cannot read model file '" + path + "': " + std::strerror(errno));
@@ -44,8 +44,8 @@ AlignedBuffer ReadFile(const std::string& path) {
   const std::size_t read = std::fread(bytes.data(), 1, bytes.size(), file);
   std::fclose(file);
   if (read != bytes.size()) {
-    throw InvalidArgument("cannot read model file '" + path + "': short read (" +
-                          std::to_string(read) + " of " + std::to_string(bytes.size()) + " bytes)");
+    throw InvalidArgument("cannot read model file '" + path + "': short read (" + std::to_string(read) + " of " +
+                          std::to_string(bytes.size()) + " bytes)");
   }
   return bytes;
 }
@@ -97,9 +97,7 @@ const SignatureSpec& Model::signature(std::string_view key) const {
                         "'; its signatures are: " + (keys.empty() ? "none" : keys));
 }
 
-SignatureRunner Model::runner(std::string_view key) const {
-  return SignatureRunner(impl_, signature(key).index);
-}
+SignatureRunner Model::runner(std::string_view key) const { return SignatureRunner(impl_, signature(key).index); }
 
 const void* Model::file_data() const { return impl_->bytes().data(); }
 

@@ -60,7 +60,8 @@ void CheckKnownFields(const fb::Model& model) {
       CheckFields(signature, Known(fb::SignatureDef::VT_SUBGRAPH_INDEX), "a signature");
       for (const auto* maps : {signature->inputs(), signature->outputs()}) {
         if (maps == nullptr) continue;
-        for (const fb::TensorMap* map : *maps) CheckFields(map, Known(fb::TensorMap::VT_TENSOR_INDEX), "a signature tensor");
+        for (const fb::TensorMap* map : *maps)
+          CheckFields(map, Known(fb::TensorMap::VT_TENSOR_INDEX), "a signature tensor");
       }
     }
   }
@@ -91,12 +92,11 @@ void CheckUnionMembers(const fb::ModelT& model) {
       const fb::OperatorT& op = *subgraph.operators[o];
       const std::string where = "subgraph " + std::to_string(s) + " operator " + std::to_string(o);
       if (op.builtin_options.type != fb::BuiltinOptions::NONE && op.builtin_options.value == nullptr) {
-        Refuse(where + " has options of unknown type " +
-               std::to_string(static_cast<int>(op.builtin_options.type)));
+        Refuse(where + " has options of unknown type " + std::to_string(static_cast<int>(op.builtin_options.type)));
       }
       if (op.builtin_options_2.type != fb::BuiltinOptions2::NONE && op.builtin_options_2.value == nullptr) {
-        Refuse(where + " has options of unknown type " +
-               std::to_string(static_cast<int>(op.builtin_options_2.type)) + " (second options union)");
+        Refuse(where + " has options of unknown type " + std::to_string(static_cast<int>(op.builtin_options_2.type)) +
+               " (second options union)");
       }
     }
     for (std::size_t t = 0; t < subgraph.tensors.size(); ++t) {
@@ -186,7 +186,8 @@ class TreeWriter {
     Offset<flatbuffers::Vector<Offset<fb::ExternalBufferGroup>>> groups_vector = 0;
     if (!model_.external_buffer_groups.empty()) {
       std::vector<Offset<fb::ExternalBufferGroup>> groups;
-      for (const auto& g : model_.external_buffer_groups) groups.push_back(fb::ExternalBufferGroup::Pack(fbb_, g.get()));
+      for (const auto& g : model_.external_buffer_groups)
+        groups.push_back(fb::ExternalBufferGroup::Pack(fbb_, g.get()));
       groups_vector = fbb_.CreateVector(groups);
     }
     Offset<flatbuffers::Vector<Offset<fb::ExternalBuffer>>> external_vector = 0;
@@ -196,8 +197,8 @@ class TreeWriter {
       external_vector = fbb_.CreateVector(external);
     }
     auto root = fb::CreateModel(fbb_, model_.version, code_vector, subgraph_vector, String(model_.description),
-                                buffer_vector, Ints(model_.metadata_buffer, false), metadata_vector,
-                                signature_vector, groups_vector, external_vector);
+                                buffer_vector, Ints(model_.metadata_buffer, false), metadata_vector, signature_vector,
+                                groups_vector, external_vector);
     fb::FinishModelBuffer(fbb_, root);
   }
 
@@ -239,9 +240,7 @@ class TreeWriter {
     return fbb_.CreateVector(values);
   }
 
-  Offset<flatbuffers::String> String(const std::string& text) {
-    return text.empty() ? 0 : fbb_.CreateString(text);
-  }
+  Offset<flatbuffers::String> String(const std::string& text) { return text.empty() ? 0 : fbb_.CreateString(text); }
 
   Offset<fb::Tensor> WriteTensor(const fb::TensorT& t) {
     auto shape = Ints(t.shape, true);  // a scalar's [] is a rank, not an unknown

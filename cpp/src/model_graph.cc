@@ -103,7 +103,8 @@ std::vector<int32_t> Producers(const fb::SubGraphT& subgraph) {
   std::vector<int32_t> producer(subgraph.tensors.size(), -1);
   for (std::size_t o = 0; o < subgraph.operators.size(); ++o) {
     for (int32_t t : subgraph.operators[o]->outputs) {
-      if (t >= 0 && static_cast<std::size_t>(t) < producer.size()) producer[static_cast<std::size_t>(t)] = static_cast<int32_t>(o);
+      if (t >= 0 && static_cast<std::size_t>(t) < producer.size())
+        producer[static_cast<std::size_t>(t)] = static_cast<int32_t>(o);
     }
   }
   return producer;
@@ -124,7 +125,8 @@ fb::SignatureDefT* FindSignature(fb::ModelT& model, const std::string& key) {
 
 void KeepSubgraphs(fb::ModelT& model, const std::vector<int32_t>& order) {
   std::vector<int32_t> renumber(model.subgraphs.size(), -1);
-  for (std::size_t i = 0; i < order.size(); ++i) renumber.at(static_cast<std::size_t>(order[i])) = static_cast<int32_t>(i);
+  for (std::size_t i = 0; i < order.size(); ++i)
+    renumber.at(static_cast<std::size_t>(order[i])) = static_cast<int32_t>(i);
   std::vector<std::unique_ptr<fb::SubGraphT>> kept;
   for (int32_t old : order) kept.push_back(std::move(model.subgraphs[static_cast<std::size_t>(old)]));
   model.subgraphs = std::move(kept);

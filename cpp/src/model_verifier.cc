@@ -35,37 +35,29 @@ std::size_t ElementBytes(fb::TensorType type) {
     case fb::TensorType::FLOAT64:
     case fb::TensorType::INT64:
     case fb::TensorType::UINT64:
-    case fb::TensorType::COMPLEX64:
-      return 8;
-    case fb::TensorType::COMPLEX128:
-      return 16;
+    case fb::TensorType::COMPLEX64: return 8;
+    case fb::TensorType::COMPLEX128: return 16;
     case fb::TensorType::FLOAT32:
     case fb::TensorType::INT32:
-    case fb::TensorType::UINT32:
-      return 4;
+    case fb::TensorType::UINT32: return 4;
     case fb::TensorType::FLOAT16:
     case fb::TensorType::BFLOAT16:
     case fb::TensorType::INT16:
-    case fb::TensorType::UINT16:
-      return 2;
+    case fb::TensorType::UINT16: return 2;
     case fb::TensorType::INT8:
     case fb::TensorType::UINT8:
-    case fb::TensorType::BOOL:
-      return 1;
-    default:
-      return 0;
+    case fb::TensorType::BOOL: return 1;
+    default: return 0;
   }
 }
 
 class SemanticChecker {
  public:
-  SemanticChecker(const fb::Model& model, std::size_t file_size)
-      : model_(model), file_size_(file_size) {}
+  SemanticChecker(const fb::Model& model, std::size_t file_size) : model_(model), file_size_(file_size) {}
 
   void Check() {
     if (model_.version() != kSchemaVersion) {
-      Fail("schema version " + std::to_string(model_.version()) + " (expected " +
-           std::to_string(kSchemaVersion) + ")");
+      Fail("schema version " + std::to_string(model_.version()) + " (expected " + std::to_string(kSchemaVersion) + ")");
     }
     num_buffers_ = model_.buffers() ? model_.buffers()->size() : 0;
     num_opcodes_ = model_.operator_codes() ? model_.operator_codes()->size() : 0;
@@ -156,9 +148,8 @@ class SemanticChecker {
       const int32_t deprecated = code->deprecated_builtin_code();
       if ((deprecated != 0 && deprecated != std::min(builtin, 127)) ||
           (code->builtin_code() != 0 && code->builtin_code() != builtin)) {
-        Fail("operator code " + std::to_string(c) + " has builtin code " +
-             std::to_string(code->builtin_code()) + " but deprecated code " +
-             std::to_string(code->deprecated_builtin_code()));
+        Fail("operator code " + std::to_string(c) + " has builtin code " + std::to_string(code->builtin_code()) +
+             " but deprecated code " + std::to_string(code->deprecated_builtin_code()));
       }
     }
   }
@@ -204,8 +195,7 @@ class SemanticChecker {
       Fail(where + " has an unknown type " + std::to_string(static_cast<int>(tensor.type())));
     }
     if (tensor.buffer() >= num_buffers_) {
-      Fail(where + " refers to buffer " + std::to_string(tensor.buffer()) + " of " +
-           std::to_string(num_buffers_));
+      Fail(where + " refers to buffer " + std::to_string(tensor.buffer()) + " of " + std::to_string(num_buffers_));
     }
     const int rank = tensor.shape() ? static_cast<int>(tensor.shape()->size()) : 0;
     if (tensor.shape()) {
@@ -229,8 +219,8 @@ class SemanticChecker {
       const uint32_t scales = q->scale() ? q->scale()->size() : 0;
       const uint32_t zero_points = q->zero_point() ? q->zero_point()->size() : 0;
       if (zero_points != 0 && zero_points != scales) {
-        Fail(where + " has " + std::to_string(scales) + " quantization scales but " +
-             std::to_string(zero_points) + " zero points");
+        Fail(where + " has " + std::to_string(scales) + " quantization scales but " + std::to_string(zero_points) +
+             " zero points");
       }
       // A zero point outside the type's range (2147483648 on an int8
       // tensor, seen) crashed the quantized kernels.
@@ -244,8 +234,8 @@ class SemanticChecker {
         }
       }
       if (scales > 1 && (q->quantized_dimension() < 0 || q->quantized_dimension() >= rank)) {
-        Fail(where + " is quantized along dimension " + std::to_string(q->quantized_dimension()) +
-             " of a rank-" + std::to_string(rank) + " tensor");
+        Fail(where + " is quantized along dimension " + std::to_string(q->quantized_dimension()) + " of a rank-" +
+             std::to_string(rank) + " tensor");
       }
     }
     const fb::Buffer* buffer = model_.buffers()->Get(tensor.buffer());
@@ -267,25 +257,22 @@ class SemanticChecker {
     }
   }
 
-  void CheckTensorIndex(const std::string& where, int32_t index, uint32_t num_tensors,
-                        bool optional) {
+  void CheckTensorIndex(const std::string& where, int32_t index, uint32_t num_tensors, bool optional) {
     if (optional && index == -1) return;
     if (index < 0 || static_cast<uint32_t>(index) >= num_tensors) {
-      Fail(where + " refers to tensor " + std::to_string(index) + " of " +
-           std::to_string(num_tensors));
+      Fail(where + " refers to tensor " + std::to_string(index) + " of " + std::to_string(num_tensors));
     }
   }
 
-  void CheckTensorList(const std::string& where, const flatbuffers::Vector<int32_t>* list,
-                       uint32_t num_tensors, bool optional) {
+  void CheckTensorList(const std::string& where, const flatbuffers::Vector<int32_t>* list, uint32_t num_tensors,
+                       bool optional) {
     if (list == nullptr) return;
     for (int32_t index : *list) CheckTensorIndex(where, index, num_tensors, optional);
   }
 
   void CheckSubgraphIndex(const std::string& where, int32_t index) {
     if (index < 0 || static_cast<uint32_t>(index) >= num_subgraphs_) {
-      Fail(where + " refers to subgraph " + std::to_string(index) + " of " +
-           std::to_string(num_subgraphs_));
+      Fail(where + " refers to subgraph " + std::to_string(index) + " of " + std::to_string(num_subgraphs_));
     }
   }
 
@@ -312,8 +299,8 @@ class SemanticChecker {
       const int32_t t = op.inputs()->Get(i);
       if (t < 0 || !detail::InputMustBeConstant(code, i)) continue;
       if (!HasData(*subgraph.tensors()->Get(static_cast<uint32_t>(t)))) {
-        Fail(where + " (" + detail::BuiltinOperatorName(code) + ") takes input " + std::to_string(i) +
-             " from tensor " + std::to_string(t) + ", which is not a constant");
+        Fail(where + " (" + detail::BuiltinOperatorName(code) + ") takes input " + std::to_string(i) + " from tensor " +
+             std::to_string(t) + ", which is not a constant");
       }
     }
   }
@@ -442,8 +429,7 @@ class SemanticChecker {
   // back into w, MUL(w, w), SUB(w, w) as a signature output) crashed LiteRT's
   // CPU path at run time, reading address 0 (fuzz_model); the same computed
   // tensor twice (SUB(x, x) of a RESHAPE result) ran fine.
-  void CheckVariableReadsTakenOnce(const std::string& where, const fb::SubGraph& subgraph,
-                                   uint32_t num_tensors) const {
+  void CheckVariableReadsTakenOnce(const std::string& where, const fb::SubGraph& subgraph, uint32_t num_tensors) const {
     std::vector<bool> read_result(num_tensors, false);
     for (const fb::Operator* op : *subgraph.operators()) {
       if (BuiltinCode(*op) == kReadVariable && op->outputs() && op->outputs()->size() == 1) {
@@ -471,14 +457,12 @@ class SemanticChecker {
   // unnamed), made it build a std::string from a null name inside
   // LiteRtGetCompiledModelInputBufferRequirements. So the map must name the
   // subgraph's list exactly: every entry once, nothing else.
-  void CheckTensorMaps(const std::string& where,
-                       const flatbuffers::Vector<flatbuffers::Offset<fb::TensorMap>>* maps,
+  void CheckTensorMaps(const std::string& where, const flatbuffers::Vector<flatbuffers::Offset<fb::TensorMap>>* maps,
                        const flatbuffers::Vector<int32_t>* list, uint32_t num_tensors) {
     const uint32_t num_maps = maps ? maps->size() : 0;
     const uint32_t num_listed = list ? list->size() : 0;
     if (num_maps != num_listed) {
-      Fail(where + "s name " + std::to_string(num_maps) + " tensors, the subgraph has " +
-           std::to_string(num_listed));
+      Fail(where + "s name " + std::to_string(num_maps) + " tensors, the subgraph has " + std::to_string(num_listed));
     }
     std::vector<bool> named(num_listed, false);
     std::set<std::string_view> names;
@@ -546,9 +530,9 @@ class SemanticChecker {
     const int have_inputs = op.inputs() ? static_cast<int>(op.inputs()->size()) : 0;
     const int have_outputs = op.outputs() ? static_cast<int>(op.outputs()->size()) : 0;
     if (have_inputs != inputs || have_outputs != outputs) {
-      Fail(where + " (" + detail::BuiltinOperatorName(code) + ") has " + std::to_string(have_inputs) +
-           " inputs and " + std::to_string(have_outputs) + " outputs; it takes " + std::to_string(inputs) +
-           " and " + std::to_string(outputs));
+      Fail(where + " (" + detail::BuiltinOperatorName(code) + ") has " + std::to_string(have_inputs) + " inputs and " +
+           std::to_string(have_outputs) + " outputs; it takes " + std::to_string(inputs) + " and " +
+           std::to_string(outputs));
     }
     // The handle must be a RESOURCE tensor: a damaged type made LiteRT treat
     // a float as a variable handle and crash.
@@ -603,14 +587,15 @@ class SemanticChecker {
           if (handle < 0 || handles[s][static_cast<uint32_t>(handle)].empty()) continue;
           const std::string& name = handles[s][static_cast<uint32_t>(handle)];
           const int32_t value = store ? op.inputs()->Get(1) : op.outputs()->Get(0);
-          if (value < 0 || !detail::StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(value)), shape)) continue;
+          if (value < 0 || !detail::StaticShape(*subgraph.tensors()->Get(static_cast<uint32_t>(value)), shape))
+            continue;
           auto known = shapes.find(name);
           if (known == shapes.end()) {
             if (store) shapes.emplace(name, shape);
           } else if (known->second != shape) {
-            Fail("subgraph " + std::to_string(s) + " operator " + std::to_string(o) +
-                 (store ? " stores " : " reads ") + detail::ShapeText(shape) + " in variable '" + name +
-                 "', which holds " + detail::ShapeText(known->second));
+            Fail("subgraph " + std::to_string(s) + " operator " + std::to_string(o) + (store ? " stores " : " reads ") +
+                 detail::ShapeText(shape) + " in variable '" + name + "', which holds " +
+                 detail::ShapeText(known->second));
           }
         }
       }
@@ -621,8 +606,7 @@ class SemanticChecker {
     if (model_.metadata() == nullptr) return;
     for (const fb::Metadata* metadata : *model_.metadata()) {
       if (metadata->buffer() >= num_buffers_) {
-        Fail("metadata refers to buffer " + std::to_string(metadata->buffer()) + " of " +
-             std::to_string(num_buffers_));
+        Fail("metadata refers to buffer " + std::to_string(metadata->buffer()) + " of " + std::to_string(num_buffers_));
       }
     }
   }

@@ -21,7 +21,8 @@ NamedTensor ReadNpy(const std::string& path) {
 void WriteNpy(const std::string& path, const ConstTensorView& tensor) {
   if (tensor.dtype == DType::kUnsupported) throw InvalidArgument("cannot write '" + path + "': unsupported dtype");
   if (tensor.shape.has_dynamic_dims()) {
-    throw InvalidArgument("cannot write '" + path + "': shape " + tensor.shape.to_string() + " has a dynamic dimension");
+    throw InvalidArgument("cannot write '" + path + "': shape " + tensor.shape.to_string() +
+                          " has a dynamic dimension");
   }
   if (tensor.data == nullptr && tensor.byte_size() != 0) {
     throw InvalidArgument("cannot write '" + path + "': the tensor has no data");

@@ -26,17 +26,17 @@ struct OptionalInputs {
 // and RESHAPE's shape (its one-input form is the optional one; a -1 shape is
 // dereferenced in Prepare).
 constexpr OptionalInputs kOptionalInputs[] = {
-    {9, Positions({2})},                                              // FULLY_CONNECTED: bias
+    {9, Positions({2})},                                             // FULLY_CONNECTED: bias
     {16, Positions({1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23})},  // LSTM (lstm_shared.h)
-    {27, Positions({3})},                                             // SVDF: bias
-    {34, Positions({2})},                                             // PAD: constant values (pad.cc)
+    {27, Positions({3})},                                            // SVDF: bias
+    {34, Positions({2})},                                            // PAD: constant values (pad.cc)
     {44, Positions({1, 5, 9, 10, 11, 12, 16, 17, 20, 21, 22, 23})},  // UNIDIRECTIONAL_SEQUENCE_LSTM
-    {46, Positions({9, 10, 11})},                                     // BIDIRECTIONAL_SEQUENCE_RNN: aux input, weights
+    {46, Positions({9, 10, 11})},                                    // BIDIRECTIONAL_SEQUENCE_RNN: aux input, weights
     // BIDIRECTIONAL_SEQUENCE_LSTM: both directions' optional weights and biases, the aux inputs
     {52, Positions({1, 5, 9, 10, 11, 12, 16, 17, 18, 22, 26, 27, 28, 29, 33, 34, 39, 40, 41, 42, 43, 44, 45, 46, 47})},
-    {60, Positions({2})},                                             // PADV2: constant values
-    {67, Positions({3})},                                             // TRANSPOSE_CONV: bias
-    {118, Positions({}), 1},                                          // IF: branch inputs (if.cc skips them)
+    {60, Positions({2})},     // PADV2: constant values
+    {67, Positions({3})},     // TRANSPOSE_CONV: bias
+    {118, Positions({}), 1},  // IF: branch inputs (if.cc skips them)
 };
 
 struct InputCount {
@@ -47,11 +47,10 @@ struct InputCount {
 // From the NumInputs checks of LiteRT's kernels (tflite/kernels/*.cc); the
 // ops of converted training and inference graphs first.
 constexpr InputCount kMinimumInputs[] = {
-    {0, 2},   {2, 1},   {3, 2},   {4, 2},   {9, 2},   {18, 2},  {22, 1},  {34, 2},  {36, 2},
-    {39, 2},  {40, 2},  {41, 2},  {42, 2},  {45, 4},  {49, 2},  {55, 2},  {56, 2},  {57, 2},
-    {58, 2},  {61, 2},  {62, 2},  {63, 2},  {64, 3},  {65, 3},  {67, 3},  {69, 2},  {70, 2},
-    {71, 2},  {72, 2},  {74, 2},  {78, 2},  {79, 2},  {81, 2},  {82, 2},  {85, 4},  {89, 2},
-    {94, 2},  {99, 2},  {107, 2}, {123, 3}, {126, 2}, {130, 2},
+    {0, 2},  {2, 1},  {3, 2},  {4, 2},  {9, 2},  {18, 2},  {22, 1},  {34, 2},  {36, 2},  {39, 2}, {40, 2},
+    {41, 2}, {42, 2}, {45, 4}, {49, 2}, {55, 2}, {56, 2},  {57, 2},  {58, 2},  {61, 2},  {62, 2}, {63, 2},
+    {64, 3}, {65, 3}, {67, 3}, {69, 2}, {70, 2}, {71, 2},  {72, 2},  {74, 2},  {78, 2},  {79, 2}, {81, 2},
+    {82, 2}, {85, 4}, {89, 2}, {94, 2}, {99, 2}, {107, 2}, {123, 3}, {126, 2}, {130, 2},
 };
 
 // Operators whose input 1 is the axes to reduce: MEAN, SUM, REDUCE_PROD,

@@ -35,8 +35,7 @@ constexpr double kGrowthMargin = 4.0;
 OutputBuffer::OutputBuffer(std::size_t capacity) {
   const std::size_t writable = RoundUpToPages(capacity);
   const std::size_t mapped = writable + PageSize();
-  void* memory = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
+  void* memory = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (memory == MAP_FAILED) throw std::bad_alloc();
   // The guard page: a write past the end faults here, before anything else.
   if (mprotect(static_cast<char*>(memory) + writable, PageSize(), PROT_NONE) != 0) {

@@ -243,8 +243,8 @@ void CheckOutputShape(const std::string& where, int32_t code, const fb::Operator
   const auto computed = ComputedShape(code, op, subgraph, model);
   if (computed && computed->shape != *declared) {
     throw ModelFormatError(where + " (" + BuiltinOperatorName(code) + ") declares output tensor " +
-                           std::to_string(op.outputs()->Get(0)) + " as " + Text(*declared) + ", but " +
-                           computed->from + " gives " + Text(computed->shape));
+                           std::to_string(op.outputs()->Get(0)) + " as " + Text(*declared) + ", but " + computed->from +
+                           " gives " + Text(computed->shape));
   }
 }
 

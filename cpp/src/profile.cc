@@ -38,8 +38,7 @@ struct RecordLayout {
 constexpr RecordLayout kLayouts[] = {{104, 80}, {120, 96}};
 constexpr std::size_t kMaxRecordSize = 256;
 
-std::vector<uint8_t> FetchRecords(const litert::Api& api, LiteRtProfiler profiler, int count,
-                                  uint8_t pattern) {
+std::vector<uint8_t> FetchRecords(const litert::Api& api, LiteRtProfiler profiler, int count, uint8_t pattern) {
   std::vector<uint8_t> bytes(static_cast<std::size_t>(count) * kMaxRecordSize, pattern);
   litert::Check(api.LiteRtGetProfilerEvents(profiler, count, bytes.data()), "LiteRtGetProfilerEvents");
   return bytes;
@@ -64,10 +63,9 @@ std::vector<Event> ReadEvents(const litert::Api& api, LiteRtProfiler profiler) {
     if (written <= total && written + 8 > total) layout = &candidate;
   }
   if (layout == nullptr) {
-    throw RuntimeFailure("LiteRT's profiler wrote " + std::to_string(written) + " bytes for " +
-                         std::to_string(count) +
-                         " events, a record size litetrain does not know; profiling needs "
-                         "ai-edge-litert 2.3",
+    throw RuntimeFailure("LiteRT's profiler wrote " + std::to_string(written) + " bytes for " + std::to_string(count) +
+                             " events, a record size litetrain does not know; profiling needs "
+                             "ai-edge-litert 2.3",
                          kLiteRtStatusErrorUnsupported);
   }
   std::vector<Event> events(static_cast<std::size_t>(count));
@@ -131,8 +129,8 @@ bool IsConstant(const fb::ModelT& model, const fb::SubGraphT& subgraph, int32_t 
 
 // Why XNNPACK did not take an operator, as far as the file and the options
 // tell. The delegate's own checks (types, options, shapes) are not visible.
-std::string ReasonOutside(const fb::ModelT& model, const fb::SubGraphT& subgraph, const fb::OperatorT& op,
-                          int32_t code, const CpuOptions& cpu) {
+std::string ReasonOutside(const fb::ModelT& model, const fb::SubGraphT& subgraph, const fb::OperatorT& op, int32_t code,
+                          const CpuOptions& cpu) {
   if (cpu.kernel_mode != KernelMode::kXnnpack) {
     return std::string("kernel mode '") + KernelModeName(cpu.kernel_mode) + "'";
   }
@@ -181,12 +179,12 @@ std::size_t SignatureProfile::operators_in_xnnpack() const {
       std::count_if(operators.begin(), operators.end(), [](const OperatorProfile& op) { return op.in_xnnpack; }));
 }
 
-SignatureProfile ProfileSignature(const Model& model, std::string_view signature, int runs,
-                                  int batch_size) {
+SignatureProfile ProfileSignature(const Model& model, std::string_view signature, int runs, int batch_size) {
   detail::CompiledModel& compiled = *model.impl_;
   if (compiled.profiler() == nullptr) {
-    throw InvalidArgument("the model was loaded without profiling: load it with ModelOptions::profiling "
-                          "(Python: litetrain.profile)");
+    throw InvalidArgument(
+        "the model was loaded without profiling: load it with ModelOptions::profiling "
+        "(Python: litetrain.profile)");
   }
   if (runs < 1) throw InvalidArgument("runs must be >= 1, got " + std::to_string(runs));
   if (batch_size < 0) throw InvalidArgument("batch_size must be >= 0, got " + std::to_string(batch_size));
@@ -274,8 +272,7 @@ std::string DescribeProfile(const SignatureProfile& profile) {
                 "%.1f us in XNNPACK (%.0f%%), %.1f us on builtin kernels (%.0f%%)\n",
                 profile.signature.c_str(), profile.operators_in_xnnpack(), profile.operators.size(),
                 profile.run_microseconds, profile.runs, profile.xnnpack_microseconds,
-                share(profile.xnnpack_microseconds), profile.builtin_microseconds,
-                share(profile.builtin_microseconds));
+                share(profile.xnnpack_microseconds), profile.builtin_microseconds, share(profile.builtin_microseconds));
   text += line;
   bool header = false;
   for (const OperatorProfile& op : profile.operators) {

@@ -61,8 +61,7 @@ LogLevel ParseLogLevel(const std::string& name) {
   if (lower == "warning" || lower == "warn") return LogLevel::kWarning;
   if (lower == "info") return LogLevel::kInfo;
   if (lower == "verbose" || lower == "debug") return LogLevel::kVerbose;
-  throw InvalidArgument("unknown log level '" + name +
-                        "': expected silent, error, warning, info or verbose");
+  throw InvalidArgument("unknown log level '" + name + "': expected silent, error, warning, info or verbose");
 }
 
 }  // namespace litetrain

@@ -23,17 +23,16 @@ std::vector<std::size_t> MatchColumns(const Dataset& data, const SignatureSpec& 
     if (!fits) {
       Shape sample_spec = input.shape;
       sample_spec[0] = -1;
-      throw InvalidArgument(where + " has shape " + column.data.shape.to_string() +
-                            "; input '" + input.name + "' of signature '" + spec.key +
-                            "' takes batches of shape " + input.shape.to_string() +
+      throw InvalidArgument(where + " has shape " + column.data.shape.to_string() + "; input '" + input.name +
+                            "' of signature '" + spec.key + "' takes batches of shape " + input.shape.to_string() +
                             ", so the array must have shape " + sample_spec.to_string() +
                             " with any number of samples first");
     }
   }
   for (std::size_t i = 0; i < columns.size(); ++i) {
     if (columns[i] == data.columns().size()) {
-      throw InvalidArgument("no training array for input '" + spec.inputs[i].name +
-                            "' of signature '" + spec.key + "'");
+      throw InvalidArgument("no training array for input '" + spec.inputs[i].name + "' of signature '" + spec.key +
+                            "'");
     }
   }
   return columns;

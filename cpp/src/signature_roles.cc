@@ -11,16 +11,15 @@ const std::vector<std::string>& RoleNames(SignatureRole role) {
   return role == SignatureRole::kSave ? save : restore;
 }
 
-std::optional<std::string> FindRole(const std::vector<std::string>& keys,
-                                    const std::vector<std::size_t>& input_counts, const std::string& requested,
-                                    SignatureRole role) {
+std::optional<std::string> FindRole(const std::vector<std::string>& keys, const std::vector<std::size_t>& input_counts,
+                                    const std::string& requested, SignatureRole role) {
   const auto has = [&](const std::string& name) { return std::find(keys.begin(), keys.end(), name) != keys.end(); };
   if (!requested.empty()) {
     if (has(requested)) return requested;
     std::string listed;
     for (const std::string& key : keys) listed += (listed.empty() ? "'" : ", '") + key + "'";
-    throw InvalidArgument("the model has no signature '" + requested + "'; its signatures are: " +
-                          (listed.empty() ? "none" : listed));
+    throw InvalidArgument("the model has no signature '" + requested +
+                          "'; its signatures are: " + (listed.empty() ? "none" : listed));
   }
   for (const std::string& name : RoleNames(role)) {
     const auto at = std::find(keys.begin(), keys.end(), name);

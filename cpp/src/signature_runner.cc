@@ -32,8 +32,8 @@ class TensorBufferHandle {
   ~TensorBufferHandle() { reset(); }
 
   // Wraps `size` bytes at `memory` (64-byte aligned) as a tensor of `shape`.
-  void wrap(detail::CompiledModel& model, DType dtype, const Shape& shape, void* memory,
-            std::size_t size, const std::string& what) {
+  void wrap(detail::CompiledModel& model, DType dtype, const Shape& shape, void* memory, std::size_t size,
+            const std::string& what) {
     reset();
     api_ = &model.api();
     const LiteRtRankedTensorType type = litert::MakeTensorType(dtype, shape);
@@ -53,10 +53,10 @@ class TensorBufferHandle {
 
 // State of one input between runs.
 struct InputSlot {
-  Shape shape;                  // the shape the compiled model currently has
-  std::size_t required = 0;     // bytes LiteRT wants for a buffer of `shape`
-  AlignedBuffer staging;        // for caller memory that cannot be used in place
-  TensorBufferHandle staged;    // wraps `staging`
+  Shape shape;                // the shape the compiled model currently has
+  std::size_t required = 0;   // bytes LiteRT wants for a buffer of `shape`
+  AlignedBuffer staging;      // for caller memory that cannot be used in place
+  TensorBufferHandle staged;  // wraps `staging`
   // Caller memory wrapped for in-place use, by address. Two entries, so that
   // a caller alternating between two buffers (double-buffered feeding)
   // never re-wraps.
@@ -70,11 +70,11 @@ struct InputSlot {
 };
 
 struct OutputSlot {
-  Shape shape;              // as LiteRT reported it before the run
-  OutputBuffer storage;     // guarded; see output_buffer.h
+  Shape shape;           // as LiteRT reported it before the run
+  OutputBuffer storage;  // guarded; see output_buffer.h
   TensorBufferHandle buffer;
-  const void* bound = nullptr;  // the memory `buffer` wraps
-  std::size_t given = 0;        // the size `buffer` tells LiteRT
+  const void* bound = nullptr;   // the memory `buffer` wraps
+  std::size_t given = 0;         // the size `buffer` tells LiteRT
   bool dynamic = false;          // its size may change from run to run
   bool reserve_refused = false;  // the system gave less than DynamicOutputCapacity asked
 };
@@ -92,9 +92,7 @@ double KnownElements(const Shape& shape) {
   return elements;
 }
 
-std::string Describe(const TensorSpec& spec) {
-  return std::string(DTypeName(spec.dtype)) + spec.shape.to_string();
-}
+std::string Describe(const TensorSpec& spec) { return std::string(DTypeName(spec.dtype)) + spec.shape.to_string(); }
 
 std::string NameList(const std::vector<TensorSpec>& specs) {
   std::string names;
@@ -125,8 +123,8 @@ class SignatureRunner::Impl {
   const std::vector<ConstTensorView>& outputs() const { return output_views_; }
   std::size_t staged_bytes(std::size_t i) const {
     if (i >= inputs_.size()) {
-      throw OutOfRange("input index " + std::to_string(i) + " is out of range for signature '" +
-                       spec_.key + "' with " + std::to_string(inputs_.size()) + " inputs");
+      throw OutOfRange("input index " + std::to_string(i) + " is out of range for signature '" + spec_.key + "' with " +
+                       std::to_string(inputs_.size()) + " inputs");
     }
     return inputs_[i].staged_bytes;
   }
@@ -137,8 +135,7 @@ class SignatureRunner::Impl {
     // each other.
     std::lock_guard<std::mutex> runner_lock(mutex_);
     if (count != spec_.inputs.size()) {
-      throw InvalidArgument("signature '" + spec_.key + "' takes " +
-                            std::to_string(spec_.inputs.size()) + " inputs (" +
+      throw InvalidArgument("signature '" + spec_.key + "' takes " + std::to_string(spec_.inputs.size()) + " inputs (" +
                             NameList(spec_.inputs) + "), got " + std::to_string(count));
     }
     for (std::size_t i = 0; i < count; ++i) Validate(i, views[i]);
@@ -175,9 +172,9 @@ class SignatureRunner::Impl {
     }
     for (std::size_t i = 0; i < count; ++i) input_handles_[i] = Bind(i, views[i]);
 
-    const LiteRtStatus status = model_->api().LiteRtRunCompiledModel(
-        model_->handle(), spec_.index, input_handles_.size(), input_handles_.data(),
-        output_handles_.size(), output_handles_.data());
+    const LiteRtStatus status =
+        model_->api().LiteRtRunCompiledModel(model_->handle(), spec_.index, input_handles_.size(),
+                                             input_handles_.data(), output_handles_.size(), output_handles_.data());
     if (status != kLiteRtStatusOk) {
       outputs_ready_ = false;  // a failed run may have left shapes half updated
       model_->Check(status, "LiteRtRunCompiledModel", "while running signature '" + spec_.key + "'");
@@ -188,8 +185,8 @@ class SignatureRunner::Impl {
   // Cheap checks on the hot path; the message is only built on failure.
   void Validate(std::size_t i, const ConstTensorView& view) const {
     const TensorSpec& spec = spec_.inputs[i];
-    bool ok = spec.dtype != DType::kUnsupported && view.dtype == spec.dtype &&
-              view.shape.rank() == spec.shape.rank() && view.data != nullptr;
+    bool ok = spec.dtype != DType::kUnsupported && view.dtype == spec.dtype && view.shape.rank() == spec.shape.rank() &&
+              view.data != nullptr;
     for (int d = 0; ok && d < spec.shape.rank(); ++d) {
       const int64_t want = spec.shape[d];
       const int64_t got = view.shape[d];
@@ -208,8 +205,8 @@ class SignatureRunner::Impl {
                             std::string(DTypeName(view.dtype)));
     }
     if (view.shape.rank() != spec.shape.rank()) {
-      throw InvalidArgument(where + " must have rank " + std::to_string(spec.shape.rank()) + " " +
-                            Describe(spec) + ", got shape " + view.shape.to_string());
+      throw InvalidArgument(where + " must have rank " + std::to_string(spec.shape.rank()) + " " + Describe(spec) +
+                            ", got shape " + view.shape.to_string());
     }
     if (view.data == nullptr) throw InvalidArgument(where + " has no data (null pointer)");
     const bool dynamic = spec.shape.has_dynamic_dims();
@@ -231,8 +228,8 @@ class SignatureRunner::Impl {
     if (slot.shape == shape) return false;
     int dims[Shape::kMaxRank];
     for (int d = 0; d < shape.rank(); ++d) dims[d] = static_cast<int>(shape[d]);
-    model_->Check(model_->api().LiteRtCompiledModelResizeInputTensor(
-                      model_->handle(), spec_.index, i, dims, static_cast<size_t>(shape.rank())),
+    model_->Check(model_->api().LiteRtCompiledModelResizeInputTensor(model_->handle(), spec_.index, i, dims,
+                                                                     static_cast<size_t>(shape.rank())),
                   "LiteRtCompiledModelResizeInputTensor",
                   "for input '" + spec_.inputs[i].name + "' to " + shape.to_string());
     slot.shape = shape;
@@ -255,21 +252,19 @@ class SignatureRunner::Impl {
     const std::string where = "of signature '" + spec_.key + "'";
     std::vector<LiteRtLayout> layouts(outputs_.size());
     if (!layouts.empty()) {
-      model.Check(model.api().LiteRtGetCompiledModelOutputTensorLayouts(
-                      model.handle(), spec_.index, layouts.size(), layouts.data(),
-                      /*update_allocation=*/true),
+      model.Check(model.api().LiteRtGetCompiledModelOutputTensorLayouts(model.handle(), spec_.index, layouts.size(),
+                                                                        layouts.data(),
+                                                                        /*update_allocation=*/true),
                   "LiteRtGetCompiledModelOutputTensorLayouts", where);
     }
     for (std::size_t o = 0; o < outputs_.size(); ++o) {
       const TensorSpec& spec = spec_.outputs[o];
       if (spec.dtype == DType::kUnsupported) {
-        throw InvalidArgument("output '" + spec.name + "' " + where +
-                              " has a type litetrain cannot read");
+        throw InvalidArgument("output '" + spec.name + "' " + where + " has a type litetrain cannot read");
       }
       const Shape shape = FromLayout(layouts[o]);
       if (shape.num_elements() < 0) {
-        throw InvalidArgument("output '" + spec.name + "' " + where + " has shape " +
-                              shape.to_string() +
+        throw InvalidArgument("output '" + spec.name + "' " + where + " has shape " + shape.to_string() +
                               " that depends on the data; litetrain needs output shapes that "
                               "follow from the input shapes");
       }
@@ -277,9 +272,9 @@ class SignatureRunner::Impl {
       if (shape != slot.shape && slot.buffer.get() != nullptr) slot.dynamic = true;
       LiteRtTensorBufferRequirements requirements = nullptr;
       std::size_t required = 0;
-      model.Check(model.api().LiteRtGetCompiledModelOutputBufferRequirements(
-                      model.handle(), spec_.index, o, &requirements),
-                  "LiteRtGetCompiledModelOutputBufferRequirements", where);
+      model.Check(
+          model.api().LiteRtGetCompiledModelOutputBufferRequirements(model.handle(), spec_.index, o, &requirements),
+          "LiteRtGetCompiledModelOutputBufferRequirements", where);
       model.Check(model.api().LiteRtGetTensorBufferRequirementsBufferSize(requirements, &required),
                   "LiteRtGetTensorBufferRequirementsBufferSize", where);
       const std::size_t bytes = static_cast<std::size_t>(shape.num_elements()) * ItemSize(spec.dtype);
@@ -343,8 +338,8 @@ class SignatureRunner::Impl {
     if (elements < 0 || static_cast<std::size_t>(elements) * ItemSize(spec.dtype) > slot.storage.capacity()) {
       outputs_ready_ = false;
       throw RuntimeFailure("output '" + spec.name + "' of signature '" + spec_.key + "' came out with shape " +
-                           shape.to_string() + ", larger than the " + std::to_string(slot.storage.capacity()) +
-                           " bytes reserved for it from the shapes LiteRT reported before the run",
+                               shape.to_string() + ", larger than the " + std::to_string(slot.storage.capacity()) +
+                               " bytes reserved for it from the shapes LiteRT reported before the run",
                            kLiteRtStatusErrorRuntimeFailure);
     }
     output_views_[o] = ConstTensorView{spec.dtype, shape, slot.storage.data()};
@@ -359,11 +354,10 @@ class SignatureRunner::Impl {
     const std::size_t bytes = view.byte_size();
     if (slot.required == 0) {
       LiteRtTensorBufferRequirements requirements = nullptr;
-      model.Check(model.api().LiteRtGetCompiledModelInputBufferRequirements(
-                      model.handle(), spec_.index, i, &requirements),
-                  "LiteRtGetCompiledModelInputBufferRequirements", "for input '" + spec.name + "'");
-      model.Check(model.api().LiteRtGetTensorBufferRequirementsBufferSize(requirements,
-                                                                          &slot.required),
+      model.Check(
+          model.api().LiteRtGetCompiledModelInputBufferRequirements(model.handle(), spec_.index, i, &requirements),
+          "LiteRtGetCompiledModelInputBufferRequirements", "for input '" + spec.name + "'");
+      model.Check(model.api().LiteRtGetTensorBufferRequirementsBufferSize(requirements, &slot.required),
                   "LiteRtGetTensorBufferRequirementsBufferSize", "for input '" + spec.name + "'");
       slot.required = std::max(slot.required, bytes);
     }
@@ -385,8 +379,7 @@ class SignatureRunner::Impl {
     if (slot.staged.get() == nullptr) {
       slot.staging = AlignedBuffer(slot.required);
       std::memset(slot.staging.data(), 0, slot.staging.size());
-      slot.staged.wrap(model, spec.dtype, view.shape, slot.staging.data(), slot.required,
-                       "input '" + spec.name + "'");
+      slot.staged.wrap(model, spec.dtype, view.shape, slot.staging.data(), slot.required, "input '" + spec.name + "'");
     }
     std::memcpy(slot.staging.data(), view.data, bytes);
     slot.staged_bytes = bytes;
@@ -411,23 +404,18 @@ class SignatureRunner::Impl {
   std::mutex mutex_;  // one Run (and its reader) at a time
 };
 
-SignatureRunner::SignatureRunner(std::shared_ptr<detail::CompiledModel> model,
-                                 std::size_t signature)
+SignatureRunner::SignatureRunner(std::shared_ptr<detail::CompiledModel> model, std::size_t signature)
     : impl_(std::make_unique<Impl>(std::move(model), signature)) {}
 SignatureRunner::SignatureRunner(SignatureRunner&&) noexcept = default;
 SignatureRunner& SignatureRunner::operator=(SignatureRunner&&) noexcept = default;
 SignatureRunner::~SignatureRunner() = default;
 
 const SignatureSpec& SignatureRunner::spec() const { return impl_->spec(); }
-void SignatureRunner::Run(const ConstTensorView* inputs, std::size_t count) {
-  impl_->Run(inputs, count, nullptr);
-}
+void SignatureRunner::Run(const ConstTensorView* inputs, std::size_t count) { impl_->Run(inputs, count, nullptr); }
 void SignatureRunner::Run(const ConstTensorView* inputs, std::size_t count, const OutputReader& read) {
   impl_->Run(inputs, count, &read);
 }
 const std::vector<ConstTensorView>& SignatureRunner::outputs() const { return impl_->outputs(); }
-std::size_t SignatureRunner::staged_bytes(std::size_t index) const {
-  return impl_->staged_bytes(index);
-}
+std::size_t SignatureRunner::staged_bytes(std::size_t index) const { return impl_->staged_bytes(index); }
 
 }  // namespace litetrain

@@ -51,8 +51,7 @@ double Median(std::vector<double> values) {
   return (lower + upper) / 2;
 }
 
-std::vector<StepTiming> TimeInterleaved(const std::vector<StepRunner>& runners,
-                                        const TimingProtocol& protocol) {
+std::vector<StepTiming> TimeInterleaved(const std::vector<StepRunner>& runners, const TimingProtocol& protocol) {
   if (protocol.rounds < 1) {
     throw InvalidArgument("rounds must be >= 1, got " + std::to_string(protocol.rounds));
   }

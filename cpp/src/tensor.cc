@@ -10,8 +10,8 @@ Shape::Shape(std::initializer_list<int64_t> dims) : Shape(dims.begin(), static_c
 
 Shape::Shape(const int64_t* dims, int rank) {
   if (rank < 0 || rank > kMaxRank) {
-    throw InvalidArgument("rank " + std::to_string(rank) + " is not supported (at most " +
-                          std::to_string(kMaxRank) + " dimensions)");
+    throw InvalidArgument("rank " + std::to_string(rank) + " is not supported (at most " + std::to_string(kMaxRank) +
+                          " dimensions)");
   }
   rank_ = rank;
   std::copy(dims, dims + rank, dims_.begin());

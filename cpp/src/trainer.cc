@@ -75,14 +75,13 @@ class Trainer::Impl {
     const int64_t batch = options.batch_size;
     const int64_t fixed = FixedBatch(spec);
     if (fixed >= 0 && fixed != batch) {
-      throw InvalidArgument("signature '" + spec.key + "' has a fixed batch of " +
-                            std::to_string(fixed) + "; fit needs batch_size=" + std::to_string(fixed));
+      throw InvalidArgument("signature '" + spec.key + "' has a fixed batch of " + std::to_string(fixed) +
+                            "; fit needs batch_size=" + std::to_string(fixed));
     }
     const int64_t remainder = n % batch;
     if (fixed >= 0 && remainder != 0 && !options.drop_remainder) {
-      throw InvalidArgument(std::to_string(n) + " samples leave a last batch of " +
-                            std::to_string(remainder) + ", which signature '" + spec.key +
-                            "' (fixed batch " + std::to_string(fixed) +
+      throw InvalidArgument(std::to_string(n) + " samples leave a last batch of " + std::to_string(remainder) +
+                            ", which signature '" + spec.key + "' (fixed batch " + std::to_string(fixed) +
                             ") cannot take: pass drop_remainder=true or use a model with a "
                             "dynamic batch dimension");
     }
@@ -166,8 +165,7 @@ class Trainer::Impl {
     return result;
   }
 
-  std::vector<std::pair<std::string, double>> Evaluate(const Dataset& data, int64_t batch,
-                                                       const std::string& key) {
+  std::vector<std::pair<std::string, double>> Evaluate(const Dataset& data, int64_t batch, const std::string& key) {
     SignatureRunner runner = model_.runner(key);
     CheckLabels(data, runner.spec(), "array");
     return detail::EvaluateMeans(runner, data, batch);
@@ -204,7 +202,8 @@ class Trainer::Impl {
     if (t.batch_size != options.batch_size) {
       throw differs("batch_size", std::to_string(t.batch_size), std::to_string(options.batch_size));
     }
-    if (t.shuffle != options.shuffle) throw differs("shuffle", t.shuffle ? "true" : "false", options.shuffle ? "true" : "false");
+    if (t.shuffle != options.shuffle)
+      throw differs("shuffle", t.shuffle ? "true" : "false", options.shuffle ? "true" : "false");
     if (t.drop_remainder != options.drop_remainder) {
       throw differs("drop_remainder", t.drop_remainder ? "true" : "false", options.drop_remainder ? "true" : "false");
     }
@@ -290,9 +289,8 @@ class Trainer::Impl {
       if (tensor.dtype != input.dtype || tensor.shape != input.shape ||
           tensor.bytes.size() != static_cast<std::size_t>(input.shape.num_elements()) * ItemSize(input.dtype)) {
         throw WeightsMismatch("variable '" + tensor.name + "' in the snapshot is " +
-                              std::string(DTypeName(tensor.dtype)) + tensor.shape.to_string() +
-                              ", the model's is " + std::string(DTypeName(input.dtype)) +
-                              input.shape.to_string());
+                              std::string(DTypeName(tensor.dtype)) + tensor.shape.to_string() + ", the model's is " +
+                              std::string(DTypeName(input.dtype)) + input.shape.to_string());
       }
       views[i] = ConstTensorView{tensor.dtype, tensor.shape, tensor.bytes.data()};
       seen[i] = true;
@@ -366,9 +364,8 @@ class Trainer::Impl {
     result.stop_reason = std::move(reason);
   }
 
-  void RunEpoch(BatchFeeder& feeder, const std::vector<int64_t>& order, int64_t steps,
-                int64_t batch, int64_t epoch, const FitOptions& options, const Snapshot& epoch_start,
-                EpochTotals& totals, FitResult& result) {
+  void RunEpoch(BatchFeeder& feeder, const std::vector<int64_t>& order, int64_t steps, int64_t batch, int64_t epoch,
+                const FitOptions& options, const Snapshot& epoch_start, EpochTotals& totals, FitResult& result) {
     const int64_t n = static_cast<int64_t>(order.size());
     auto count_of = [&](int64_t step) { return std::min(batch, n - step * batch); };
     auto rows_of = [&](int64_t step) { return order.data() + step * batch; };
@@ -420,17 +417,14 @@ class Trainer::Impl {
     }
   }
 
-  void HandleNonFinite(float loss, int64_t epoch, int64_t step, const FitOptions& options,
-                       const Snapshot& epoch_start, FitResult& result) {
+  void HandleNonFinite(float loss, int64_t epoch, int64_t step, const FitOptions& options, const Snapshot& epoch_start,
+                       FitResult& result) {
     nonfinite_stop_ = true;
-    const std::string what = "non-finite loss (" + std::to_string(loss) + ") at step " +
-                             std::to_string(step) + " of epoch " + std::to_string(epoch);
+    const std::string what = "non-finite loss (" + std::to_string(loss) + ") at step " + std::to_string(step) +
+                             " of epoch " + std::to_string(epoch);
     switch (options.on_nonfinite) {
-      case OnNonFinite::kRaise:
-        throw NonFiniteLoss(what + "; the weights are those after that step");
-      case OnNonFinite::kStop:
-        Stop(result, what);
-        return;
+      case OnNonFinite::kRaise: throw NonFiniteLoss(what + "; the weights are those after that step");
+      case OnNonFinite::kStop: Stop(result, what); return;
       case OnNonFinite::kRollback:
         Restore(epoch_start);
         Stop(result, what + "; weights rolled back to the start of the epoch");
@@ -446,8 +440,8 @@ class Trainer::Impl {
   std::vector<std::size_t> metric_indices_;  // float32 scalar outputs besides the loss
   detail::LearningRate learning_rate_;
   std::map<std::string, std::vector<int64_t>> label_classes_;  // per signature, per input; -1: not labels
-  std::optional<TrainingState> state_;       // where the run stands (training_state())
-  bool nonfinite_stop_ = false;              // the current fit met a non-finite loss
+  std::optional<TrainingState> state_;                         // where the run stands (training_state())
+  bool nonfinite_stop_ = false;                                // the current fit met a non-finite loss
   // One public call at a time; recursive so that a fit's epoch-end hook may
   // use the trainer from the fit's own thread.
   std::recursive_mutex mutex_;
@@ -475,8 +469,9 @@ class FitGuard {
  public:
   explicit FitGuard(std::atomic<bool>& fitting) : fitting_(fitting) {
     if (fitting_.exchange(true)) {
-      throw TrainerBusy("this Trainer is already running fit (on another thread, or this is a call from that "
-                        "fit's own callback): one fit at a time per Trainer");
+      throw TrainerBusy(
+          "this Trainer is already running fit (on another thread, or this is a call from that "
+          "fit's own callback): one fit at a time per Trainer");
     }
   }
   ~FitGuard() { fitting_.store(false); }

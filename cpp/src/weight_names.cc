@@ -47,8 +47,8 @@ std::string KerasSuffixHint(const std::set<std::string>& ours, const std::set<st
       break;
     }
   }
-  return "; the names differ only by Keras' automatic layer numbers ('" + example_ours + "' here, '" +
-         example_theirs + "' there): one of the Keras models was built after another in the same process, so "
+  return "; the names differ only by Keras' automatic layer numbers ('" + example_ours + "' here, '" + example_theirs +
+         "' there): one of the Keras models was built after another in the same process, so "
          "Keras numbered its layers on. Name the layers (name=\"head\") or call keras.backend.clear_session() "
          "before building, then build again";
 }

@@ -1,10 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
-#include <unistd.h>
 #include <set>
 #include <string>
 #include <vector>
@@ -90,11 +91,14 @@ TEST_P(BakeEachModel, FreshModelStartsFromTheWeightsAndKeepsTraining) {
 TEST_P(BakeEachModel, InferenceOnlyKeepsInferWithConstantWeightsAndNothingElse) {
   Trained t(GetParam());
   BakeReport report;
-  const std::vector<uint8_t> bytes = BakeModel(t.model, t.weights, [] {
-    BakeOptions o;
-    o.inference_only = true;
-    return o;
-  }(), &report);
+  const std::vector<uint8_t> bytes = BakeModel(
+      t.model, t.weights,
+      [] {
+        BakeOptions o;
+        o.inference_only = true;
+        return o;
+      }(),
+      &report);
   EXPECT_EQ(report.variables.size(), t.weights.size());
   EXPECT_EQ(report.infer_difference, 0.0);  // BATCH_MATMUL: the same kernel for constants and variables
   Model frozen = Model::FromBytes(bytes.data(), bytes.size());
@@ -142,7 +146,8 @@ TEST(Transpose, PermutesDimensionsAsTfliteDoes) {
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
       for (int k = 0; k < 4; ++k) a[static_cast<std::size_t>(i * 12 + j * 4 + k)] = 100 * i + 10 * j + k;
-  const std::vector<uint8_t> bytes = TransposeBytes(reinterpret_cast<const uint8_t*>(a.data()), {2, 3, 4}, {2, 0, 1}, 4);
+  const std::vector<uint8_t> bytes =
+      TransposeBytes(reinterpret_cast<const uint8_t*>(a.data()), {2, 3, 4}, {2, 0, 1}, 4);
   std::vector<int32_t> out(24);
   std::memcpy(out.data(), bytes.data(), bytes.size());
   for (int k = 0; k < 4; ++k)
@@ -158,7 +163,8 @@ TEST(Bake, EqualInitialValuesSharedByTheConverterGetTheirOwnWeights) {
   Snapshot weights = Trainer(model).TakeSnapshot();
   for (NamedTensor& w : weights) {
     float* values = reinterpret_cast<float*>(w.bytes.data());
-    for (std::size_t i = 0; i < w.bytes.size() / sizeof(float); ++i) values[i] = static_cast<float>(w.name[0] + w.name[1] + i);
+    for (std::size_t i = 0; i < w.bytes.size() / sizeof(float); ++i)
+      values[i] = static_cast<float>(w.name[0] + w.name[1] + i);
   }
   const std::vector<uint8_t> bytes = BakeModel(model, weights);
   ExpectSameTensors(Trainer(Model::FromBytes(bytes.data(), bytes.size())).TakeSnapshot(), weights);
@@ -232,7 +238,8 @@ TEST(ModelFile, DataAfterTheFlatbufferLoadsRunsAndBakes) {
   EXPECT_GT(placed, 4u);
   Trained t("mlp_fixed.tflite");
   Model model = Model::FromBytes(appended.data(), appended.size());
-  ExpectSameTensors(Trainer(model).TakeSnapshot(), Trainer(Model::FromFile(ModelPath("mlp_fixed.tflite"))).TakeSnapshot());
+  ExpectSameTensors(Trainer(model).TakeSnapshot(),
+                    Trainer(Model::FromFile(ModelPath("mlp_fixed.tflite"))).TakeSnapshot());
   const std::vector<uint8_t> bytes = BakeModel(appended.data(), appended.size(), t.weights);
   ExpectSameTensors(Trainer(Model::FromBytes(bytes.data(), bytes.size())).TakeSnapshot(), t.weights);
 }
@@ -274,7 +281,8 @@ TEST(Bake, RefusesWhatIsNotATrainingModel) {
     BakeModel(frozen.data(), frozen.size(), t.weights);
     ADD_FAILURE() << "baked an inference-only model";
   } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("not a litetrain training model: it has no 'save' signature"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("not a litetrain training model: it has no 'save' signature"),
+              std::string::npos)
         << e.what();
     EXPECT_NE(std::string(e.what()).find("its signatures: 'infer'"), std::string::npos) << e.what();
   }
@@ -353,7 +361,8 @@ TEST(Compatibility, BakeNamesOperatorsTooNewForTheRuntimeAndOffersTheInferenceFo
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].op.name, "FULLY_CONNECTED");
   EXPECT_EQ(problems[0].max_version, 10);
-  EXPECT_EQ(DescribeIncompatibilities(problems), "FULLY_CONNECTED version 12 (it has up to version 10), used by 'train'");
+  EXPECT_EQ(DescribeIncompatibilities(problems),
+            "FULLY_CONNECTED version 12 (it has up to version 10), used by 'train'");
 
   const Snapshot weights = Trainer(Model::FromBytes(newer.data(), newer.size())).TakeSnapshot();
   BakeOptions options;
@@ -363,7 +372,8 @@ TEST(Compatibility, BakeNamesOperatorsTooNewForTheRuntimeAndOffersTheInferenceFo
     ADD_FAILURE() << "baked a model tflite-runtime 2.14 cannot load";
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("tflite-runtime-2.14 cannot load the baked model: FULLY_CONNECTED version 12"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("its inference-only form loads there"), std::string::npos) << e.what();
   }
   options.inference_only = true;

@@ -87,10 +87,10 @@ TEST(BareStepLoop, RefusesBadDataByName) {
     EXPECT_NE(std::string(e.what()).find("'z'"), std::string::npos) << e.what();
   }
   const Dataset only_x({{"x", {DType::kFloat32, Shape{16, 32}, data.x.data()}}});
-  EXPECT_THROW(BareStepLoop(model, "train", only_x, 8), InvalidArgument);         // y missing
+  EXPECT_THROW(BareStepLoop(model, "train", only_x, 8), InvalidArgument);          // y missing
   EXPECT_THROW(BareStepLoop(model, "train", data.dataset(), 4), InvalidArgument);  // the model's batch is 8
-  EXPECT_THROW(BareStepLoop(model, "train", odd.dataset(), 8), InvalidArgument);  // 12 samples, batch 8
-  EXPECT_THROW(BareStepLoop(model, "nope", data.dataset(), 8), InvalidArgument);  // no signature
+  EXPECT_THROW(BareStepLoop(model, "train", odd.dataset(), 8), InvalidArgument);   // 12 samples, batch 8
+  EXPECT_THROW(BareStepLoop(model, "nope", data.dataset(), 8), InvalidArgument);   // no signature
   BareStepLoop loop(model, "train", data.dataset(), 8);
   EXPECT_THROW(loop.output("nope"), InvalidArgument);
   EXPECT_THROW(loop.Run(-1), InvalidArgument);

@@ -172,7 +172,9 @@ TEST(ModelCheckpoint, WritesEachEpochAndTheRunResumesFromAnyOfThem) {
 TEST(ModelCheckpoint, SaveBestOnlyWritesOnImprovement) {
   TempDir dir;
   Data data;
-  ModelCheckpoint best({.filepath = dir.path() + "/best-{epoch}.npz", .monitor = "loss", .save_best_only = true,
+  ModelCheckpoint best({.filepath = dir.path() + "/best-{epoch}.npz",
+                        .monitor = "loss",
+                        .save_best_only = true,
                         .initial_value_threshold = -1.0});  // no loss beats it
   Trainer trainer = MlpTrainer();
   FitWithCallbacks(trainer, data.dataset(), Epochs(2), {&best});

@@ -28,7 +28,8 @@ using testing::ReadBytes;
 using testing::TempDir;
 
 NamedTensor Filled(const std::string& name, DType dtype, Shape shape, uint8_t seed) {
-  NamedTensor t{name, dtype, shape, std::vector<uint8_t>(static_cast<std::size_t>(shape.num_elements()) * ItemSize(dtype))};
+  NamedTensor t{name, dtype, shape,
+                std::vector<uint8_t>(static_cast<std::size_t>(shape.num_elements()) * ItemSize(dtype))};
   for (std::size_t i = 0; i < t.bytes.size(); ++i) t.bytes[i] = static_cast<uint8_t>(seed + i * 31);
   if (dtype == DType::kBool) {
     for (auto& b : t.bytes) b &= 1;
@@ -136,7 +137,8 @@ TEST(Checkpoint, EveryTruncationAndBitFlipIsCaught) {
     }
   }
   for (std::size_t cut = 0; cut < good.size(); ++cut) {
-    const std::string bad = dir.Write("bad.npz", std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)));
+    const std::string bad =
+        dir.Write("bad.npz", std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)));
     EXPECT_THROW(LoadCheckpoint(bad), CheckpointError) << "truncated to " << cut;
   }
   int harmless = 0;
@@ -166,8 +168,8 @@ std::string WriteWithMetadata(const TempDir& dir, const Snapshot& variables, con
   std::vector<std::string> headers;
   for (const NamedTensor& v : variables) headers.push_back(detail::EncodeNpyHeader(v.dtype, v.shape));
   for (std::size_t i = 0; i < variables.size(); ++i) {
-    zip.Add(variables[i].name + ".npy", {{headers[i].data(), headers[i].size()},
-                                         {variables[i].bytes.data(), variables[i].bytes.size()}});
+    zip.Add(variables[i].name + ".npy",
+            {{headers[i].data(), headers[i].size()}, {variables[i].bytes.data(), variables[i].bytes.size()}});
   }
   const std::string header = detail::EncodeNpyHeader(DType::kUInt8, Shape{static_cast<int64_t>(metadata.size())});
   zip.Add("__litetrain__.npy", {{header.data(), header.size()}, {metadata.data(), metadata.size()}});
@@ -201,12 +203,12 @@ TEST(Checkpoint, MetadataAndChecksumProblemsAreNamed) {
   Snapshot changed = w;
   changed[0].bytes[0] ^= 1;  // well-formed, CRC-32 right: only the SHA-256 can tell
   EXPECT_NE(problem(changed, metadata).find("fails its checksum"), std::string::npos);
-  EXPECT_NE(problem(w, replaced("\"version\": 1", "\"version\": 2")).find("has format 'litetrain-checkpoint' version 2; this litetrain reads"),
+  EXPECT_NE(problem(w, replaced("\"version\": 1", "\"version\": 2"))
+                .find("has format 'litetrain-checkpoint' version 2; this litetrain reads"),
             std::string::npos);
   EXPECT_NE(problem(w, replaced("\"format\": \"litetrain-checkpoint\", ", "")).find("has format None"),
             std::string::npos);
-  EXPECT_NE(problem(w, replaced("{\"w\":", "{\"v\":")).find("lists other variables than it holds"),
-            std::string::npos);
+  EXPECT_NE(problem(w, replaced("{\"w\":", "{\"v\":")).find("lists other variables than it holds"), std::string::npos);
   EXPECT_NE(problem(w, replaced("\"shape\": [2]", "\"shape\": [1, 2]")).find("does not describe the array"),
             std::string::npos);
   EXPECT_NE(problem(w, metadata.substr(1)).find("has damaged metadata: invalid JSON"), std::string::npos);
@@ -262,8 +264,9 @@ TEST(Checkpoint, TrainerRefusesAnotherModelsCheckpointUnchanged) {
   lacking.pop_back();
   const std::string lacking_path = dir.path() + "/lacking.npz";
   WriteCheckpoint(lacking_path, lacking);
-  EXPECT_NE(Message<CheckpointError>([&] { trainer.LoadCheckpoint(lacking_path); })
-                .find("is of another model: it lacks ['" + before.back().name + "']"),
+  EXPECT_NE(Message<CheckpointError>([&] {
+              trainer.LoadCheckpoint(lacking_path);
+            }).find("is of another model: it lacks ['" + before.back().name + "']"),
             std::string::npos);
 
   Snapshot reshaped = before;
@@ -271,18 +274,19 @@ TEST(Checkpoint, TrainerRefusesAnotherModelsCheckpointUnchanged) {
   const std::string reshaped_path = dir.path() + "/reshaped.npz";
   WriteCheckpoint(reshaped_path, reshaped);
   const std::string message = Message<CheckpointError>([&] { trainer.LoadCheckpoint(reshaped_path); });
-  EXPECT_NE(message.find("variable '" + before[0].name + "' is float32[" +
-                         std::to_string(before[0].shape.num_elements()) + "] there, float32" +
-                         before[0].shape.to_string() + " here"),
-            std::string::npos)
+  EXPECT_NE(
+      message.find("variable '" + before[0].name + "' is float32[" + std::to_string(before[0].shape.num_elements()) +
+                   "] there, float32" + before[0].shape.to_string() + " here"),
+      std::string::npos)
       << message;
 
   Snapshot extra = before;
   extra.push_back(Filled("extra", DType::kFloat32, {1}, 0));
   const std::string extra_path = dir.path() + "/extra.npz";
   WriteCheckpoint(extra_path, extra);
-  EXPECT_NE(Message<CheckpointError>([&] { trainer.LoadCheckpoint(extra_path); })
-                .find("it has ['extra'], which this model does not"),
+  EXPECT_NE(Message<CheckpointError>([&] {
+              trainer.LoadCheckpoint(extra_path);
+            }).find("it has ['extra'], which this model does not"),
             std::string::npos);
   ExpectEqual(trainer.TakeSnapshot(), before);
 }

@@ -71,9 +71,9 @@ TEST(Json, ParsesWhatPythonWrites) {
 }
 
 TEST(Json, RefusesMalformedText) {
-  for (const char* bad : {"", "{", "{\"a\": 1,}", "[1 2]", "{\"a\": 1, \"a\": 2}", "\"\\ud800\"",
-                          "\"\\udc00\"", "01", "1.", "\"tab\there\"", "nul", "{} {}",
-                          "99999999999999999999", "\"\xC3\x28\"", "\"\xED\xA0\x80\""}) {
+  for (const char* bad :
+       {"", "{", "{\"a\": 1,}", "[1 2]", "{\"a\": 1, \"a\": 2}", "\"\\ud800\"", "\"\\udc00\"", "01", "1.",
+        "\"tab\there\"", "nul", "{} {}", "99999999999999999999", "\"\xC3\x28\"", "\"\xED\xA0\x80\""}) {
     EXPECT_THROW(Json::Parse(bad), JsonError) << bad;
   }
   EXPECT_THROW(Json::Parse(std::string(100, '[') + std::string(100, ']')), JsonError);
@@ -142,15 +142,15 @@ TEST(NpyHeader, ReadsOtherSpellingsAndRefusesWhatItCannotRead) {
             std::string::npos);
   EXPECT_NE(ParseError(Header("{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }")).find("not supported"),
             std::string::npos);
-  EXPECT_NE(ParseError(Header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }"))
-                .find("structured"),
+  EXPECT_NE(ParseError(Header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }")).find("structured"),
             std::string::npos);
   EXPECT_NE(ParseError(Header("{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }"))
                 .find("more than 8 dimensions"),
             std::string::npos);
   EXPECT_NE(ParseError(Header("{'descr': '<f4', 'shape': (2,), }")).find("lacks"), std::string::npos);
-  EXPECT_NE(ParseError(Header("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}")).find("unexpected key"),
-            std::string::npos);
+  EXPECT_NE(
+      ParseError(Header("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}")).find("unexpected key"),
+      std::string::npos);
   EXPECT_NE(ParseError(Header("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }"))
                 .find("too large"),
             std::string::npos);

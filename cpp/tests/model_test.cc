@@ -59,13 +59,9 @@ TEST(Model, UnknownInputNameIsInvalidArgument) {
   EXPECT_THROW(model.signature("train").input_index("z"), InvalidArgument);
 }
 
-TEST(Model, MissingFileIsFileNotFound) {
-  EXPECT_THROW(Model::FromFile("/nonexistent/model.tflite"), FileNotFound);
-}
+TEST(Model, MissingFileIsFileNotFound) { EXPECT_THROW(Model::FromFile("/nonexistent/model.tflite"), FileNotFound); }
 
-TEST(Model, DirectoryIsInvalidArgument) {
-  EXPECT_THROW(Model::FromFile("/tmp"), InvalidArgument);
-}
+TEST(Model, DirectoryIsInvalidArgument) { EXPECT_THROW(Model::FromFile("/tmp"), InvalidArgument); }
 
 TEST(Model, GarbageIsModelFormatError) {
   const std::string junk(4096, 'x');
@@ -74,8 +70,7 @@ TEST(Model, GarbageIsModelFormatError) {
 }
 
 TEST(Model, NegativeThreadsIsInvalidArgument) {
-  EXPECT_THROW(Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{CpuOptions{-1}}),
-               InvalidArgument);
+  EXPECT_THROW(Model::FromFile(ModelPath("mlp_fixed.tflite"), ModelOptions{CpuOptions{-1}}), InvalidArgument);
 }
 
 TEST(Model, ThreadsOptionIsAccepted) {

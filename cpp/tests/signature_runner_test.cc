@@ -39,8 +39,7 @@ std::vector<float> OneHot(int rows, int classes, unsigned seed) {
   return y;
 }
 
-std::vector<ConstTensorView> Bind(const SignatureSpec& spec, const float* x, const float* y,
-                                  int64_t batch) {
+std::vector<ConstTensorView> Bind(const SignatureSpec& spec, const float* x, const float* y, int64_t batch) {
   std::vector<ConstTensorView> views(spec.inputs.size());
   views[spec.input_index("x")] = {DType::kFloat32, Shape{batch, 32}, x};
   views[spec.input_index("y")] = {DType::kFloat32, Shape{batch, 4}, y};
@@ -173,9 +172,7 @@ TEST_F(RunnerValidation, ZeroBatchAndNullDataAreRefused) {
   EXPECT_NE(ErrorOf({DType::kFloat32, Shape{8, 32}, nullptr}).find("null"), std::string::npos);
 }
 
-TEST_F(RunnerValidation, WrongInputCount) {
-  EXPECT_THROW(infer.Run(nullptr, 0), InvalidArgument);
-}
+TEST_F(RunnerValidation, WrongInputCount) { EXPECT_THROW(infer.Run(nullptr, 0), InvalidArgument); }
 
 }  // namespace
 }  // namespace litetrain

@@ -27,7 +27,8 @@ MlpData::MlpData(int64_t n, unsigned seed)
 }
 
 Dataset MlpData::dataset(const std::string& x_name) const {
-  return Dataset({{x_name, {DType::kFloat32, Shape{n, 32}, x.data()}}, {"y", {DType::kFloat32, Shape{n, 4}, y.data()}}});
+  return Dataset(
+      {{x_name, {DType::kFloat32, Shape{n, 32}, x.data()}}, {"y", {DType::kFloat32, Shape{n, 4}, y.data()}}});
 }
 
 Dataset MlpData::inputs() const { return Dataset({{"x", {DType::kFloat32, Shape{n, 32}, x.data()}}}); }

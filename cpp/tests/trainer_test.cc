@@ -115,8 +115,8 @@ TEST(Trainer, RefusesDataThatDoesNotFit) {
   options.batch_size = 4;
   EXPECT_THROW(trainer.Fit(data.dataset(), options), InvalidArgument);  // not the fixed batch
   std::vector<float> wide(21 * 33);
-  Dataset bad({{"x", {DType::kFloat32, Shape{21, 33}, wide.data()}},
-               {"y", {DType::kFloat32, Shape{21, 4}, data.y.data()}}});
+  Dataset bad(
+      {{"x", {DType::kFloat32, Shape{21, 33}, wide.data()}}, {"y", {DType::kFloat32, Shape{21, 4}, data.y.data()}}});
   options.batch_size = 8;
   options.drop_remainder = true;
   EXPECT_THROW(trainer.Fit(bad, options), InvalidArgument);

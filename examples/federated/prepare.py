@@ -26,8 +26,9 @@ def build_model(path: Path) -> None:
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])
-    litetrain.build(model, "sparse_categorical_crossentropy", litetrain.optim.SGD(0.05), from_logits=True,
-                    batch_size=None).save(path)
+    litetrain.build(
+        model, "sparse_categorical_crossentropy", litetrain.optim.SGD(0.05), from_logits=True, batch_size=None
+    ).save(path)
 
 
 def write_data(out: Path, nodes: int, classes_per_node: int) -> None:
@@ -64,7 +65,8 @@ def main() -> None:
         f'out-dir = "{out / "global"}"\n'
         f'test-data = "{out / "test.npz"}"\n'
         f'data = "{out / "train.npz"}"\n'
-        f'classes-per-node = {args.classes_per_node}\n')
+        f"classes-per-node = {args.classes_per_node}\n"
+    )
     print(f"wrote {out}: model.tflite, node-0..{args.nodes - 1}.npz, train.npz, test.npz, run-config.toml")
 
 

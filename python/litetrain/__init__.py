@@ -6,7 +6,14 @@ from litetrain import _core, _runtime, callbacks, optim
 from litetrain.builder import BuiltModel, LastLayers, LayersFrom, build
 from litetrain.checkpoint import load_checkpoint, write_checkpoint
 from litetrain.errors import (
-    BuildError, CheckpointError, Error, LibraryError, ModelFormatError, NonFiniteLoss, RuntimeFailure, TrainerBusy,
+    BuildError,
+    CheckpointError,
+    Error,
+    LibraryError,
+    ModelFormatError,
+    NonFiniteLoss,
+    RuntimeFailure,
+    TrainerBusy,
     WeightsMismatch,
 )
 from litetrain.export import ExportReport, export

@@ -200,9 +200,7 @@ def mlp_training_model(
         return converter.convert()
 
 
-def digits_dataset(
-    seed: int = 0, test_fraction: float = 0.25
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def digits_dataset(seed: int = 0, test_fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``sklearn.datasets.load_digits`` (ships with scikit-learn: no download).
 
     Args:
@@ -225,7 +223,9 @@ def digits_dataset(
     return x[train], y[train], x[test], y[test]
 
 
-def digits_fit_result(model: bytes | str | os.PathLike, *, epochs: int = 20, batch_size: int = 32, seed: int = 7) -> dict:
+def digits_fit_result(
+    model: bytes | str | os.PathLike, *, epochs: int = 20, batch_size: int = 32, seed: int = 7
+) -> dict:
     """Trains the ``mlp_digits`` test model on digits with ``Trainer.fit``.
 
     What one machine records and another must reproduce (tests/test_cross_machine.py):

@@ -148,17 +148,13 @@ def _model_source(model) -> tuple[object, str]:
     if isinstance(model, (str, os.PathLike)):
         source = os.fspath(model)
         if os.path.isdir(source):
-            raise ValueError(
-                f"model path {source!r} is a directory, not a .tflite file"
-            )
+            raise ValueError(f"model path {source!r} is a directory, not a .tflite file")
         try:
             with open(source, "rb") as f:
                 return f.read(), source
         except FileNotFoundError:
             raise FileNotFoundError(f"model file {source!r} does not exist") from None
-    raise TypeError(
-        f"model must be a litetrain.Model, Trainer, path or bytes, got {type(model).__name__}"
-    )
+    raise TypeError(f"model must be a litetrain.Model, Trainer, path or bytes, got {type(model).__name__}")
 
 
 def _weights(weights) -> tuple[dict[str, np.ndarray], str | None]:
@@ -173,6 +169,4 @@ def _weights(weights) -> tuple[dict[str, np.ndarray], str | None]:
         return load_checkpoint(weights), os.fspath(weights)
     if isinstance(weights, Mapping):
         return dict(weights), None
-    raise TypeError(
-        f"weights must be a Trainer, a dict of arrays or a checkpoint path, got {type(weights).__name__}"
-    )
+    raise TypeError(f"weights must be a Trainer, a dict of arrays or a checkpoint path, got {type(weights).__name__}")

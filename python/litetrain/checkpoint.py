@@ -62,6 +62,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Deprecated: :func:`load_checkpoint` (the name this module had first)."""
-    warnings.warn("litetrain.checkpoint.read_checkpoint is deprecated: use litetrain.load_checkpoint",
-                  DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "litetrain.checkpoint.read_checkpoint is deprecated: use litetrain.load_checkpoint",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return load_checkpoint(path)

@@ -84,30 +84,45 @@ def main(argv: list[str] | None = None) -> None:
     x_train, y_train, x_test, y_test = digits_dataset(seed=args.seed)
     print(f"digits: {len(x_train)} training and {len(x_test)} test images, {LAYERS[-1]} classes")
     started = time.perf_counter()
-    built = litetrain.build(_keras_mlp(args.seed), "categorical_crossentropy", litetrain.optim.SGD(0.1),
-                            from_logits=True)
+    built = litetrain.build(
+        _keras_mlp(args.seed), "categorical_crossentropy", litetrain.optim.SGD(0.1), from_logits=True
+    )
     model_bytes = built.tflite
-    print(f"litetrain.build: Keras {'-'.join(map(str, LAYERS))} MLP -> trainable .tflite "
-          f"({len(model_bytes) / 1024:.0f} KiB, builtin ops only) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"litetrain.build: Keras {'-'.join(map(str, LAYERS))} MLP -> trainable .tflite "
+        f"({len(model_bytes) / 1024:.0f} KiB, builtin ops only) in {time.perf_counter() - started:.1f} s"
+    )
 
     trainer = litetrain.Trainer(model_bytes)
-    history = trainer.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
-                          validation_data=(x_test, y_test), progress=False)
+    history = trainer.fit(
+        x_train,
+        y_train,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        seed=args.seed,
+        validation_data=(x_test, y_test),
+        progress=False,
+    )
     accuracy = history.validation[-1]["accuracy"]
     ours_us = history.seconds / history.steps * 1e6
 
     with _native_stderr_silenced():  # its "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
         their_losses, their_times, infer = _interpreter_loop(
-            model_bytes, x_train, y_train, args.batch_size, args.epochs, args.seed)
+            model_bytes, x_train, y_train, args.batch_size, args.epochs, args.seed
+        )
         their_accuracy = _accuracy(infer(x=x_test)["logits"], y_test)
     theirs_us = float(np.mean(their_times)) * 1e6
 
-    print(f"trained {history.steps} steps of batch {args.batch_size} ({args.epochs} epochs) with "
-          f"Trainer.fit; 'train' dispatches {trainer.model.signatures['train'].num_ops} ops per step")
+    print(
+        f"trained {history.steps} steps of batch {args.batch_size} ({args.epochs} epochs) with "
+        f"Trainer.fit; 'train' dispatches {trainer.model.signatures['train'].num_ops} ops per step"
+    )
     print(f"loss {history.epoch_losses[0]:.3f} (epoch 1) -> {history.epoch_losses[-1]:.3f} (epoch {args.epochs})")
     print(f"test accuracy: litetrain {accuracy:.1%}, ai_edge_litert Interpreter loop {their_accuracy:.1%}")
-    print(f"mean step: litetrain fit {ours_us:.1f} us (batch gathering included), "
-          f"Interpreter loop {theirs_us:.1f} us (its run call alone): {theirs_us / ours_us:.2f}x")
+    print(
+        f"mean step: litetrain fit {ours_us:.1f} us (batch gathering included), "
+        f"Interpreter loop {theirs_us:.1f} us (its run call alone): {theirs_us / ours_us:.2f}x"
+    )
     drift = float(np.max(np.abs(history.losses - their_losses)))
     print(f"largest loss difference between the two runs: {drift:.2e}")
 

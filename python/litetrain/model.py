@@ -135,7 +135,8 @@ class Model:
         elif hasattr(model, "layers") and hasattr(model, "fit"):
             raise TypeError(
                 f"model is a Keras model ({type(model).__name__}), not a .tflite training model: "
-                "make one with litetrain.build(model, ...) and train that (its .trainer() or litetrain.Trainer(built.tflite))"
+                "make one with litetrain.build(model, ...) and train that "
+                "(its .trainer() or litetrain.Trainer(built.tflite))"
             )
         else:
             raise TypeError(f"model must be a path or bytes, got {type(model).__name__}")
@@ -179,7 +180,9 @@ class Model:
         """``"xnnpack"``, ``"builtin"`` or ``"reference"``."""
         return _core.kernel_mode_name(self._native.cpu_options.kernel_mode)
 
-    def profile(self, signature: str = "train", *, runs: int = 20, batch_size: int | None = None) -> _core.SignatureProfile:
+    def profile(
+        self, signature: str = "train", *, runs: int = 20, batch_size: int | None = None
+    ) -> _core.SignatureProfile:
         """Where a run of ``signature`` spends its time, operator by operator.
 
         Runs the signature ``runs`` times (after one unrecorded run) on fixed
@@ -264,6 +267,11 @@ def profile(
     with warnings.catch_warnings():  # profiling uninitialised variables is still profiling
         warnings.simplefilter("ignore", UninitializedVariablesWarning)
         loaded = Model(
-            model, threads=threads, xnnpack_flags=xnnpack_flags, kernel_mode=kernel_mode, profiling=True, library=library
+            model,
+            threads=threads,
+            xnnpack_flags=xnnpack_flags,
+            kernel_mode=kernel_mode,
+            profiling=True,
+            library=library,
         )
     return loaded.profile(signature, runs=runs, batch_size=batch_size)

@@ -211,8 +211,13 @@ class Trainer:
 
         samples = len(next(iter(arrays.values())))
         steps_per_epoch = samples // batch_size if drop_remainder else -(-samples // batch_size)
-        history = History(params={"epochs": options.initial_epoch + options.epochs, "steps": steps_per_epoch,
-                                  "batch_size": batch_size})
+        history = History(
+            params={
+                "epochs": options.initial_epoch + options.epochs,
+                "steps": steps_per_epoch,
+                "batch_size": batch_size,
+            }
+        )
         bar = _progress_bar(progress, options.epochs * steps_per_epoch)
         run = _EpochHooks(self, history, callbacks, bar, options.initial_epoch + options.epochs, options.initial_step)
         per_step, period = _per_step_callback(callback, every, bar, callbacks, options.initial_step, steps_per_epoch)
@@ -227,8 +232,12 @@ class Trainer:
         try:
             run.begin(options.initial_epoch, options.epochs)
             result = self._native.fit(
-                arrays, options, validation=validation, callback=per_step,
-                on_epoch_end=run.epoch_end, handle_sigint=handle_sigint,
+                arrays,
+                options,
+                validation=validation,
+                callback=per_step,
+                on_epoch_end=run.epoch_end,
+                handle_sigint=handle_sigint,
             )
         finally:
             if bar is not None:
@@ -241,7 +250,9 @@ class Trainer:
         run.end()
         return history
 
-    def evaluate(self, x: Arrays, y: Arrays | None = None, *, batch_size: int = 32, signature: str = "eval") -> dict[str, float]:
+    def evaluate(
+        self, x: Arrays, y: Arrays | None = None, *, batch_size: int = 32, signature: str = "eval"
+    ) -> dict[str, float]:
         """Mean of every scalar output of the `signature` ("eval": loss, metrics) over the data."""
         return self._native_evaluate(self._arrays(x, y, signature), batch_size, signature)
 
@@ -301,7 +312,12 @@ class Trainer:
                 a constant of the graph), or `value` is not a positive finite
                 float32 (1e39 is not).
         """
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.floating))
+            or not np.isfinite(value)
+            or value <= 0
+        ):
             raise ValueError(f"the learning rate must be a positive finite number, got {value!r}")
         self._learning_rate_input()
         self._native.set_learning_rate(float(value))
@@ -333,17 +349,32 @@ class Trainer:
 
     # --- deployment ----------------------------------------------------------------
 
-    def bake(self, path: str | os.PathLike[str] | None, *, inference_only: bool = False, require_runtime: str | None = None,
-             allow_nonfinite: bool = False):
+    def bake(
+        self,
+        path: str | os.PathLike[str] | None,
+        *,
+        inference_only: bool = False,
+        require_runtime: str | None = None,
+        allow_nonfinite: bool = False,
+    ):
         """Writes the model with the current weights as its initial values (see :func:`litetrain.bake`)."""
         from litetrain.baking import bake
 
-        return bake(self.model, self, path, inference_only=inference_only, require_runtime=require_runtime,
-                    allow_nonfinite=allow_nonfinite, save=self._save_signature)
+        return bake(
+            self.model,
+            self,
+            path,
+            inference_only=inference_only,
+            require_runtime=require_runtime,
+            allow_nonfinite=allow_nonfinite,
+            save=self._save_signature,
+        )
 
     # --- helpers -------------------------------------------------------------------
 
-    def _native_evaluate(self, arrays: dict[str, np.ndarray], batch_size: int, signature: str = "eval") -> dict[str, float]:
+    def _native_evaluate(
+        self, arrays: dict[str, np.ndarray], batch_size: int, signature: str = "eval"
+    ) -> dict[str, float]:
         return dict(self._native.evaluate(arrays, batch_size, signature))
 
     def _arrays(self, x: Arrays, y: Arrays | None, signature: str) -> dict[str, np.ndarray]:
@@ -386,13 +417,18 @@ class Trainer:
         if not split:
             return None
         if "eval" not in self.model.signatures:
-            raise ValueError("validation_split needs an 'eval' signature (loss and metrics without an update), which the model lacks")
+            raise ValueError(
+                "validation_split needs an 'eval' signature (loss and metrics without an update), which the model lacks"
+            )
         samples = len(next(iter(train.values())))
         held = int(samples * split)  # as Keras: the last samples, before any shuffle
         if held < 1 or held >= samples:
-            raise ValueError(f"validation_split={split} of {samples} samples leaves {held} for validation and {samples - held} for training")
+            raise ValueError(
+                f"validation_split={split} of {samples} samples leaves {held} for validation "
+                f"and {samples - held} for training"
+            )
         eval_inputs = self.model.signatures["eval"].inputs
-        return {name: value[samples - held:] for name, value in train.items() if name in eval_inputs}
+        return {name: value[samples - held :] for name, value in train.items() if name in eval_inputs}
 
 
 def _check_bool(name: str, value: object) -> bool:
@@ -420,28 +456,43 @@ def _checked_array(name: str, value: object, info, signature: str) -> np.ndarray
     of = f"input {name!r} of signature {signature!r}"
     if not isinstance(value, np.ndarray):
         if isinstance(value, (list, tuple)):
-            raise ValueError(f"{where} is a {type(value).__name__}; pass np.asarray(..., dtype=np.{info.dtype}) for {of}")
+            raise ValueError(
+                f"{where} is a {type(value).__name__}; pass np.asarray(..., dtype=np.{info.dtype}) for {of}"
+            )
         raise ValueError(f"{where} must be a numpy array, got {type(value).__name__}")
     sample = tuple(info.shape[1:])
     fits = value.ndim == len(info.shape) and all(s < 0 or s == d for s, d in zip(sample, value.shape[1:]))
     if value.dtype != info.dtype:
         hint = f".astype(np.{info.dtype})"
-        if np.issubdtype(info.dtype, np.integer) and np.issubdtype(value.dtype, np.floating) and value.ndim == len(info.shape) + 1:
-            hint = f"np.argmax({name}, axis=-1).astype(np.{info.dtype}) (these look like one-hot labels; {of} takes class ids)"
+        if (
+            np.issubdtype(info.dtype, np.integer)
+            and np.issubdtype(value.dtype, np.floating)
+            and value.ndim == len(info.shape) + 1
+        ):
+            hint = (
+                f"np.argmax({name}, axis=-1).astype(np.{info.dtype}) "
+                f"(these look like one-hot labels; {of} takes class ids)"
+            )
         raise ValueError(f"{where} must be {info.dtype}, got {value.dtype} ({of}): pass {hint}")
     if not fits:
         want = "[" + ", ".join(["samples", *("any" if s < 0 else str(s) for s in sample)]) + "]"
-        raise ValueError(f"{where} has shape {list(value.shape)}; {of} takes batches of {list(info.shape)}, so the array must have shape {want}")
+        raise ValueError(
+            f"{where} has shape {list(value.shape)}; {of} takes batches of {list(info.shape)}, "
+            f"so the array must have shape {want}"
+        )
     if not value.flags.c_contiguous:
-        raise ValueError(f"{where} must be C-contiguous: it is read in place, not copied (use np.ascontiguousarray once before fit)")
+        raise ValueError(
+            f"{where} must be C-contiguous: it is read in place, not copied (use np.ascontiguousarray once before fit)"
+        )
     return value
 
 
 class _EpochHooks:
     """The Python side of the native loop's epoch ends: History, callbacks, the progress bar."""
 
-    def __init__(self, trainer: Trainer, history: History, callbacks: list[Callback], bar, last_epoch: int,
-                 first_step: int) -> None:
+    def __init__(
+        self, trainer: Trainer, history: History, callbacks: list[Callback], bar, last_epoch: int, first_step: int
+    ) -> None:
         self.trainer, self.history, self.callbacks, self.bar = trainer, history, callbacks, bar
         self.last_epoch = last_epoch
         self.first_step = first_step  # steps count across the run; the bar counts this call's

@@ -69,5 +69,7 @@ def check_weights(keras_model, weights: Mapping[str, np.ndarray]) -> dict[str, n
     for name, value in values.items():
         expected = tuple(by_name[name].shape)
         if value.shape != expected or value.dtype != np.float32:
-            raise ValueError(f"weight {name}: got {value.dtype}{list(value.shape)}, the model has float32{list(expected)}")
+            raise ValueError(
+                f"weight {name}: got {value.dtype}{list(value.shape)}, the model has float32{list(expected)}"
+            )
     return values

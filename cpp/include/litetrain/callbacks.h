@@ -58,8 +58,7 @@ class LITETRAIN_API PatienceRule {
     bool improved = false;  // a new best: a best-weights snapshot is due
     bool stop = false;
   };
-  PatienceRule(Improvement improvement, int64_t patience, std::optional<double> baseline,
-               int64_t start_from_epoch);
+  PatienceRule(Improvement improvement, int64_t patience, std::optional<double> baseline, int64_t start_from_epoch);
   void Reset();
   Verdict Step(int64_t epoch, double value);
 

@@ -20,7 +20,7 @@ namespace litetrain {
 
 // One operator code of a model and the signatures whose runs use it.
 struct OperatorUse {
-  std::string name;      // "FULLY_CONNECTED"; a custom op's own code
+  std::string name;          // "FULLY_CONNECTED"; a custom op's own code
   int32_t builtin_code = 0;  // 32 (CUSTOM) for custom ops
   int32_t version = 1;
   bool custom = false;

@@ -23,9 +23,8 @@ inline constexpr uint32_t kDynamicFullyConnected = 0x8;
 inline constexpr uint32_t kTransientIndirectionBuffer = 0x20;
 inline constexpr uint32_t kEnableLatestOperators = 0x40;
 inline constexpr uint32_t kSlowConsistentArithmetic = 0x200;
-inline constexpr uint32_t kKnown = kQs8 | kQu8 | kForceFp16 | kDynamicFullyConnected |
-                                   kTransientIndirectionBuffer | kEnableLatestOperators |
-                                   kSlowConsistentArithmetic;
+inline constexpr uint32_t kKnown = kQs8 | kQu8 | kForceFp16 | kDynamicFullyConnected | kTransientIndirectionBuffer |
+                                   kEnableLatestOperators | kSlowConsistentArithmetic;
 // The flags the wheel's delegate starts from (its build enables int8 and
 // uint8) plus kDynamicFullyConnected. LiteRT's "flags" key replaces the
 // delegate's defaults instead of adding to them, so they are spelled out.

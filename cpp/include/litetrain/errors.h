@@ -74,8 +74,7 @@ class LITETRAIN_API CheckpointError : public Error {
 // disk, a directory where a file was expected). what() names the path.
 class LITETRAIN_API IoError : public Error {
  public:
-  IoError(const std::string& message, int error_number)
-      : Error(message), error_number_(error_number) {}
+  IoError(const std::string& message, int error_number) : Error(message), error_number_(error_number) {}
   // The errno value of the failed call.
   int error_number() const noexcept { return error_number_; }
 
@@ -93,8 +92,7 @@ class LITETRAIN_API LibraryError : public Error {
 // own message when it gave one.
 class LITETRAIN_API RuntimeFailure : public Error {
  public:
-  RuntimeFailure(const std::string& message, int status)
-      : Error(message), status_(status) {}
+  RuntimeFailure(const std::string& message, int status) : Error(message), status_(status) {}
   // The LiteRtStatus code the runtime returned.
   int status() const noexcept { return status_; }
 

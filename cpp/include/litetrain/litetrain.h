@@ -1,12 +1,12 @@
 // Everything a C++ host needs from litetrain.
 #pragma once
 
+#include "litetrain/bake.h"
+#include "litetrain/bare_step_loop.h"
 #include "litetrain/callbacks.h"
 #include "litetrain/checkpoint.h"
-#include "litetrain/bake.h"
 #include "litetrain/compatibility.h"
 #include "litetrain/cpu_options.h"
-#include "litetrain/bare_step_loop.h"
 #include "litetrain/dataset.h"
 #include "litetrain/dtype.h"
 #include "litetrain/errors.h"

@@ -55,8 +55,7 @@ class LITETRAIN_API Model {
   // crashes on damaged files), LibraryError, RuntimeFailure.
   static Model FromFile(const std::string& path, const ModelOptions& options = {});
   // The same from bytes in memory (copied into 64-byte aligned storage).
-  static Model FromBytes(const void* data, std::size_t size,
-                         const ModelOptions& options = {});
+  static Model FromBytes(const void* data, std::size_t size, const ModelOptions& options = {});
 
   const std::vector<SignatureSpec>& signatures() const;
   // Throws InvalidArgument naming the missing key and the available ones.

@@ -55,8 +55,8 @@ struct SignatureProfile {
 // A train signature updates the model's weights while it is profiled.
 // Throws InvalidArgument when the model was not loaded with
 // ModelOptions::profiling, the signature does not exist, or runs < 1.
-LITETRAIN_API SignatureProfile ProfileSignature(const Model& model, std::string_view signature,
-                                                int runs, int batch_size = 0);
+LITETRAIN_API SignatureProfile ProfileSignature(const Model& model, std::string_view signature, int runs,
+                                                int batch_size = 0);
 
 // A table of the profile: operators outside XNNPACK first, with their share
 // of the run, then XNNPACK's operators.

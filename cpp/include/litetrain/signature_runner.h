@@ -28,9 +28,7 @@ class LITETRAIN_API SignatureRunner {
   // staging. Throws InvalidArgument naming the input and the problem, or
   // RuntimeFailure with LiteRT's message.
   void Run(const ConstTensorView* inputs, std::size_t count);
-  void Run(const std::vector<ConstTensorView>& inputs) {
-    Run(inputs.data(), inputs.size());
-  }
+  void Run(const std::vector<ConstTensorView>& inputs) { Run(inputs.data(), inputs.size()); }
 
   // Runs, then hands the outputs to `read` before any other thread can run
   // this runner again: the way to use one runner from several threads.

@@ -59,9 +59,7 @@ struct ConstTensorView {
   Shape shape;
   const void* data = nullptr;
 
-  std::size_t byte_size() const noexcept {
-    return static_cast<std::size_t>(shape.num_elements()) * ItemSize(dtype);
-  }
+  std::size_t byte_size() const noexcept { return static_cast<std::size_t>(shape.num_elements()) * ItemSize(dtype); }
 };
 
 }  // namespace litetrain

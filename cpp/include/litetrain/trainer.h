@@ -49,9 +49,9 @@ struct FitProgress {
 
 // What FitOptions::on_epoch_end is told after each completed epoch.
 struct EpochLogs {
-  int64_t epoch = 0;  // the epoch's number (counting from initial_epoch)
-  int64_t steps = 0;  // steps done in the run, counting from initial_step
-  double loss = 0.0;  // mean training loss over the epoch's samples
+  int64_t epoch = 0;                                       // the epoch's number (counting from initial_epoch)
+  int64_t steps = 0;                                       // steps done in the run, counting from initial_step
+  double loss = 0.0;                                       // mean training loss over the epoch's samples
   std::vector<std::pair<std::string, double>> metrics;     // the train signature's other scalars
   std::vector<std::pair<std::string, double>> validation;  // of validation_signature, if validating
 };
@@ -89,17 +89,17 @@ struct FitOptions {
 };
 
 struct FitResult {
-  std::vector<float> losses;        // every step, in order
-  std::vector<double> epoch_losses; // of each completed epoch, the mean loss over its samples
+  std::vector<float> losses;         // every step, in order
+  std::vector<double> epoch_losses;  // of each completed epoch, the mean loss over its samples
   // The other float32 scalar outputs of the train signature (e.g. accuracy),
   // and for each completed epoch their means over its samples.
   std::vector<std::string> metric_names;
   std::vector<std::vector<double>> epoch_metrics;  // [epoch][metric]
   int64_t steps = 0;
   int64_t epochs_completed = 0;
-  double seconds = 0.0;             // wall time of the loop
-  bool stopped = false;             // by callback, stop flag or a non-finite loss
-  std::string stop_reason;          // "", "callback", "stop flag", "non-finite loss ..."
+  double seconds = 0.0;     // wall time of the loop
+  bool stopped = false;     // by callback, stop flag or a non-finite loss
+  std::string stop_reason;  // "", "callback", "stop flag", "non-finite loss ..."
 };
 
 struct TrainerOptions {
@@ -146,8 +146,7 @@ class LITETRAIN_API Trainer {
   // samples at a time, and concatenates each output along its first (batch)
   // dimension. A fixed-batch signature gets its last batch padded with the
   // previous samples, whose outputs are dropped.
-  std::vector<NamedTensor> Predict(const Dataset& data, int64_t batch_size,
-                                   const std::string& signature = "infer");
+  std::vector<NamedTensor> Predict(const Dataset& data, int64_t batch_size, const std::string& signature = "infer");
   // Runs `signature` (e.g. "eval": loss and metrics, no update) over `data`
   // in order and returns the mean of every scalar output over all samples
   // (each batch weighted by its size). A fixed-batch signature takes any
@@ -168,9 +167,9 @@ class LITETRAIN_API Trainer {
   // Throws FileNotFound (no such folder), IoError, RuntimeFailure.
   void SaveCheckpoint(const std::string& path);
   // Restores a checkpoint file and returns its training state (also kept as
-  // training_state(); its learning rate is set, for models that expose it). A damaged file, or one of another model (other names,
-  // dtypes or shapes), throws CheckpointError and leaves the trainer as it
-  // was; a missing one FileNotFound.
+  // training_state(); its learning rate is set, for models that expose it). A damaged file, or one of another model
+  // (other names, dtypes or shapes), throws CheckpointError and leaves the trainer as it was; a missing one
+  // FileNotFound.
   std::optional<TrainingState> LoadCheckpoint(const std::string& path);
 
   // Where the current run stands: set by Fit after each epoch and by

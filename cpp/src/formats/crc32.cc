@@ -28,8 +28,8 @@ constexpr Tables MakeTables() {
 constexpr Tables kTables = MakeTables();
 
 uint32_t LoadLittle32(const uint8_t* p) noexcept {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
 }
 
 }  // namespace
@@ -40,9 +40,8 @@ uint32_t Crc32(const void* data, std::size_t size, uint32_t crc) noexcept {
   while (size >= 8) {
     const uint32_t lo = LoadLittle32(p) ^ c;
     const uint32_t hi = LoadLittle32(p + 4);
-    c = kTables[7][lo & 0xFFu] ^ kTables[6][(lo >> 8) & 0xFFu] ^ kTables[5][(lo >> 16) & 0xFFu] ^
-        kTables[4][lo >> 24] ^ kTables[3][hi & 0xFFu] ^ kTables[2][(hi >> 8) & 0xFFu] ^
-        kTables[1][(hi >> 16) & 0xFFu] ^ kTables[0][hi >> 24];
+    c = kTables[7][lo & 0xFFu] ^ kTables[6][(lo >> 8) & 0xFFu] ^ kTables[5][(lo >> 16) & 0xFFu] ^ kTables[4][lo >> 24] ^
+        kTables[3][hi & 0xFFu] ^ kTables[2][(hi >> 8) & 0xFFu] ^ kTables[1][(hi >> 16) & 0xFFu] ^ kTables[0][hi >> 24];
     p += 8;
     size -= 8;
   }

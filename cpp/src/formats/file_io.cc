@@ -16,9 +16,7 @@
 namespace litetrain::detail {
 namespace {
 
-std::string Describe(const std::string& what, const std::string& path) {
-  return what + " '" + path + "'";
-}
+std::string Describe(const std::string& what, const std::string& path) { return what + " '" + path + "'"; }
 
 std::string Folder(const std::string& path) {
   const std::size_t slash = path.rfind('/');
@@ -63,7 +61,7 @@ InputFile::InputFile(const std::string& path, const std::string& what) : path_(p
     if (error == ENOENT) throw FileNotFound(Describe(what, path) + " does not exist");
     throw IoError("cannot open " + Describe(what, path) + ": " + std::strerror(error), error);
   }
-  struct stat info {};
+  struct stat info{};
   if (::fstat(fd_, &info) != 0) {
     const int error = errno;
     ::close(fd_);
@@ -100,8 +98,7 @@ void InputFile::ReadAt(uint64_t offset, void* out, std::size_t size) const {
   }
 }
 
-AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& what)
-    : path_(path), what_(what) {
+AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& what) : path_(path), what_(what) {
   const std::size_t slash = path.rfind('/');
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (name.empty()) throw InvalidArgument(Describe(what, path) + " names a folder, not a file");
@@ -116,8 +113,7 @@ AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& w
   if (fd_ < 0) {
     const int error = errno;
     if (error == ENOENT) {
-      throw FileNotFound("cannot write " + Describe(what, path) + ": folder '" + Folder(path) +
-                         "' does not exist");
+      throw FileNotFound("cannot write " + Describe(what, path) + ": folder '" + Folder(path) + "' does not exist");
     }
     Fail("create a temporary file for", error);
   }

@@ -199,8 +199,7 @@ class JsonParser {
           AppendUtf8(out, code);
           break;
         }
-        default:
-          Fail(std::string("unknown escape \\") + e);
+        default: Fail(std::string("unknown escape \\") + e);
       }
     }
   }

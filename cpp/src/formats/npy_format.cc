@@ -22,15 +22,13 @@ struct TypeCode {
   std::size_t size;
 };
 constexpr TypeCode kTypeCodes[] = {
-    {DType::kFloat32, 'f', 4}, {DType::kFloat64, 'f', 8}, {DType::kFloat16, 'f', 2},
-    {DType::kInt8, 'i', 1},    {DType::kInt16, 'i', 2},   {DType::kInt32, 'i', 4},
-    {DType::kInt64, 'i', 8},   {DType::kUInt8, 'u', 1},   {DType::kUInt16, 'u', 2},
-    {DType::kUInt32, 'u', 4},  {DType::kUInt64, 'u', 8},  {DType::kBool, 'b', 1},
+    {DType::kFloat32, 'f', 4}, {DType::kFloat64, 'f', 8}, {DType::kFloat16, 'f', 2}, {DType::kInt8, 'i', 1},
+    {DType::kInt16, 'i', 2},   {DType::kInt32, 'i', 4},   {DType::kInt64, 'i', 8},   {DType::kUInt8, 'u', 1},
+    {DType::kUInt16, 'u', 2},  {DType::kUInt32, 'u', 4},  {DType::kUInt64, 'u', 8},  {DType::kBool, 'b', 1},
 };
 
 DType FromDescr(const std::string& descr) {
-  const std::string supported =
-      "litetrain reads bool, int8-int64, uint8-uint64 and float16/32/64 arrays";
+  const std::string supported = "litetrain reads bool, int8-int64, uint8-uint64 and float16/32/64 arrays";
   if (descr.size() < 3) Bad("dtype '" + descr + "' is not supported: " + supported);
   const char order = descr[0];
   const char kind = descr[1];
@@ -44,10 +42,11 @@ DType FromDescr(const std::string& descr) {
   }
   for (const TypeCode& code : kTypeCodes) {
     if (code.kind != kind || code.size != size) continue;
-    const bool native = order == '=' || order == '|' || (order == '<' && kLittleEndian) ||
-                        (order == '>' && !kLittleEndian);
+    const bool native =
+        order == '=' || order == '|' || (order == '<' && kLittleEndian) || (order == '>' && !kLittleEndian);
     if (!native && size > 1) {
-      Bad("dtype '" + descr + "' is in the other byte order; save the array in native order "
+      Bad("dtype '" + descr +
+          "' is in the other byte order; save the array in native order "
           "(numpy: a.astype(a.dtype.newbyteorder('=')))");
     }
     return code.dtype;
@@ -228,8 +227,8 @@ std::string ShapeTupleRepr(const Shape& shape) {
 }
 
 std::string EncodeNpyHeader(DType dtype, const Shape& shape) {
-  std::string dict = "{'descr': '" + NpyDescr(dtype) + "', 'fortran_order': False, 'shape': " +
-                     ShapeTupleRepr(shape) + ", }";
+  std::string dict =
+      "{'descr': '" + NpyDescr(dtype) + "', 'fortran_order': False, 'shape': " + ShapeTupleRepr(shape) + ", }";
   // numpy pads with spaces so that preamble + dict + '\n' is a multiple of 64.
   const bool v1 = dict.size() + 1 + 10 <= 0xFFFF;
   const std::size_t preamble = v1 ? 10 : 12;

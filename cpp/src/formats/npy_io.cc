@@ -19,8 +19,8 @@ NamedTensor ReadNpyAt(const InputFile& file, uint64_t offset, uint64_t size, uin
   file.ReadAt(offset, header.data(), header.size());
   const NpyHeader parsed = ParseNpyHeader(header.data(), header.size());
   if (parsed.data_bytes != size - header_size) {
-    throw FileFormatError("a " + std::string(DTypeName(parsed.dtype)) + parsed.shape.to_string() +
-                          " array needs " + std::to_string(parsed.data_bytes) + " bytes of data, there are " +
+    throw FileFormatError("a " + std::string(DTypeName(parsed.dtype)) + parsed.shape.to_string() + " array needs " +
+                          std::to_string(parsed.data_bytes) + " bytes of data, there are " +
                           std::to_string(size - header_size));
   }
   NamedTensor tensor;

@@ -148,8 +148,7 @@ std::vector<ZipMember> ReadZipDirectory(const InputFile& file) {
     const bool described_after = (Get16(local + 6) & 8u) != 0;
     const uint32_t local_size = Get32(local + 22);
     if (local_name_size != name_size || Get16(local + 8) != method ||
-        (!described_after && (Get32(local + 14) != m.crc32 ||
-                              (local_size != kMax32 && local_size != size) ||
+        (!described_after && (Get32(local + 14) != m.crc32 || (local_size != kMax32 && local_size != size) ||
                               Get32(local + 18) != local_size))) {
       Bad("member '" + m.name + "' has a damaged local header");
     }

@@ -154,102 +154,71 @@ typedef void (*LiteRtHostMemoryDeallocator)(void* addr);
 
 // --- litert_environment.h -----------------------------------------------------
 
-LiteRtStatus LiteRtCreateEnvironment(int num_options,
-                                     const LiteRtEnvOption* options,
-                                     LiteRtEnvironment* environment);
+LiteRtStatus LiteRtCreateEnvironment(int num_options, const LiteRtEnvOption* options, LiteRtEnvironment* environment);
 void LiteRtDestroyEnvironment(LiteRtEnvironment environment);
 
 // --- litert_model.h -----------------------------------------------------------
 
-LiteRtStatus LiteRtCreateModelFromBuffer(LiteRtEnvironment environment,
-                                         const void* buffer_addr,
-                                         size_t buffer_size,
+LiteRtStatus LiteRtCreateModelFromBuffer(LiteRtEnvironment environment, const void* buffer_addr, size_t buffer_size,
                                          LiteRtModel* model);
 void LiteRtDestroyModel(LiteRtModel model);
-LiteRtStatus LiteRtGetNumModelSignatures(LiteRtModel model,
-                                         LiteRtParamIndex* num_signatures);
-LiteRtStatus LiteRtGetModelSignature(LiteRtModel model,
-                                     LiteRtParamIndex signature_index,
-                                     LiteRtSignature* signature);
-LiteRtStatus LiteRtGetSignatureKey(LiteRtSignature signature,
-                                   const char** signature_key);
-LiteRtStatus LiteRtGetSignatureSubgraph(LiteRtSignature signature,
-                                        LiteRtSubgraph* subgraph);
-LiteRtStatus LiteRtGetNumSubgraphOps(LiteRtSubgraph subgraph,
-                                     LiteRtParamIndex* num_ops);
-LiteRtStatus LiteRtGetNumSignatureInputs(LiteRtSignature signature,
-                                         LiteRtParamIndex* num_inputs);
-LiteRtStatus LiteRtGetSignatureInputName(LiteRtSignature signature,
-                                         LiteRtParamIndex input_idx,
+LiteRtStatus LiteRtGetNumModelSignatures(LiteRtModel model, LiteRtParamIndex* num_signatures);
+LiteRtStatus LiteRtGetModelSignature(LiteRtModel model, LiteRtParamIndex signature_index, LiteRtSignature* signature);
+LiteRtStatus LiteRtGetSignatureKey(LiteRtSignature signature, const char** signature_key);
+LiteRtStatus LiteRtGetSignatureSubgraph(LiteRtSignature signature, LiteRtSubgraph* subgraph);
+LiteRtStatus LiteRtGetNumSubgraphOps(LiteRtSubgraph subgraph, LiteRtParamIndex* num_ops);
+LiteRtStatus LiteRtGetNumSignatureInputs(LiteRtSignature signature, LiteRtParamIndex* num_inputs);
+LiteRtStatus LiteRtGetSignatureInputName(LiteRtSignature signature, LiteRtParamIndex input_idx,
                                          const char** input_name);
-LiteRtStatus LiteRtGetSignatureInputTensorByIndex(LiteRtSignature signature,
-                                                  LiteRtParamIndex input_idx,
+LiteRtStatus LiteRtGetSignatureInputTensorByIndex(LiteRtSignature signature, LiteRtParamIndex input_idx,
                                                   LiteRtTensor* tensor);
-LiteRtStatus LiteRtGetNumSignatureOutputs(LiteRtSignature signature,
-                                          LiteRtParamIndex* num_outputs);
-LiteRtStatus LiteRtGetSignatureOutputName(LiteRtSignature signature,
-                                          LiteRtParamIndex output_idx,
+LiteRtStatus LiteRtGetNumSignatureOutputs(LiteRtSignature signature, LiteRtParamIndex* num_outputs);
+LiteRtStatus LiteRtGetSignatureOutputName(LiteRtSignature signature, LiteRtParamIndex output_idx,
                                           const char** output_name);
-LiteRtStatus LiteRtGetSignatureOutputTensorByIndex(LiteRtSignature signature,
-                                                   LiteRtParamIndex output_idx,
+LiteRtStatus LiteRtGetSignatureOutputTensorByIndex(LiteRtSignature signature, LiteRtParamIndex output_idx,
                                                    LiteRtTensor* tensor);
-LiteRtStatus LiteRtGetTensorTypeId(LiteRtTensor tensor,
-                                   LiteRtTensorTypeId* type_id);
-LiteRtStatus LiteRtGetRankedTensorType(LiteRtTensor tensor,
-                                       LiteRtRankedTensorType* ranked_type);
-LiteRtStatus LiteRtGetUnrankedTensorType(
-    LiteRtTensor tensor, LiteRtUnrankedTensorType* unranked_type);
+LiteRtStatus LiteRtGetTensorTypeId(LiteRtTensor tensor, LiteRtTensorTypeId* type_id);
+LiteRtStatus LiteRtGetRankedTensorType(LiteRtTensor tensor, LiteRtRankedTensorType* ranked_type);
+LiteRtStatus LiteRtGetUnrankedTensorType(LiteRtTensor tensor, LiteRtUnrankedTensorType* unranked_type);
 
 // --- litert_options.h / litert_opaque_options.h ------------------------------
 
 LiteRtStatus LiteRtCreateOptions(LiteRtOptions* options);
 void LiteRtDestroyOptions(LiteRtOptions options);
-LiteRtStatus LiteRtSetOptionsHardwareAccelerators(
-    LiteRtOptions options, LiteRtHwAcceleratorSet hardware_accelerators);
-LiteRtStatus LiteRtAddOpaqueOptions(LiteRtOptions options,
-                                    LiteRtOpaqueOptions opaque_options);
-LiteRtStatus LiteRtCreateOpaqueOptions(const char* payload_identifier,
-                                       void* payload_data,
-                                       void (*payload_destructor)(void*),
-                                       LiteRtOpaqueOptions* options);
+LiteRtStatus LiteRtSetOptionsHardwareAccelerators(LiteRtOptions options, LiteRtHwAcceleratorSet hardware_accelerators);
+LiteRtStatus LiteRtAddOpaqueOptions(LiteRtOptions options, LiteRtOpaqueOptions opaque_options);
+LiteRtStatus LiteRtCreateOpaqueOptions(const char* payload_identifier, void* payload_data,
+                                       void (*payload_destructor)(void*), LiteRtOpaqueOptions* options);
 void LiteRtDestroyOpaqueOptions(LiteRtOpaqueOptions options);
 
 // --- litert_compiled_model.h --------------------------------------------------
 
-LiteRtStatus LiteRtCreateCompiledModel(LiteRtEnvironment environment,
-                                       LiteRtModel model,
-                                       LiteRtOptions compilation_options,
-                                       LiteRtCompiledModel* compiled_model);
+LiteRtStatus LiteRtCreateCompiledModel(LiteRtEnvironment environment, LiteRtModel model,
+                                       LiteRtOptions compilation_options, LiteRtCompiledModel* compiled_model);
 void LiteRtDestroyCompiledModel(LiteRtCompiledModel compiled_model);
-LiteRtStatus LiteRtGetCompiledModelInputBufferRequirements(
-    LiteRtCompiledModel compiled_model, LiteRtParamIndex signature_index,
-    LiteRtParamIndex input_index,
-    LiteRtTensorBufferRequirements* buffer_requirements);
-LiteRtStatus LiteRtGetCompiledModelOutputBufferRequirements(
-    LiteRtCompiledModel compiled_model, LiteRtParamIndex signature_index,
-    LiteRtParamIndex output_index,
-    LiteRtTensorBufferRequirements* buffer_requirements);
-LiteRtStatus LiteRtGetCompiledModelOutputTensorLayouts(
-    LiteRtCompiledModel compiled_model, LiteRtParamIndex signature_index,
-    size_t num_layouts, LiteRtLayout* layouts, bool update_allocation);
-LiteRtStatus LiteRtCompiledModelResizeInputTensor(
-    LiteRtCompiledModel compiled_model, LiteRtParamIndex signature_index,
-    LiteRtParamIndex input_index, const int* dims, size_t dims_size);
-LiteRtStatus LiteRtRunCompiledModel(LiteRtCompiledModel compiled_model,
-                                    LiteRtParamIndex signature_index,
-                                    size_t num_input_buffers,
-                                    LiteRtTensorBuffer* input_buffers,
-                                    size_t num_output_buffers,
-                                    LiteRtTensorBuffer* output_buffers);
+LiteRtStatus LiteRtGetCompiledModelInputBufferRequirements(LiteRtCompiledModel compiled_model,
+                                                           LiteRtParamIndex signature_index,
+                                                           LiteRtParamIndex input_index,
+                                                           LiteRtTensorBufferRequirements* buffer_requirements);
+LiteRtStatus LiteRtGetCompiledModelOutputBufferRequirements(LiteRtCompiledModel compiled_model,
+                                                            LiteRtParamIndex signature_index,
+                                                            LiteRtParamIndex output_index,
+                                                            LiteRtTensorBufferRequirements* buffer_requirements);
+LiteRtStatus LiteRtGetCompiledModelOutputTensorLayouts(LiteRtCompiledModel compiled_model,
+                                                       LiteRtParamIndex signature_index, size_t num_layouts,
+                                                       LiteRtLayout* layouts, bool update_allocation);
+LiteRtStatus LiteRtCompiledModelResizeInputTensor(LiteRtCompiledModel compiled_model, LiteRtParamIndex signature_index,
+                                                  LiteRtParamIndex input_index, const int* dims, size_t dims_size);
+LiteRtStatus LiteRtRunCompiledModel(LiteRtCompiledModel compiled_model, LiteRtParamIndex signature_index,
+                                    size_t num_input_buffers, LiteRtTensorBuffer* input_buffers,
+                                    size_t num_output_buffers, LiteRtTensorBuffer* output_buffers);
 // The returned string is malloc'ed; the caller frees it. Only filled when the
 // runtime options select the buffer error reporter.
-LiteRtStatus LiteRtCompiledModelGetErrorMessages(
-    LiteRtCompiledModel compiled_model, char** error_messages);
+LiteRtStatus LiteRtCompiledModelGetErrorMessages(LiteRtCompiledModel compiled_model, char** error_messages);
 LiteRtStatus LiteRtCompiledModelClearErrors(LiteRtCompiledModel compiled_model);
 
 // Only set when the runtime options enable profiling; the compiled model owns it.
-LiteRtStatus LiteRtCompiledModelGetProfiler(LiteRtCompiledModel compiled_model,
-                                            LiteRtProfiler* profiler);
+LiteRtStatus LiteRtCompiledModelGetProfiler(LiteRtCompiledModel compiled_model, LiteRtProfiler* profiler);
 
 // --- litert_profiler.h / litert_profiler_event.h -------------------------------
 
@@ -271,38 +240,29 @@ LiteRtStatus LiteRtGetProfilerEvents(LiteRtProfiler profiler, int num_events, vo
 
 // --- litert_tensor_buffer.h / litert_tensor_buffer_requirements.h ------------
 
-LiteRtStatus LiteRtCreateTensorBufferFromHostMemory(
-    const LiteRtRankedTensorType* tensor_type, void* host_buffer_addr,
-    size_t host_buffer_size, LiteRtHostMemoryDeallocator deallocator,
-    LiteRtTensorBuffer* buffer);
+LiteRtStatus LiteRtCreateTensorBufferFromHostMemory(const LiteRtRankedTensorType* tensor_type, void* host_buffer_addr,
+                                                    size_t host_buffer_size, LiteRtHostMemoryDeallocator deallocator,
+                                                    LiteRtTensorBuffer* buffer);
 void LiteRtDestroyTensorBuffer(LiteRtTensorBuffer buffer);
-LiteRtStatus LiteRtGetTensorBufferTensorType(
-    LiteRtTensorBuffer tensor_buffer, LiteRtRankedTensorType* tensor_type);
-LiteRtStatus LiteRtGetTensorBufferSize(LiteRtTensorBuffer tensor_buffer,
-                                       size_t* size);
-LiteRtStatus LiteRtGetTensorBufferHostMemory(LiteRtTensorBuffer tensor_buffer,
-                                             void** host_memory_addr);
-LiteRtStatus LiteRtGetTensorBufferRequirementsBufferSize(
-    LiteRtTensorBufferRequirements requirements, size_t* buffer_size);
+LiteRtStatus LiteRtGetTensorBufferTensorType(LiteRtTensorBuffer tensor_buffer, LiteRtRankedTensorType* tensor_type);
+LiteRtStatus LiteRtGetTensorBufferSize(LiteRtTensorBuffer tensor_buffer, size_t* size);
+LiteRtStatus LiteRtGetTensorBufferHostMemory(LiteRtTensorBuffer tensor_buffer, void** host_memory_addr);
+LiteRtStatus LiteRtGetTensorBufferRequirementsBufferSize(LiteRtTensorBufferRequirements requirements,
+                                                         size_t* buffer_size);
 
 }  // extern "C"
 
 // The documented sizes on 64-bit targets (litert_layout.h,
 // litert_model_types.h, litert_any.h, litert_environment_options.h).
-static_assert(sizeof(void*) != 8 || sizeof(LiteRtLayout) == 68,
-              "LiteRtLayout must be 68 bytes");
+static_assert(sizeof(void*) != 8 || sizeof(LiteRtLayout) == 68, "LiteRtLayout must be 68 bytes");
 static_assert(sizeof(void*) != 8 || offsetof(LiteRtLayout, dimensions) == 4,
               "LiteRtLayout::dimensions must be at offset 4");
 static_assert(sizeof(void*) != 8 || offsetof(LiteRtLayout, strides) == 36,
               "LiteRtLayout::strides must be at offset 36");
-static_assert(sizeof(void*) != 8 || sizeof(LiteRtRankedTensorType) == 72,
-              "LiteRtRankedTensorType must be 72 bytes");
-static_assert(sizeof(void*) != 8 ||
-                  offsetof(LiteRtRankedTensorType, layout) == 4,
+static_assert(sizeof(void*) != 8 || sizeof(LiteRtRankedTensorType) == 72, "LiteRtRankedTensorType must be 72 bytes");
+static_assert(sizeof(void*) != 8 || offsetof(LiteRtRankedTensorType, layout) == 4,
               "LiteRtRankedTensorType::layout must be at offset 4");
-static_assert(sizeof(void*) != 8 || sizeof(LiteRtAny) == 16,
-              "LiteRtAny must be 16 bytes");
-static_assert(sizeof(void*) != 8 || sizeof(LiteRtEnvOption) == 24,
-              "LiteRtEnvOption must be 24 bytes");
+static_assert(sizeof(void*) != 8 || sizeof(LiteRtAny) == 16, "LiteRtAny must be 16 bytes");
+static_assert(sizeof(void*) != 8 || sizeof(LiteRtEnvOption) == 24, "LiteRtEnvOption must be 24 bytes");
 static_assert(sizeof(void*) != 8 || offsetof(LiteRtEnvOption, value) == 8,
               "LiteRtEnvOption::value must be at offset 8");

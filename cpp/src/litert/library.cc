@@ -53,8 +53,8 @@ void CheckAbi(const Api& api) {
   type.layout.dimensions[2] = 4;
   AlignedBuffer memory(2 * 3 * 4 * sizeof(float));
   LiteRtTensorBuffer buffer = nullptr;
-  LiteRtStatus status = api.LiteRtCreateTensorBufferFromHostMemory(
-      &type, memory.data(), memory.size(), nullptr, &buffer);
+  LiteRtStatus status =
+      api.LiteRtCreateTensorBufferFromHostMemory(&type, memory.data(), memory.size(), nullptr, &buffer);
   LiteRtRankedTensorType back{};
   size_t size = 0;
   if (status == kLiteRtStatusOk) {
@@ -62,10 +62,9 @@ void CheckAbi(const Api& api) {
     if (status == kLiteRtStatusOk) status = api.LiteRtGetTensorBufferSize(buffer, &size);
     api.LiteRtDestroyTensorBuffer(buffer);
   }
-  const bool same = status == kLiteRtStatusOk && back.element_type == type.element_type &&
-                    back.layout.rank == 3 && back.layout.dimensions[0] == 2 &&
-                    back.layout.dimensions[1] == 3 && back.layout.dimensions[2] == 4 &&
-                    size == memory.size();
+  const bool same = status == kLiteRtStatusOk && back.element_type == type.element_type && back.layout.rank == 3 &&
+                    back.layout.dimensions[0] == 2 && back.layout.dimensions[1] == 3 &&
+                    back.layout.dimensions[2] == 4 && size == memory.size();
   if (!same) {
     throw LibraryError("libLiteRt.so at '" + api.path +
                        "' does not match the C API litetrain was built for (a tensor type "
@@ -79,25 +78,22 @@ std::shared_ptr<const Api> Load(const Candidate& candidate) {
   void* handle = dlopen(candidate.path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    throw LibraryError("cannot load libLiteRt.so from '" + candidate.path + "' (" +
-                       candidate.origin + "): " + (why ? why : "unknown error") + "; " +
-                       kInstallHint);
+    throw LibraryError("cannot load libLiteRt.so from '" + candidate.path + "' (" + candidate.origin +
+                       "): " + (why ? why : "unknown error") + "; " + kInstallHint);
   }
   auto api = std::make_shared<Api>();
   api->handle = handle;
   api->path = candidate.path;
   std::string missing;
-#define LITETRAIN_RESOLVE(name)                                                   \
+#define LITETRAIN_RESOLVE(name)                                                    \
   api->name = reinterpret_cast<decltype(api->name)>(ResolveSymbol(handle, #name)); \
   if (api->name == nullptr) missing += (missing.empty() ? "" : ", ") + std::string(#name);
   LITETRAIN_LITERT_FUNCTIONS(LITETRAIN_RESOLVE)
 #undef LITETRAIN_RESOLVE
   if (!missing.empty()) {
     // Not dlclose'd: harmless, and unloading a half-used runtime is not.
-    throw LibraryError("libLiteRt.so at '" + candidate.path + "' (" + candidate.origin +
-                       ") lacks " + missing +
-                       ": it is not a LiteRT C API library of a supported version; " +
-                       kInstallHint);
+    throw LibraryError("libLiteRt.so at '" + candidate.path + "' (" + candidate.origin + ") lacks " + missing +
+                       ": it is not a LiteRT C API library of a supported version; " + kInstallHint);
   }
   CheckAbi(*api);
   return api;

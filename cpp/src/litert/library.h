@@ -14,51 +14,51 @@
 namespace litetrain::litert {
 
 // Every LiteRT function litetrain calls. One line here, one pointer below.
-#define LITETRAIN_LITERT_FUNCTIONS(X)             \
-  X(LiteRtCreateEnvironment)                      \
-  X(LiteRtDestroyEnvironment)                     \
-  X(LiteRtCreateModelFromBuffer)                  \
-  X(LiteRtDestroyModel)                           \
-  X(LiteRtGetNumModelSignatures)                  \
-  X(LiteRtGetModelSignature)                      \
-  X(LiteRtGetSignatureKey)                        \
-  X(LiteRtGetSignatureSubgraph)                   \
-  X(LiteRtGetNumSubgraphOps)                      \
-  X(LiteRtGetNumSignatureInputs)                  \
-  X(LiteRtGetSignatureInputName)                  \
-  X(LiteRtGetSignatureInputTensorByIndex)         \
-  X(LiteRtGetNumSignatureOutputs)                 \
-  X(LiteRtGetSignatureOutputName)                 \
-  X(LiteRtGetSignatureOutputTensorByIndex)        \
-  X(LiteRtGetTensorTypeId)                        \
-  X(LiteRtGetRankedTensorType)                    \
-  X(LiteRtGetUnrankedTensorType)                  \
-  X(LiteRtCreateOptions)                          \
-  X(LiteRtDestroyOptions)                         \
-  X(LiteRtSetOptionsHardwareAccelerators)         \
-  X(LiteRtAddOpaqueOptions)                       \
-  X(LiteRtCreateOpaqueOptions)                    \
-  X(LiteRtDestroyOpaqueOptions)                   \
-  X(LiteRtCreateCompiledModel)                    \
-  X(LiteRtDestroyCompiledModel)                   \
-  X(LiteRtGetCompiledModelInputBufferRequirements) \
+#define LITETRAIN_LITERT_FUNCTIONS(X)               \
+  X(LiteRtCreateEnvironment)                        \
+  X(LiteRtDestroyEnvironment)                       \
+  X(LiteRtCreateModelFromBuffer)                    \
+  X(LiteRtDestroyModel)                             \
+  X(LiteRtGetNumModelSignatures)                    \
+  X(LiteRtGetModelSignature)                        \
+  X(LiteRtGetSignatureKey)                          \
+  X(LiteRtGetSignatureSubgraph)                     \
+  X(LiteRtGetNumSubgraphOps)                        \
+  X(LiteRtGetNumSignatureInputs)                    \
+  X(LiteRtGetSignatureInputName)                    \
+  X(LiteRtGetSignatureInputTensorByIndex)           \
+  X(LiteRtGetNumSignatureOutputs)                   \
+  X(LiteRtGetSignatureOutputName)                   \
+  X(LiteRtGetSignatureOutputTensorByIndex)          \
+  X(LiteRtGetTensorTypeId)                          \
+  X(LiteRtGetRankedTensorType)                      \
+  X(LiteRtGetUnrankedTensorType)                    \
+  X(LiteRtCreateOptions)                            \
+  X(LiteRtDestroyOptions)                           \
+  X(LiteRtSetOptionsHardwareAccelerators)           \
+  X(LiteRtAddOpaqueOptions)                         \
+  X(LiteRtCreateOpaqueOptions)                      \
+  X(LiteRtDestroyOpaqueOptions)                     \
+  X(LiteRtCreateCompiledModel)                      \
+  X(LiteRtDestroyCompiledModel)                     \
+  X(LiteRtGetCompiledModelInputBufferRequirements)  \
   X(LiteRtGetCompiledModelOutputBufferRequirements) \
-  X(LiteRtGetCompiledModelOutputTensorLayouts)    \
-  X(LiteRtCompiledModelResizeInputTensor)         \
-  X(LiteRtRunCompiledModel)                       \
-  X(LiteRtCompiledModelGetErrorMessages)          \
-  X(LiteRtCompiledModelClearErrors)               \
-  X(LiteRtCompiledModelGetProfiler)               \
-  X(LiteRtStartProfiler)                          \
-  X(LiteRtStopProfiler)                           \
-  X(LiteRtResetProfiler)                          \
-  X(LiteRtGetNumProfilerEvents)                   \
-  X(LiteRtGetProfilerEvents)                      \
-  X(LiteRtCreateTensorBufferFromHostMemory)       \
-  X(LiteRtDestroyTensorBuffer)                    \
-  X(LiteRtGetTensorBufferTensorType)              \
-  X(LiteRtGetTensorBufferSize)                    \
-  X(LiteRtGetTensorBufferHostMemory)              \
+  X(LiteRtGetCompiledModelOutputTensorLayouts)      \
+  X(LiteRtCompiledModelResizeInputTensor)           \
+  X(LiteRtRunCompiledModel)                         \
+  X(LiteRtCompiledModelGetErrorMessages)            \
+  X(LiteRtCompiledModelClearErrors)                 \
+  X(LiteRtCompiledModelGetProfiler)                 \
+  X(LiteRtStartProfiler)                            \
+  X(LiteRtStopProfiler)                             \
+  X(LiteRtResetProfiler)                            \
+  X(LiteRtGetNumProfilerEvents)                     \
+  X(LiteRtGetProfilerEvents)                        \
+  X(LiteRtCreateTensorBufferFromHostMemory)         \
+  X(LiteRtDestroyTensorBuffer)                      \
+  X(LiteRtGetTensorBufferTensorType)                \
+  X(LiteRtGetTensorBufferSize)                      \
+  X(LiteRtGetTensorBufferHostMemory)                \
   X(LiteRtGetTensorBufferRequirementsBufferSize)
 
 // A loaded libLiteRt.so and the addresses of the functions above.
@@ -67,8 +67,8 @@ struct Api {
   LITETRAIN_LITERT_FUNCTIONS(LITETRAIN_DECLARE_POINTER)
 #undef LITETRAIN_DECLARE_POINTER
 
-  std::string path;       // the file that was loaded
-  void* handle = nullptr; // from dlopen; never closed (see library.cc)
+  std::string path;        // the file that was loaded
+  void* handle = nullptr;  // from dlopen; never closed (see library.cc)
 };
 
 // Loads libLiteRt.so once per distinct path and returns its function table.

@@ -29,10 +29,9 @@ const char* StatusName(LiteRtStatus status) noexcept {
   return "unrecognised status";
 }
 
-void ThrowFailure(LiteRtStatus status, const char* call, const std::string& context,
-                  const std::string& detail) {
-  std::string message = std::string(call) + " failed (status " +
-                        std::to_string(static_cast<int>(status)) + ": " + StatusName(status) + ")";
+void ThrowFailure(LiteRtStatus status, const char* call, const std::string& context, const std::string& detail) {
+  std::string message = std::string(call) + " failed (status " + std::to_string(static_cast<int>(status)) + ": " +
+                        StatusName(status) + ")";
   if (!context.empty()) message += " " + context;
   if (!detail.empty()) message += ": " + detail;
   throw RuntimeFailure(message, static_cast<int>(status));

@@ -55,6 +55,7 @@ def sgemm_gflops(size: int = 1024) -> dict:
     """numpy's float32 matmul on one thread, in a child process (BLAS reads its
     thread count at start): {"n": size, "gflops": median rate}."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", _SGEMM, str(size)], capture_output=True, text=True, env=env,
-                          check=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _SGEMM, str(size)], capture_output=True, text=True, env=env, check=True, timeout=300
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -21,10 +21,17 @@ def _list(kind):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true",
-                        help="a subset with looser gates, for CI on a shared machine (under two minutes)")
-    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
-                        help=f"results folder: bench.json, bench.md, PNG plots, logs (default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a subset with looser gates, for CI on a shared machine (under two minutes)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(DEFAULT_OUT),
+        help=f"results folder: bench.json, bench.md, PNG plots, logs (default: {DEFAULT_OUT})",
+    )
     parser.add_argument("--models", type=_list(str), help="comma-separated model names (default: all of the mode)")
     parser.add_argument("--batches", type=_list(int), help="only these batch sizes")
     parser.add_argument("--threads", type=_list(int), help="thread counts (default: 1,2 full, 1 quick)")
@@ -33,13 +40,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--round-seconds", type=float, help="target length of one round")
     parser.add_argument("--model-cache", type=Path, help="folder of built .tflite files (default: OUT/models)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
-    parser.add_argument("--update-readme", type=Path, metavar="README",
-                        help="also replace the benchmark section between the README's bench markers")
-    parser.add_argument("--compare", type=Path, metavar="BASELINE.json",
-                        help="also fail when a same-run ratio (Trainer.fit over another system) regressed by more "
-                             "than 10%% against this earlier bench.json (e.g. bench/results/bench.json)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="measure nothing: re-make the report, plots (and README section) from OUT/bench.json")
+    parser.add_argument(
+        "--update-readme",
+        type=Path,
+        metavar="README",
+        help="also replace the benchmark section between the README's bench markers",
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="BASELINE.json",
+        help="also fail when a same-run ratio (Trainer.fit over another system) regressed by more "
+        "than 10%% against this earlier bench.json (e.g. bench/results/bench.json)",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: re-make the report, plots (and README section) from OUT/bench.json",
+    )
 
 
 def run(args: argparse.Namespace, command: str) -> int:
@@ -79,8 +97,9 @@ def run(args: argparse.Namespace, command: str) -> int:
         plan.protocol["round_seconds"] = plan.protocol["warmup_seconds"] = args.round_seconds
     if not plan.cases:
         raise ValueError("no case left to run after --models/--batches")
-    verdict = suite.run(plan, args.out, args.model_cache, args.update_readme, memory=not args.no_memory,
-                        baseline=args.compare)
+    verdict = suite.run(
+        plan, args.out, args.model_cache, args.update_readme, memory=not args.no_memory, baseline=args.compare
+    )
     return 0 if verdict.passed else 1
 
 

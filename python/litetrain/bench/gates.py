@@ -64,7 +64,8 @@ def evaluate(rows: list[dict], tolerances: Tolerances) -> Verdict:
             continue
         if not r["trained"]:
             failures.append(
-                f"{where} did not train (loss {r['loss_first_round']:.4g} -> {r['loss_last_round']:.4g}): its timing is worthless"
+                f"{where} did not train (loss {r['loss_first_round']:.4g} -> {r['loss_last_round']:.4g}): "
+                "its timing is worthless"
             )
     for key, f in sorted(fit.items()):
         model, batch, threads = key
@@ -83,7 +84,9 @@ def evaluate(rows: list[dict], tolerances: Tolerances) -> Verdict:
                 continue
             ratio = f[stat] / r[stat]
             if ratio > 1:
-                beaten.append({"model": model, "batch": batch, "threads": threads, "system": r["system"], "ratio": ratio})
+                beaten.append(
+                    {"model": model, "batch": batch, "threads": threads, "system": r["system"], "ratio": ratio}
+                )
             if r.get("family") == "litert" and ratio > 1 + tolerances.alternative:
                 failures.append(
                     f"FAIL {r['system']} beats Trainer.fit by {ratio:.3f}x on {model} batch {batch} threads {threads} "
@@ -107,8 +110,9 @@ def _ratios(rows: list[dict], stat: str) -> dict[tuple, float]:
     }
 
 
-def compare(rows: list[dict], baseline: list[dict], stat: str = "median_us",
-            tolerance: float = REGRESSION_TOLERANCE) -> tuple[list[str], list[str]]:
+def compare(
+    rows: list[dict], baseline: list[dict], stat: str = "median_us", tolerance: float = REGRESSION_TOLERANCE
+) -> tuple[list[str], list[str]]:
     """(checks, failures) of this run's same-run ratios against a baseline run's.
 
     Each ratio is Trainer.fit's step time over another system's in the same
@@ -121,8 +125,10 @@ def compare(rows: list[dict], baseline: list[dict], stat: str = "median_us",
     for key in sorted(now.keys() & then.keys()):
         model, batch, threads, system = key
         change = now[key] / then[key] - 1
-        line = (f"{'FAIL' if change > tolerance else 'PASS'} Trainer.fit / {system}, {model} batch {batch} "
-                f"threads {threads}: {now[key]:.3f} (baseline {then[key]:.3f}, {change:+.1%}; at most +{tolerance:.0%})")
+        line = (
+            f"{'FAIL' if change > tolerance else 'PASS'} Trainer.fit / {system}, {model} batch {batch} "
+            f"threads {threads}: {now[key]:.3f} (baseline {then[key]:.3f}, {change:+.1%}; at most +{tolerance:.0%})"
+        )
         checks.append(line)
         if change > tolerance:
             failures.append(line)

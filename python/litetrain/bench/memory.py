@@ -34,20 +34,30 @@ def _train(system: str, model_name: str, batch: int, model_file: str, steps: int
     if system == "litetrain_fit":
         import litetrain
 
-        losses = litetrain.Trainer(model_file).fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, progress=False).losses
+        losses = (
+            litetrain.Trainer(model_file)
+            .fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, progress=False)
+            .losses
+        )
     elif system == "litert_interpreter":
         from ai_edge_litert.interpreter import Interpreter
 
         train = Interpreter(model_path=model_file).get_signature_runner("train")
-        losses = [float(train(x=x[i : i + batch], y=y[i : i + batch])["loss"]) for _ in range(epochs) for i in range(0, len(x), batch)]
+        losses = [
+            float(train(x=x[i : i + batch], y=y[i : i + batch])["loss"])
+            for _ in range(epochs)
+            for i in range(0, len(x), batch)
+        ]
     elif system == "keras_fit":
         from litetrain.bench.models import LEARNING_RATE
         from litetrain.builder import import_tensorflow
 
         tf = import_tensorflow()
         model = spec.keras()
-        model.compile(optimizer=tf.keras.optimizers.SGD(LEARNING_RATE),
-                      loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True))
+        model.compile(
+            optimizer=tf.keras.optimizers.SGD(LEARNING_RATE),
+            loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True),
+        )
         history = model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
         losses = history.history["loss"]  # per epoch
     else:
@@ -80,18 +90,22 @@ def main(argv: list[str]) -> int:
         return 2
     system, model_name, batch, model_file, steps = argv
     first, last = _train(system, model_name, int(batch), model_file, int(steps))
-    print(json.dumps({
-        "system": system,
-        "label": SYSTEMS[system],
-        "model": model_name,
-        "batch": int(batch),
-        "model_file": Path(model_file).name,
-        "peak_rss_mb": peak_rss_mb(),
-        "tensorflow_imported": "tensorflow" in sys.modules,
-        "loss_first": first,
-        "loss_last": last,
-        "trained": last < first,
-    }))
+    print(
+        json.dumps(
+            {
+                "system": system,
+                "label": SYSTEMS[system],
+                "model": model_name,
+                "batch": int(batch),
+                "model_file": Path(model_file).name,
+                "peak_rss_mb": peak_rss_mb(),
+                "tensorflow_imported": "tensorflow" in sys.modules,
+                "loss_first": first,
+                "loss_last": last,
+                "trained": last < first,
+            }
+        )
+    )
     return 0
 
 

@@ -55,8 +55,9 @@ class ModelSpec:
         import litetrain
         from litetrain import optim
 
-        built = litetrain.build(self.keras(), "categorical_crossentropy", optim.SGD(LEARNING_RATE),
-                                batch_size=batch, from_logits=True)
+        built = litetrain.build(
+            self.keras(), "categorical_crossentropy", optim.SGD(LEARNING_RATE), batch_size=batch, from_logits=True
+        )
         return built.tflite
 
     @property

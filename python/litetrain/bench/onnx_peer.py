@@ -29,8 +29,10 @@ NOT_INSTALLED = "onnxruntime-training and onnx are not installed (pip install on
 
 
 def available() -> bool:
-    return importlib.util.find_spec("onnx") is not None and importlib.util.find_spec("onnxruntime") is not None and (
-        importlib.util.find_spec("onnxruntime.capi") is not None and _training_folder().is_dir()
+    return (
+        importlib.util.find_spec("onnx") is not None
+        and importlib.util.find_spec("onnxruntime") is not None
+        and (importlib.util.find_spec("onnxruntime.capi") is not None and _training_folder().is_dir())
     )
 
 
@@ -81,8 +83,12 @@ def onnx_model(keras_model, batch: int):
                 emit("Transpose", [name], perm=[0, 3, 1, 2])
                 nchw = True
             kernel, bias = (v.numpy() for v in layer.weights)
-            emit("Conv", [name, parameter(f"{label}_w", kernel.transpose(3, 2, 0, 1)), parameter(f"{label}_b", bias)],
-                 kernel_shape=list(layer.kernel_size), strides=list(layer.strides))
+            emit(
+                "Conv",
+                [name, parameter(f"{label}_w", kernel.transpose(3, 2, 0, 1)), parameter(f"{label}_b", bias)],
+                kernel_shape=list(layer.kernel_size),
+                strides=list(layer.strides),
+            )
         elif kind == "MaxPooling2D":
             emit("MaxPool", [name], kernel_shape=list(layer.pool_size), strides=list(layer.strides))
         elif kind == "Flatten":
@@ -137,15 +143,20 @@ class Trainer:
         self._folder = tempfile.TemporaryDirectory(prefix="litetrain-ort-")
         folder = Path(self._folder.name)
         artifacts.generate_artifacts(
-            model, requires_grad=parameters, loss=artifacts.LossType.CrossEntropyLoss,
-            optimizer=artifacts.OptimType.SGD, artifact_directory=folder,
+            model,
+            requires_grad=parameters,
+            loss=artifacts.LossType.CrossEntropyLoss,
+            optimizer=artifacts.OptimType.SGD,
+            artifact_directory=folder,
         )
         _lower_ir_versions(folder)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         state = api.CheckpointState.load_checkpoint(os.fspath(folder / "checkpoint"))
-        self._module = api.Module(folder / "training_model.onnx", state, folder / "eval_model.onnx", session_options=options)
+        self._module = api.Module(
+            folder / "training_model.onnx", state, folder / "eval_model.onnx", session_options=options
+        )
         self._optimizer = api.Optimizer(folder / "optimizer_model.onnx", self._module)
         self._optimizer.set_learning_rate(learning_rate)
         self._module.train()

@@ -254,7 +254,7 @@ def plots(rows: list[dict], threads_list: list[int], folder: Path) -> list[Path]
         columns = min(2, len(models))
         grid_rows = -(-len(models) // columns)
         fig, axes = plt.subplots(grid_rows, columns, figsize=(5.2 * columns, 3.6 * grid_rows + 0.9), squeeze=False)
-        for ax in axes.flat[len(models):]:
+        for ax in axes.flat[len(models) :]:
             ax.set_visible(False)
         for ax, model in zip(axes.flat, models):
             here = [r for r in subset if r["model"] == model]
@@ -290,8 +290,15 @@ def plots(rows: list[dict], threads_list: list[int], folder: Path) -> list[Path]
 
 
 def write_json(results: dict, verdict: Verdict, path: Path) -> None:
-    data = {**results, "verdict": {"passed": verdict.passed, "failures": verdict.failures,
-                                   "checks": verdict.checks, "beaten": verdict.beaten}}
+    data = {
+        **results,
+        "verdict": {
+            "passed": verdict.passed,
+            "failures": verdict.failures,
+            "checks": verdict.checks,
+            "beaten": verdict.beaten,
+        },
+    }
     write_atomically(path, json.dumps(data, indent=1) + "\n")
 
 

@@ -76,16 +76,24 @@ def _say(text: str) -> None:
 def _run_worker(plan: Plan, threads: int, files: dict, work: Path, logs: Path) -> list[dict]:
     rows_path = work / f"rows-threads{threads}.jsonl"
     plan_path = work / f"plan-threads{threads}.json"
-    plan_path.write_text(json.dumps({
-        "threads": threads,
-        "protocol": plan.protocol,
-        "tensorflow_systems": sorted(NEEDS_TENSORFLOW),
-        "out": str(rows_path),
-        "cases": [{"model": m, "batch": b, "file": str(files[m, b]), "systems": plan.systems} for m, b in plan.cases],
-    }))
+    plan_path.write_text(
+        json.dumps(
+            {
+                "threads": threads,
+                "protocol": plan.protocol,
+                "tensorflow_systems": sorted(NEEDS_TENSORFLOW),
+                "out": str(rows_path),
+                "cases": [
+                    {"model": m, "batch": b, "file": str(files[m, b]), "systems": plan.systems} for m, b in plan.cases
+                ],
+            }
+        )
+    )
     log = logs / f"worker-threads{threads}.log"
     with open(log, "wb") as err:
-        code = subprocess.run([sys.executable, "-m", "litetrain.bench.worker", str(plan_path)], stderr=err, check=False).returncode
+        code = subprocess.run(
+            [sys.executable, "-m", "litetrain.bench.worker", str(plan_path)], stderr=err, check=False
+        ).returncode
     rows = [json.loads(line) for line in rows_path.read_text().splitlines()] if rows_path.exists() else []
     if code != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
@@ -99,14 +107,24 @@ def _measure_memory(plan: Plan, files: dict, logs: Path) -> list[dict]:
     model, batch = plan.memory_case
     results = []
     for system in plan.memory_systems:
-        cmd = [sys.executable, "-m", "litetrain.bench.memory", system, model, str(batch), str(files[model, batch]),
-               str(plan.memory_steps)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "litetrain.bench.memory",
+            system,
+            model,
+            str(batch),
+            str(files[model, batch]),
+            str(plan.memory_steps),
+        ]
         log = logs / f"memory-{system}.log"
         with open(log, "wb") as err:
             done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, check=False)
         lines = done.stdout.strip().splitlines()
         if done.returncode != 0 or not lines:
-            results.append({"system": system, "label": MEMORY_SYSTEMS[system], "error": f"exit {done.returncode}, see {log}"})
+            results.append(
+                {"system": system, "label": MEMORY_SYSTEMS[system], "error": f"exit {done.returncode}, see {log}"}
+            )
             continue
         results.append(json.loads(lines[-1]))
         m = results[-1]
@@ -128,8 +146,14 @@ def _memory_failures(memory: list[dict]) -> list[str]:
     return failures
 
 
-def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | None = None,
-        memory: bool = True, baseline: Path | None = None) -> gates.Verdict:
+def run(
+    plan: Plan,
+    out: Path,
+    model_cache: Path | None = None,
+    readme: Path | None = None,
+    memory: bool = True,
+    baseline: Path | None = None,
+) -> gates.Verdict:
     """Runs `plan`, writes `out`/bench.json, bench.md and the plots (and the
     README section when `readme` is given); returns the verdict."""
     started = time.monotonic()
@@ -159,8 +183,10 @@ def run(plan: Plan, out: Path, model_cache: Path | None = None, readme: Path | N
         for threads in plan.threads:
             rows += _run_worker(plan, threads, files, Path(work), logs)
     info["sgemm"].append(arithmetic.sgemm_gflops())  # before and after: the machine may have changed
-    _say(f"  numpy sgemm, one thread: {info['sgemm'][0]['gflops']:.1f} / {info['sgemm'][1]['gflops']:.1f} GFLOP/s "
-         "(start / end)")
+    _say(
+        f"  numpy sgemm, one thread: {info['sgemm'][0]['gflops']:.1f} / {info['sgemm'][1]['gflops']:.1f} GFLOP/s "
+        "(start / end)"
+    )
     mem = _measure_memory(plan, files, logs) if memory and plan.memory_systems else []
     info["load_average"]["end"] = list(os.getloadavg())
     info["seconds"] = round(time.monotonic() - started, 1)
@@ -201,8 +227,10 @@ def write_results(results: dict, out: Path, readme: Path | None = None, baseline
     for check in verdict.checks:
         _say(f"  {check}")
     for b in verdict.beaten:
-        _say(f"  faster than Trainer.fit: {b['system']} on {b['model']} batch {b['batch']} threads {b['threads']} "
-             f"({b['ratio']:.3f}x)")
+        _say(
+            f"  faster than Trainer.fit: {b['system']} on {b['model']} batch {b['batch']} threads {b['threads']} "
+            f"({b['ratio']:.3f}x)"
+        )
     for failure in verdict.failures:
         if failure not in verdict.checks:
             _say(f"  {failure}")

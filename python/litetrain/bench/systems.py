@@ -143,7 +143,12 @@ def _cpp_fit(case: Case):
         seconds, losses = 0.0, []
         for arrays, epochs in _fit_plan(case, steps):
             options = _core.FitOptions()
-            options.batch_size, options.epochs, options.initial_epoch, options.shuffle = case.batch, epochs, epoch[0], False
+            options.batch_size, options.epochs, options.initial_epoch, options.shuffle = (
+                case.batch,
+                epochs,
+                epoch[0],
+                False,
+            )
             result = native.fit(arrays, options, validation=None, callback=None, on_epoch_end=None, handle_sigint=False)
             epoch[0] += epochs
             seconds += result.seconds

@@ -74,8 +74,13 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
     batch = case_plan["batch"]
     x, y = training_data(spec, batch)
     case = Case(Path(case_plan["file"]).read_bytes(), batch, threads, x, y, keras=spec.keras)
-    base = {"model": spec.name, "model_label": spec.label, "batch": batch, "threads": threads,
-            "flops": _flops(spec, batch) if have_tensorflow else None}
+    base = {
+        "model": spec.name,
+        "model_label": spec.label,
+        "batch": batch,
+        "threads": threads,
+        "flops": _flops(spec, batch) if have_tensorflow else None,
+    }
     rows, guarded, names = [], [], []
     for system in case_plan["systems"]:
         row = {**base, "system": system, "label": SYSTEMS[system][0], "family": SYSTEMS[system][1]}
@@ -136,8 +141,16 @@ def main(plan_path: str) -> int:
             rows = run_case(case_plan, threads, plan["protocol"], have_tensorflow)
         except Exception as e:  # noqa: BLE001 - the case is reported as failed, the rest go on
             traceback.print_exc()
-            rows = [{"model": case_plan["model"], "batch": case_plan["batch"], "threads": threads,
-                     "system": s, "error": f"case failed: {type(e).__name__}: {e}"} for s in case_plan["systems"]]
+            rows = [
+                {
+                    "model": case_plan["model"],
+                    "batch": case_plan["batch"],
+                    "threads": threads,
+                    "system": s,
+                    "error": f"case failed: {type(e).__name__}: {e}",
+                }
+                for s in case_plan["systems"]
+            ]
         with out.open("a") as f:
             for row in rows:
                 f.write(json.dumps(row) + "\n")

@@ -150,7 +150,9 @@ def build(
         metrics = ("accuracy",) if loss_spec.classification else ()
     for m in metrics:
         if m != "accuracy" or not loss_spec.classification:
-            raise BuildError(f"metric {m!r} is not supported for {loss_spec.name}; supported: accuracy (classification)")
+            raise BuildError(
+                f"metric {m!r} is not supported for {loss_spec.name}; supported: accuracy (classification)"
+            )
     if is_keras:
         if len(model.outputs) != 1:
             raise BuildError(f"the model has {len(model.outputs)} outputs; training supports one output")

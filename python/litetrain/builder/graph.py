@@ -165,8 +165,7 @@ def build_module(tf, spec: GraphSpec):
     else:
         module.weights_ = {w.name: tf.Variable(w.stored(), name=w.name) for w in spec.weights.values() if w.variable}
     module.slots_ = {
-        w.name: [tf.Variable(np.zeros_like(w.stored()), name=s)
-                 for s in updates.slot_names(spec.optimizer, w.name)]
+        w.name: [tf.Variable(np.zeros_like(w.stored()), name=s) for s in updates.slot_names(spec.optimizer, w.name)]
         for w in trainable
     }
     module.lr_ = tf.Variable(np.float32(spec.optimizer.learning_rate), name="learning_rate")
@@ -248,9 +247,7 @@ def build_module(tf, spec: GraphSpec):
     def save():
         return {name: _saved_form(tf, variable.read_value(), inverse) for name, (variable, inverse) in state.items()}
 
-    restore_specs = [
-        tf.TensorSpec(_keras_shape(v, inv) or [1], v.dtype, name=name) for name, (v, inv) in state.items()
-    ]
+    restore_specs = [tf.TensorSpec(_keras_shape(v, inv) or [1], v.dtype, name=name) for name, (v, inv) in state.items()]
 
     @tf.function(autograph=False, input_signature=restore_specs)
     def restore(*values):

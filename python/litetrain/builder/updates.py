@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from litetrain.optim import ITERATIONS, LEARNING_RATE, SGD, Adam, AdamW, is_optimizer_state
 
-__all__ = ["ITERATIONS", "LEARNING_RATE", "apply", "has_iterations", "is_optimizer_state", "prescales_gradients", "slot_names"]
+__all__ = [
+    "ITERATIONS",
+    "LEARNING_RATE",
+    "apply",
+    "has_iterations",
+    "is_optimizer_state",
+    "prescales_gradients",
+    "slot_names",
+]
 
 
 def slot_names(optimizer, weight_name: str) -> list[str]:
@@ -64,4 +72,3 @@ def apply(tf, optimizer, lr, params, slots, iterations):
         m_var.assign(m)
         v_var.assign(v)
         variable.assign(value - (m * alpha) / (tf.sqrt(v) + optimizer.epsilon))
-

@@ -79,7 +79,7 @@ class LayersFrom:
         names = [layer.name for layer in ordered]
         if self.name not in names:
             raise BuildError(f"LayersFrom({self.name!r}): no such layer; layers: {', '.join(names)}")
-        return ordered[names.index(self.name):]
+        return ordered[names.index(self.name) :]
 
 
 class LastLayers:
@@ -92,7 +92,7 @@ class LastLayers:
         self.count = count
 
     def select(self, ordered: list) -> list:
-        return ordered[-self.count:]
+        return ordered[-self.count :]
 
 
 def _is_layer(value) -> bool:
@@ -164,12 +164,17 @@ def collect(model, trainable_layers: set[str], batch_statistics: bool = False) -
                     "(freeze the layer: frozen weights of any type become constants)"
                 )
             state = (
-                batch_statistics and trains_layer and type(layer).__name__ == "BatchNormalization"
+                batch_statistics
+                and trains_layer
+                and type(layer).__name__ == "BatchNormalization"
                 and not variable.trainable
             )
             records[id(variable)] = Weight(
-                weight_name(layer, variable), value, trains_layer and variable.trainable,
-                layers.storage_permutation(layer, variable), state,
+                weight_name(layer, variable),
+                value,
+                trains_layer and variable.trainable,
+                layers.storage_permutation(layer, variable),
+                state,
             )
     names = [w.name for w in records.values()]
     if len(set(names)) != len(names):

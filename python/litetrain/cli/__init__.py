@@ -22,12 +22,8 @@ COMMANDS = (inspect, train, bake, export, federated, bench)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="litetrain", description="Train TFLite / LiteRT models on the device."
-    )
-    parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks on errors"
-    )
+    parser = argparse.ArgumentParser(prog="litetrain", description="Train TFLite / LiteRT models on the device.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.register(commands)
@@ -42,9 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("litetrain: interrupted", file=sys.stderr)
         return 130
-    except (
-        Exception
-    ) as e:  # every failure is one line naming the problem, unless --debug
+    except Exception as e:  # every failure is one line naming the problem, unless --debug
         if args.debug:
             raise
         print(f"litetrain {args.command}: error: {e}", file=sys.stderr)

@@ -23,9 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Writes MODEL with the weights of CKPT as its initial values; the result is checked by "
         "loading it fresh before it is written.",
     )
-    bake.add_argument(
-        "model", help="path of the .tflite training model the checkpoint belongs to"
-    )
+    bake.add_argument("model", help="path of the .tflite training model the checkpoint belongs to")
     bake.add_argument(
         "--checkpoint",
         required=True,
@@ -75,12 +73,8 @@ def run(args: argparse.Namespace) -> int:
     size = os.path.getsize(args.output)
     if args.inference_only:
         infer = model.signatures["infer"]
-        inputs = ", ".join(
-            f"{n} {t.dtype}{list(t.shape)}" for n, t in infer.inputs.items()
-        )
-        outputs = ", ".join(
-            f"{n} {t.dtype}{list(t.shape)}" for n, t in infer.outputs.items()
-        )
+        inputs = ", ".join(f"{n} {t.dtype}{list(t.shape)}" for n, t in infer.inputs.items())
+        outputs = ", ".join(f"{n} {t.dtype}{list(t.shape)}" for n, t in infer.outputs.items())
         print(
             f"wrote {args.output}: {size:,} bytes, inference only: 'infer' ({infer.num_ops} ops) {inputs} -> {outputs}"
         )
@@ -88,13 +82,9 @@ def run(args: argparse.Namespace) -> int:
             how = "bit for bit"
         else:  # constant weights may run through other kernels than variables
             how = f"to {baked.infer_difference:.1e} of each output's largest value"
-        print(
-            f"checked: loaded fresh, its 'infer' answers as {args.model} with {args.checkpoint} does, {how}"
-        )
+        print(f"checked: loaded fresh, its 'infer' answers as {args.model} with {args.checkpoint} does, {how}")
     else:
-        print(
-            f"wrote {args.output}: {size:,} bytes, signatures {', '.join(model.signatures)}"
-        )
+        print(f"wrote {args.output}: {size:,} bytes, signatures {', '.join(model.signatures)}")
         save = args.save_signature or next(
             (k for k in litetrain._core.known_signature_names("save") if k in model.signatures), "save"
         )

@@ -26,7 +26,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     export.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write the .tflite (atomically)")
     export.add_argument("--quantize", choices=[q for q in QUANTIZATIONS if q], help="default: float32")
     export.add_argument(
-        "--data", metavar="FILE.npz",
+        "--data",
+        metavar="FILE.npz",
         help="arrays x (and y): calibration for int8 (first 200 samples) and the accuracy report",
     )
     export.set_defaults(run=run)
@@ -36,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     if importlib.util.find_spec("tensorflow") is None:
-        raise RuntimeError("export needs TensorFlow: pip install 'litetrain[build]' "
-                           "(without it, 'litetrain bake --inference-only' writes an unquantized inference model)")
+        raise RuntimeError(
+            "export needs TensorFlow: pip install 'litetrain[build]' "
+            "(without it, 'litetrain bake --inference-only' writes an unquantized inference model)"
+        )
     import litetrain
     from litetrain.builder import import_tensorflow
 
@@ -54,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
     if args.quantize == "int8" and x is None:
         raise ValueError("--quantize int8 needs --data FILE.npz with calibration inputs 'x'")
     report = litetrain.export(
-        model, args.checkpoint, args.output, quantize=args.quantize,
+        model,
+        args.checkpoint,
+        args.output,
+        quantize=args.quantize,
         representative_data=None if x is None else x[:200],
         validation_data=None if x is None else (x, y),
     )

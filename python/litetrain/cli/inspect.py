@@ -99,8 +99,13 @@ def _profile_json(profile: Any) -> dict[str, Any]:
         "xnnpack_microseconds": profile.xnnpack_microseconds,
         "builtin_microseconds": profile.builtin_microseconds,
         "operators": [
-            {"index": op.index, "op": op.op, "in_xnnpack": op.in_xnnpack, "microseconds": op.microseconds,
-             "reason": op.reason}
+            {
+                "index": op.index,
+                "op": op.op,
+                "in_xnnpack": op.in_xnnpack,
+                "microseconds": op.microseconds,
+                "reason": op.reason,
+            }
             for op in profile.operators
         ],
         "xnnpack_operators": [{"name": op.name, "microseconds": op.microseconds} for op in profile.xnnpack_operators],
@@ -127,7 +132,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     inspect.add_argument("model", help="path of a .tflite file")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
     inspect.add_argument(
-        "--profile", nargs="?", const="", metavar="SIGNATURE",
+        "--profile",
+        nargs="?",
+        const="",
+        metavar="SIGNATURE",
         help="run SIGNATURE (default: train) and show which operators run inside XNNPACK and the time of each",
     )
     inspect.add_argument("--runs", type=int, default=20, help="profiled runs (default: 20)")

@@ -42,15 +42,21 @@ def register(commands: argparse._SubParsersAction) -> None:
         "in the native loop, printing a row per epoch.",
     )
     train.add_argument("model", help="path of a .tflite training model (train/save/restore signatures)")
-    train.add_argument("--data", required=True, metavar="FILE.npz", help="arrays named after the 'train' inputs (np.savez)")
+    train.add_argument(
+        "--data", required=True, metavar="FILE.npz", help="arrays named after the 'train' inputs (np.savez)"
+    )
     train.add_argument(
         "--epochs", type=int, default=1, help="total epochs, counting those a resumed checkpoint holds (default 1)"
     )
     train.add_argument(
-        "--batch-size", type=int, help="samples per step (default: the model's fixed batch, else 32; on --resume, the run's)"
+        "--batch-size",
+        type=int,
+        help="samples per step (default: the model's fixed batch, else 32; on --resume, the run's)",
     )
     train.add_argument(
-        "--drop-remainder", action="store_true", help="skip the last partial batch of each epoch (fixed-batch models need it)"
+        "--drop-remainder",
+        action="store_true",
+        help="skip the last partial batch of each epoch (fixed-batch models need it)",
     )
     train.add_argument("--lr", type=float, help="learning rate (the model must have a set_learning_rate signature)")
     train.add_argument("--seed", type=int, help="seed of the shuffle (default 0; on --resume, the run's)")
@@ -58,14 +64,21 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--validation-data", metavar="FILE.npz", help="arrays for the 'eval' signature, evaluated after every epoch"
     )
     train.add_argument(
-        "--validation-split", type=float, default=0.0, metavar="FRACTION",
+        "--validation-split",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
         help="hold out this fraction of --data (its last samples) for validation instead",
     )
     train.add_argument(
-        "--early-stopping", type=int, metavar="PATIENCE",
+        "--early-stopping",
+        type=int,
+        metavar="PATIENCE",
         help="stop when val_loss (loss without validation) has not improved for PATIENCE epochs",
     )
-    train.add_argument("--checkpoint", metavar="PATH", help="write the weights and the run's state here after every epoch (.npz)")
+    train.add_argument(
+        "--checkpoint", metavar="PATH", help="write the weights and the run's state here after every epoch (.npz)"
+    )
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     train.add_argument("--plot", metavar="FILE.png", help="plot the losses to this image (needs matplotlib)")
     cpu_options.add(train)
@@ -170,20 +183,17 @@ def read_data(path: str, signature) -> dict[str, np.ndarray]:
         EOFError,
         zipfile.BadZipFile,
     ) as e:  # what numpy and zipfile raise for a non-archive
-        raise ValueError(
-            f"data file {path!r} is not an .npz archive of arrays: {e}"
-        ) from None
+        raise ValueError(f"data file {path!r} is not an .npz archive of arrays: {e}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(
-            f"data file {path!r} is a single array (.npy); save the arrays by input name with np.savez"
-        )
+        raise ValueError(f"data file {path!r} is a single array (.npy); save the arrays by input name with np.savez")
     with archive:
         names = list(archive.files)
         missing = [n for n in signature.inputs if n not in names]
         if missing:
             raise ValueError(
                 f"data file {path!r} lacks {', '.join(map(repr, missing))} for signature 'train' "
-                f"(it takes {', '.join(map(repr, signature.inputs))}; the file holds {', '.join(map(repr, names)) or 'nothing'})"
+                f"(it takes {', '.join(map(repr, signature.inputs))}; "
+                f"the file holds {', '.join(map(repr, names)) or 'nothing'})"
             )
         arrays = {}
         for name, info in signature.inputs.items():
@@ -196,9 +206,7 @@ def read_data(path: str, signature) -> dict[str, np.ndarray]:
             arrays[name] = np.ascontiguousarray(value)
     ignored = [n for n in names if n not in signature.inputs]
     if ignored:
-        print(
-            f"note: ignoring arrays of {path} that 'train' does not take: {', '.join(ignored)}"
-        )
+        print(f"note: ignoring arrays of {path} that 'train' does not take: {', '.join(ignored)}")
     return arrays
 
 
@@ -302,10 +310,13 @@ class _Resume:
             if state.get("format") != PROGRESS_FORMAT:
                 raise ValueError("not a litetrain progress file")
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"progress file {path!r} is damaged ({e}); remove it to resume the weights from epoch 1") from None
+            raise ValueError(
+                f"progress file {path!r} is damaged ({e}); remove it to resume the weights from epoch 1"
+            ) from None
         if state.get("checkpoint_sha256") != _file_digest(args.checkpoint):
             raise ValueError(
-                f"progress file {path!r} belongs to another version of {args.checkpoint!r} (the checkpoint changed since); "
+                f"progress file {path!r} belongs to another version of {args.checkpoint!r} "
+                "(the checkpoint changed since); "
                 "remove it to resume the weights with epochs counted from 1"
             )
         self.done_epochs, self.legacy_progress = epochs, path
@@ -339,9 +350,7 @@ def _matplotlib(plot_path: str):
         ) from None
     folder = os.path.dirname(plot_path) or "."
     if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"cannot write plot {plot_path!r}: folder {folder!r} does not exist"
-        )
+        raise FileNotFoundError(f"cannot write plot {plot_path!r}: folder {folder!r} does not exist")
     return pyplot
 
 

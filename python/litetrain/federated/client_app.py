@@ -41,9 +41,11 @@ def _setting(context: Context, key: str) -> object | None:
 def _path(context: Context, key: str) -> str:
     value = _setting(context, key)
     if not isinstance(value, str) or not value:
-        raise ValueError(f"this node has no {key!r}: give it in the SuperNode's --node-config "
-                         f"(e.g. --node-config \"model='/path/model.tflite' data='/path/shard.npz'\") "
-                         f"or in the run config")
+        raise ValueError(
+            f"this node has no {key!r}: give it in the SuperNode's --node-config "
+            f"(e.g. --node-config \"model='/path/model.tflite' data='/path/shard.npz'\") "
+            f"or in the run config"
+        )
     return os.path.abspath(os.path.expanduser(value))
 
 
@@ -56,8 +58,9 @@ def _local_data(context: Context, path: str) -> LocalData:
     index = split_by_class(whole.y, parts, per_node, seed=int(context.run_config.get("seed", 0)))[part]
     held_out = np.zeros(len(index), bool)
     held_out[::5] = True  # a fifth of the shard for the node's own evaluation
-    return LocalData(whole.x[index[~held_out]], whole.y[index[~held_out]],
-                     whole.x[index[held_out]], whole.y[index[held_out]])
+    return LocalData(
+        whole.x[index[~held_out]], whole.y[index[~held_out]], whole.x[index[held_out]], whole.y[index[held_out]]
+    )
 
 
 def node_for(context: Context) -> FederatedNode:

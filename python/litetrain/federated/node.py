@@ -83,8 +83,7 @@ class FederatedNode:
 
     def receive(self, weights: Mapping[str, np.ndarray], sender_fingerprint: str | None) -> None:
         """Takes the global weights, or raises :class:`ModelMismatch`, this node unchanged."""
-        checked = check_received(weights, self.initial, sender_fingerprint=sender_fingerprint,
-                                 local_model=self.name)
+        checked = check_received(weights, self.initial, sender_fingerprint=sender_fingerprint, local_model=self.name)
         restore_model_weights(self.trainer, checked)
 
     def train(self, config: RoundConfig) -> tuple[dict[str, np.ndarray], dict[str, float]]:
@@ -92,16 +91,26 @@ class FederatedNode:
         if config.learning_rate is not None:
             self.trainer.set_learning_rate(config.learning_rate)
         try:
-            history = self.trainer.fit(self.data.x, self.data.y, batch_size=config.batch_size, epochs=config.epochs,
-                                       seed=self.seed + config.server_round, on_nonfinite="raise", progress=False)
+            history = self.trainer.fit(
+                self.data.x,
+                self.data.y,
+                batch_size=config.batch_size,
+                epochs=config.epochs,
+                seed=self.seed + config.server_round,
+                on_nonfinite="raise",
+                progress=False,
+            )
         except NonFiniteLoss as e:
             raise LocalTrainingDiverged(
                 f"round {config.server_round}: local loss became non-finite ({e}); "
-                f"this node sends no weights for the round (lower learning-rate?)") from e
+                f"this node sends no weights for the round (lower learning-rate?)"
+            ) from e
         weights = model_weights(self.trainer)
         if not all(np.all(np.isfinite(a)) for a in weights.values()):
-            raise LocalTrainingDiverged(f"round {config.server_round}: local weights became non-finite; "
-                                        f"this node sends no weights for the round")
+            raise LocalTrainingDiverged(
+                f"round {config.server_round}: local weights became non-finite; "
+                f"this node sends no weights for the round"
+            )
         metrics = {
             "num-examples": float(len(self.data.x)),
             "loss": float(history.epoch_losses[-1]),
@@ -112,8 +121,10 @@ class FederatedNode:
 
     def evaluate(self) -> dict[str, float]:
         """Accuracy (and the eval signature's loss, if any) on the node's held-out data."""
-        metrics = {"num-examples": float(len(self.data.y_val)),
-                   "accuracy": accuracy(self.trainer, self.data.x_val, self.data.y_val)}
+        metrics = {
+            "num-examples": float(len(self.data.y_val)),
+            "accuracy": accuracy(self.trainer, self.data.x_val, self.data.y_val),
+        }
         if "eval" in self.trainer.model.signatures:
             loss = self.trainer.evaluate(self.data.x_val, self.data.y_val).get("loss")
             if loss is not None:

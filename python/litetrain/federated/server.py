@@ -39,8 +39,12 @@ class GlobalModel:
         test_data: Optional held-out ``.npz`` (x, y) for centralized evaluation.
     """
 
-    def __init__(self, model: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-                 test_data: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        model: str | os.PathLike[str],
+        out_dir: str | os.PathLike[str],
+        test_data: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.model_path = os.fspath(model)
         self.trainer = Trainer(self.model_path)
         self.initial = model_weights(self.trainer)
@@ -54,8 +58,10 @@ class GlobalModel:
     def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
         """Puts aggregated weights in (refusing arrays of another layout)."""
         if fingerprint(weights) != self.fingerprint:
-            raise ValueError(f"aggregated weights ({fingerprint(weights)}) do not match the model "
-                             f"{self.model_path} ({self.fingerprint})")
+            raise ValueError(
+                f"aggregated weights ({fingerprint(weights)}) do not match the model "
+                f"{self.model_path} ({self.fingerprint})"
+            )
         restore_model_weights(self.trainer, weights)
 
     def evaluate(self) -> dict[str, float]:
@@ -85,6 +91,11 @@ class GlobalModel:
         return files
 
     def _write_results(self, *, finished: bool, files: Mapping[str, str] | None = None) -> None:
-        results = {"model": self.model_path, "fingerprint": self.fingerprint, "finished": finished,
-                   "rounds": self.rounds, "files": dict(files or {})}
+        results = {
+            "model": self.model_path,
+            "fingerprint": self.fingerprint,
+            "finished": finished,
+            "rounds": self.rounds,
+            "files": dict(files or {}),
+        }
         write_atomically(self.out_dir / RESULTS_FILE, json.dumps(results, indent=2) + "\n")

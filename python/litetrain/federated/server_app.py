@@ -34,7 +34,7 @@ STRATEGIES = ("fedavg", "fedadam")
 
 def _required(config, key: str):
     if key not in config or config[key] in ("", None):
-        raise ValueError(f"the run config needs {key!r} (flwr run --run-config \"{key}=...\")")
+        raise ValueError(f'the run config needs {key!r} (flwr run --run-config "{key}=...")')
     return config[key]
 
 
@@ -50,25 +50,37 @@ def make_strategy(config, on_training_metrics) -> Strategy:
         on_training_metrics(dict(merged))
         return merged
 
-    common = dict(fraction_train=float(config.get("fraction-train", 1.0)),
-                  fraction_evaluate=float(config.get("fraction-evaluate", 1.0)),
-                  min_train_nodes=min_nodes, min_evaluate_nodes=min_nodes, min_available_nodes=min_nodes,
-                  train_metrics_aggr_fn=training_metrics)
+    common = dict(
+        fraction_train=float(config.get("fraction-train", 1.0)),
+        fraction_evaluate=float(config.get("fraction-evaluate", 1.0)),
+        min_train_nodes=min_nodes,
+        min_evaluate_nodes=min_nodes,
+        min_available_nodes=min_nodes,
+        train_metrics_aggr_fn=training_metrics,
+    )
     if name == "fedavg":
         strategy: Strategy = FedAvg(**common)
     elif name == "fedadam":
-        strategy = FedAdam(**common, eta=float(config.get("server-learning-rate", 0.01)),
-                           eta_l=float(config.get("learning-rate", 0.05)))
+        strategy = FedAdam(
+            **common,
+            eta=float(config.get("server-learning-rate", 0.01)),
+            eta_l=float(config.get("learning-rate", 0.05)),
+        )
     elif name == "fedprox":
-        raise ValueError("strategy 'fedprox' needs a proximal term in each node's training loss, which "
-                         "litetrain's training graphs do not have; use 'fedavg' or 'fedadam'")
+        raise ValueError(
+            "strategy 'fedprox' needs a proximal term in each node's training loss, which "
+            "litetrain's training graphs do not have; use 'fedavg' or 'fedadam'"
+        )
     else:
         raise ValueError(f"unknown strategy {name!r}; litetrain's ServerApp offers {', '.join(STRATEGIES)}")
     clipping = float(config.get("clipping-norm", 0.0))
     if clipping > 0:
         strategy = DifferentialPrivacyClientSideFixedClipping(
-            strategy, noise_multiplier=float(config.get("noise-multiplier", 0.0)), clipping_norm=clipping,
-            num_sampled_clients=min_nodes)
+            strategy,
+            noise_multiplier=float(config.get("noise-multiplier", 0.0)),
+            clipping_norm=clipping,
+            num_sampled_clients=min_nodes,
+        )
     return strategy
 
 
@@ -88,14 +100,22 @@ def main(grid: Grid, context: Context) -> None:
         return MetricRecord(metrics)
 
     round_config = {FINGERPRINT_KEY: model.fingerprint}
-    train_config = ConfigRecord({**round_config,
-                                 "local-epochs": int(config.get("local-epochs", 1)),
-                                 "batch-size": int(config.get("batch-size", 32)),
-                                 "learning-rate": float(config.get("learning-rate", 0.05))})
-    result = strategy.start(grid=grid, initial_arrays=record_of(model.initial),
-                            num_rounds=int(config.get("num-server-rounds", 3)),
-                            timeout=float(config.get("round-timeout", 600)),
-                            train_config=train_config, evaluate_config=ConfigRecord(round_config),
-                            evaluate_fn=evaluate)
+    train_config = ConfigRecord(
+        {
+            **round_config,
+            "local-epochs": int(config.get("local-epochs", 1)),
+            "batch-size": int(config.get("batch-size", 32)),
+            "learning-rate": float(config.get("learning-rate", 0.05)),
+        }
+    )
+    result = strategy.start(
+        grid=grid,
+        initial_arrays=record_of(model.initial),
+        num_rounds=int(config.get("num-server-rounds", 3)),
+        timeout=float(config.get("round-timeout", 600)),
+        train_config=train_config,
+        evaluate_config=ConfigRecord(round_config),
+        evaluate_fn=evaluate,
+    )
     del result  # its arrays are the last ones evaluate() put into the model
     model.finish()

@@ -42,8 +42,13 @@ def describe(weights: Mapping[str, np.ndarray]) -> str:
     return ", ".join(items[:4]) + (f", ... ({len(items)} in all)" if len(items) > 4 else "")
 
 
-def check_received(received: Mapping[str, np.ndarray], local: Mapping[str, np.ndarray], *,
-                   sender_fingerprint: str | None, local_model: str) -> dict[str, np.ndarray]:
+def check_received(
+    received: Mapping[str, np.ndarray],
+    local: Mapping[str, np.ndarray],
+    *,
+    sender_fingerprint: str | None,
+    local_model: str,
+) -> dict[str, np.ndarray]:
     """`received` as this node's weights, or :class:`ModelMismatch` naming both models.
 
     Names, dtypes and shapes must equal the local model's, and every value be finite.
@@ -51,13 +56,16 @@ def check_received(received: Mapping[str, np.ndarray], local: Mapping[str, np.nd
     mine = fingerprint(local)
     theirs = fingerprint(received)
     if sender_fingerprint is not None and sender_fingerprint != theirs:
-        raise ModelMismatch(f"the weights received do not match the fingerprint sent with them "
-                            f"({sender_fingerprint} announced, {theirs} received): the message was altered")
+        raise ModelMismatch(
+            f"the weights received do not match the fingerprint sent with them "
+            f"({sender_fingerprint} announced, {theirs} received): the message was altered"
+        )
     if theirs != mine:
         raise ModelMismatch(
             f"the federation sent weights of another model (fingerprint {theirs}: {describe(received)}) "
             f"than this node's {local_model} (fingerprint {mine}: {describe(local)}); "
-            f"every node and the server must use the same model file")
+            f"every node and the server must use the same model file"
+        )
     bad = [name for name, a in received.items() if not np.all(np.isfinite(a))]
     if bad:
         raise ModelMismatch(f"the federation sent non-finite weights ({', '.join(bad[:4])}); refused")

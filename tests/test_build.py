@@ -238,9 +238,18 @@ def test_frozen_layers_of_any_kind_match_tensorflow(case):
 def test_gradients_pass_through_frozen_layers_above_trainable_ones():
     """ZeroPadding2D (no formulation here) between two trainable layers: TensorFlow's
     own gradient of its PAD (a SLICE) is builtin."""
-    make = lambda: keras.Sequential(
-        [keras.Input((6, 6, 1)), L.Conv2D(2, 3, name="conv"), L.ZeroPadding2D(1), L.Flatten(), L.Dense(4, name="head")]
-    )
+
+    def make():
+        return keras.Sequential(
+            [
+                keras.Input((6, 6, 1)),
+                L.Conv2D(2, 3, name="conv"),
+                L.ZeroPadding2D(1),
+                L.Flatten(),
+                L.Dense(4, name="head"),
+            ]
+        )
+
     ours, theirs, weights, reference, initial, built = run_both(make, "categorical_crossentropy", True, optim.SGD(0.1))
     assert any(n.startswith("conv") for n in built.trainable_weights)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -227,7 +227,11 @@ def built_layers(model, built) -> list[str]:
     """Names of the layers whose weights train in `built`."""
     from litetrain.builder.weights import weight_name
 
-    return [l.name for l in model.layers if any(weight_name(l, w) in built.trainable_weights for w in l.weights)]
+    return [
+        layer.name
+        for layer in model.layers
+        if any(weight_name(layer, w) in built.trainable_weights for w in layer.weights)
+    ]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -239,7 +243,9 @@ def test_matches_tensorflow(case):
 
 
 def test_batch_statistics_match_keras_training_mode():
-    factory = lambda: cnn(L.Conv2D(4, 3, use_bias=False), L.BatchNormalization(momentum=0.9), L.Activation("relu"))
+    def factory():
+        return cnn(L.Conv2D(4, 3, use_bias=False), L.BatchNormalization(momentum=0.9), L.Activation("relu"))
+
     ours, theirs, weights, reference, initial, built = run_both(
         factory, "categorical_crossentropy", True, optim.SGD(0.05), batch_statistics=True
     )

@@ -117,7 +117,7 @@ def test_callback_period_counts_across_epochs(mlp_dynamic_path):
     x, y = data(80)
     seen = []
     litetrain.Trainer(mlp_dynamic_path).fit(
-        x, y, batch_size=8, epochs=3, callback=lambda s, e, l: seen.append(s), callback_every=4, progress=False
+        x, y, batch_size=8, epochs=3, callback=lambda s, e, loss: seen.append(s), callback_every=4, progress=False
     )
     # every 4th step, and the end of each 10-step epoch (once at step 20)
     assert seen == [4, 8, 10, 12, 16, 20, 24, 28, 30]

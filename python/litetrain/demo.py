@@ -12,14 +12,12 @@ Needs the ``build`` extra (TensorFlow) to build the model.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import sys
 import time
 
 import numpy as np
 
 import litetrain
+from litetrain import _native_logs
 from litetrain._reference_models import digits_dataset
 
 LAYERS = (64, 64, 10)
@@ -53,21 +51,6 @@ def _interpreter_loop(model_bytes: bytes, x, y, batch: int, epochs: int, seed: i
             losses.append(float(train(x=xb, y=yb)["loss"]))
             times.append(time.perf_counter() - began)
     return np.asarray(losses), np.asarray(times), interpreter.get_signature_runner("infer")
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Points file descriptor 2 at /dev/null for a while: the Interpreter's
-    native logging writes there directly, past Python's sys.stderr."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _accuracy(logits: np.ndarray, y: np.ndarray) -> float:
@@ -106,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     accuracy = history.validation[-1]["accuracy"]
     ours_us = history.seconds / history.steps * 1e6
 
-    with _native_stderr_silenced():  # its "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+    with _native_logs.filtered():  # its "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
         their_losses, their_times, infer = _interpreter_loop(
             model_bytes, x_train, y_train, args.batch_size, args.epochs, args.seed
         )

@@ -6,6 +6,7 @@ Needs TensorFlow (``pip install 'litetrain[build]'``); training the result does 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 from litetrain.errors import BuildError
@@ -17,10 +18,19 @@ SIGNATURES = ("train", "eval", "infer", "save", "restore", "set_learning_rate", 
 
 
 def import_tensorflow():
-    """TensorFlow, imported quietly, or an ImportError that says what to install."""
+    """TensorFlow, imported quietly, or an ImportError that says what to install.
+
+    Quietly: ``TF_CPP_MIN_LOG_LEVEL`` does not stop the absl lines TensorFlow's
+    import writes on some CPUs, so they are filtered out (litetrain._native_logs).
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from litetrain import _native_logs
+
     try:
-        import tensorflow as tf
+        with _native_logs.filtered():
+            import tensorflow as tf
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("building models needs TensorFlow: pip install 'litetrain[build]'") from e
     return tf

@@ -60,9 +60,9 @@ def test_timing_protocol_calibrates_interleaves_and_takes_the_median():
     fast, slow = _core.time_interleaved(
         [runner("fast", 4e-6), runner("slow", 2e-3)], rounds=5, round_seconds=0.05, warmup_seconds=0
     )
-    assert fast["steps_per_round"] == 12500 and slow["steps_per_round"] == 25
-    assert fast["median_us"] == pytest.approx(4.0) and slow["median_us"] == pytest.approx(2000.0)
-    assert len(fast["round_us"]) == 5 and calls["fast"][0] == 1  # one untimed first step
+    assert fast.steps_per_round == 12500 and slow.steps_per_round == 25
+    assert fast.median_us == pytest.approx(4.0) and slow.median_us == pytest.approx(2000.0)
+    assert len(fast.round_us) == 5 and calls["fast"][0] == 1  # one untimed first step
     assert _core.median([5.0, 1.0, 3.0, 2.0]) == 2.5
     with pytest.raises(ValueError, match="rounds must be >= 1"):
         _core.time_interleaved([runner("fast", 1e-6)], rounds=0)

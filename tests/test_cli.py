@@ -45,3 +45,14 @@ def test_errors_name_the_file_without_a_traceback(tmp_path):
     assert result.returncode == 1 and "not a valid TFLite model" in result.stderr
     debug = litetrain("--debug", "inspect", str(broken))
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_the_command_line_imports_neither_the_bench_suite_nor_tensorflow_at_start():
+    probe = (
+        "import sys, litetrain.cli; litetrain.cli._parser(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('litetrain.bench', 'tensorflow', 'keras'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    assert litetrain("bench", "--help").returncode == 0

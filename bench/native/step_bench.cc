@@ -2,7 +2,7 @@
 // BareStepLoop that only runs the compiled `train` signature on one batch
 // bound once. No Python anywhere: the tool for a board or a C++ host. Same model
 // file, same process, timed by the same protocol as `litetrain bench`
-// (litetrain/step_timing.h: calibration, warm-up, interleaved rounds, median).
+// (cpp/bench/step_timing.h: calibration, warm-up, interleaved rounds, median).
 //
 // Usage: step_bench MODEL.tflite BATCH [ROUNDS=7] [ROUND_SECONDS=0.25] [THREADS=0]
 // The model's `train` signature must take `x` (samples first) and one-hot `y`.
@@ -13,6 +13,8 @@
 #include <random>
 #include <vector>
 
+#include "bench/bare_step_loop.h"
+#include "bench/step_timing.h"
 #include "litetrain/litetrain.h"
 
 using namespace litetrain;

@@ -4,8 +4,8 @@
 
 #include <pybind11/stl.h>
 
+#include "bench/bare_step_loop.h"
 #include "bindings.h"
-#include "litetrain/bare_step_loop.h"
 #include "litetrain/errors.h"
 
 namespace py = pybind11;

@@ -14,6 +14,7 @@
 #include "litetrain/errors.h"
 #include "litetrain/signature_runner.h"
 #include "model_file.h"
+#include "model_internals.h"
 
 namespace litetrain {
 namespace {
@@ -180,7 +181,7 @@ std::size_t SignatureProfile::operators_in_xnnpack() const {
 }
 
 SignatureProfile ProfileSignature(const Model& model, std::string_view signature, int runs, int batch_size) {
-  detail::CompiledModel& compiled = *model.impl_;
+  detail::CompiledModel& compiled = *detail::ModelInternals::Compiled(model);
   if (compiled.profiler() == nullptr) {
     throw InvalidArgument(
         "the model was loaded without profiling: load it with ModelOptions::profiling "

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "litetrain/bare_step_loop.h"
+#include "bench/bare_step_loop.h"
 #include "litetrain/errors.h"
 #include "litetrain/signature_runner.h"
 #include "test_models.h"

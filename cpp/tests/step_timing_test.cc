@@ -3,8 +3,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "bench/step_timing.h"
 #include "litetrain/errors.h"
-#include "litetrain/step_timing.h"
 
 namespace litetrain {
 namespace {

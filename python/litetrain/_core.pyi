@@ -223,13 +223,28 @@ class BareStepLoop:
     @property
     def spec(self) -> SignatureSpec: ...
 
+class StepTiming:
+    """One system's result under the timing protocol (cpp/bench/step_timing.h)."""
+
+    @property
+    def median_us(self) -> float: ...
+    @property
+    def min_us(self) -> float: ...
+    @property
+    def max_us(self) -> float: ...
+    @property
+    def steps_per_round(self) -> int: ...
+    @property
+    def round_us(self) -> list[float]: ...
+
 def time_interleaved(
     runners: list[Callable[[int], float]],
+    *,
     rounds: int = 7,
     round_seconds: float = 0.25,
     warmup_seconds: float = 0.25,
     max_steps_per_round: int = 10_000_000,
-) -> list[dict[str, Any]]: ...
+) -> list[StepTiming]: ...
 def median(values: list[float]) -> float: ...
 
 # The epoch-end callbacks' rules (cpp/include/litetrain/callbacks.h).

@@ -2,7 +2,6 @@
 #pragma once
 
 #include "litetrain/bake.h"
-#include "litetrain/bare_step_loop.h"
 #include "litetrain/callbacks.h"
 #include "litetrain/checkpoint.h"
 #include "litetrain/compatibility.h"
@@ -17,6 +16,5 @@
 #include "litetrain/signature_roles.h"
 #include "litetrain/signature_runner.h"
 #include "litetrain/snapshot.h"
-#include "litetrain/step_timing.h"
 #include "litetrain/tensor.h"
 #include "litetrain/trainer.h"

@@ -16,9 +16,9 @@ namespace litetrain {
 
 namespace detail {
 class CompiledModel;
-}
+struct ModelInternals;
+}  // namespace detail
 class SignatureRunner;
-class BareStepLoop;
 
 struct ModelOptions {
   CpuOptions cpu;
@@ -44,8 +44,6 @@ struct LITETRAIN_API SignatureSpec {
   std::size_t input_index(std::string_view name) const;
   std::size_t output_index(std::string_view name) const;
 };
-
-struct SignatureProfile;
 
 class LITETRAIN_API Model {
  public:
@@ -75,9 +73,7 @@ class LITETRAIN_API Model {
   const CpuOptions& cpu_options() const;
 
  private:
-  friend class BareStepLoop;  // binds buffers to the compiled model directly
-  // reads LiteRT's profiler of the compiled model
-  friend SignatureProfile ProfileSignature(const Model&, std::string_view, int, int);
+  friend struct detail::ModelInternals;  // the library's own code past this API (src/model_internals.h)
   explicit Model(std::shared_ptr<detail::CompiledModel> impl);
   std::shared_ptr<detail::CompiledModel> impl_;
 };

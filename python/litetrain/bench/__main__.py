@@ -1,7 +1,7 @@
-"""``python -m litetrain.bench``: the benchmark suite (see litetrain.bench.cli)."""
+"""``python -m litetrain.bench``: the benchmark suite (see litetrain.cli.bench)."""
 
 import sys
 
-from litetrain.bench.cli import main
+from litetrain.cli.bench import main
 
 sys.exit(main())

@@ -28,7 +28,7 @@ class Plan:
     cases: list[tuple[str, int]]  # (model, batch)
     threads: list[int]
     systems: list[str]
-    protocol: dict  # rounds, round_seconds, warmup_seconds (see litetrain/step_timing.h)
+    protocol: dict  # rounds, round_seconds, warmup_seconds (see cpp/bench/step_timing.h)
     tolerances: gates.Tolerances
     memory_systems: list[str]
     memory_steps: int = 1000

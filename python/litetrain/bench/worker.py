@@ -108,7 +108,11 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
         rows.append(
             {
                 **row,
-                **timing,
+                "median_us": timing.median_us,
+                "min_us": timing.min_us,
+                "max_us": timing.max_us,
+                "steps_per_round": timing.steps_per_round,
+                "round_us": list(timing.round_us),
                 "loss_first_round": first,
                 "loss_last_round": last,
                 "trained": bool(np.isfinite(last) and last < first),

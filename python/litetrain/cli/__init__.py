@@ -6,7 +6,8 @@ exit status). Adding a command is adding a module to COMMANDS.
 
 Every failure prints one line, ``litetrain COMMAND: error: ...``, naming the
 file and the problem, and exits 1; ``--debug`` shows the traceback instead.
-Nothing here imports TensorFlow unless a command needs it.
+Nothing here imports TensorFlow unless a command needs it, nor the bench
+suite (litetrain.bench) unless ``bench`` runs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from litetrain.bench import cli as bench
-from litetrain.cli import bake, export, federated, inspect, train
+from litetrain.cli import bake, bench, export, federated, inspect, train
 
 COMMANDS = (inspect, train, bake, export, federated, bench)
 

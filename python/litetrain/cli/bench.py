@@ -1,4 +1,7 @@
-"""``litetrain bench`` (also ``python -m litetrain.bench``): the command line of the suite."""
+"""``litetrain bench`` (also ``python -m litetrain.bench``): the command line of the suite.
+
+The suite itself (litetrain.bench) is imported only when the command runs.
+"""
 
 from __future__ import annotations
 

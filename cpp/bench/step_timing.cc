@@ -1,4 +1,4 @@
-#include "litetrain/step_timing.h"
+#include "bench/step_timing.h"
 
 #include <algorithm>
 #include <cmath>

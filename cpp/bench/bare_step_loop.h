@@ -12,13 +12,12 @@
 #include <vector>
 
 #include "litetrain/dataset.h"
-#include "litetrain/export.h"
 #include "litetrain/model.h"
 #include "litetrain/tensor.h"
 
 namespace litetrain {
 
-class LITETRAIN_API BareStepLoop {
+class BareStepLoop {
  public:
   // Splits `data` (columns by input name of `signature`) into batches of
   // `batch_size` samples and binds each batch once: copied into 64-byte

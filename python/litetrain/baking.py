@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from litetrain import _core
-from litetrain.checkpoint import CheckpointError, load_checkpoint
+from litetrain._sources import model_source, weights_and_checkpoint
+from litetrain.checkpoint import CheckpointError
 from litetrain.errors import Error, WeightsMismatch
 from litetrain.model import Model
 
@@ -109,10 +110,8 @@ def bake(
         A :class:`Baked`: where it went (or its bytes, when `path` is None)
         and what the check of the fresh model found.
     """
-    from litetrain.trainer import Trainer
-
-    native, source = _model_source(model.model if isinstance(model, Trainer) else model)
-    variables, checkpoint = _weights(weights)
+    native, source = model_source(model)
+    variables, checkpoint = weights_and_checkpoint(weights)
     target = None if path is None else os.fspath(path)
     options = _core.BakeOptions()
     options.inference_only = bool(inference_only)
@@ -137,36 +136,3 @@ def bake(
         variables=report.variables,
         infer_difference=None if difference < 0 else float(difference),
     )
-
-
-def _model_source(model) -> tuple[object, str]:
-    """The model as the core takes it (a native model or bytes) and a name for messages."""
-    if isinstance(model, Model):
-        return model._native, model._source
-    if isinstance(model, (bytes, bytearray, memoryview)):
-        return model, "<bytes>"
-    if isinstance(model, (str, os.PathLike)):
-        source = os.fspath(model)
-        if os.path.isdir(source):
-            raise ValueError(f"model path {source!r} is a directory, not a .tflite file")
-        try:
-            with open(source, "rb") as f:
-                return f.read(), source
-        except FileNotFoundError:
-            raise FileNotFoundError(f"model file {source!r} does not exist") from None
-    raise TypeError(f"model must be a litetrain.Model, Trainer, path or bytes, got {type(model).__name__}")
-
-
-def _weights(weights) -> tuple[dict[str, np.ndarray], str | None]:
-    """The weights by name, and the checkpoint path they came from (if any)."""
-    from litetrain.trainer import Trainer
-
-    if isinstance(weights, Trainer):
-        return weights.snapshot(), None
-    if isinstance(weights, (str, os.PathLike)):
-        if not os.path.exists(weights):
-            raise FileNotFoundError(f"checkpoint {os.fspath(weights)!r} does not exist")
-        return load_checkpoint(weights), os.fspath(weights)
-    if isinstance(weights, Mapping):
-        return dict(weights), None
-    raise TypeError(f"weights must be a Trainer, a dict of arrays or a checkpoint path, got {type(weights).__name__}")

@@ -9,11 +9,10 @@ by loading a probe model per operator and version in it
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from litetrain import _core
-from litetrain.model import Model
+from litetrain._sources import model_bytes
 
 TFLITE_RUNTIME_2_14 = "tflite-runtime-2.14"
 
@@ -56,18 +55,9 @@ class Compatibility:
         return f"{self.runtime} cannot load it: {self.description}"
 
 
-def _bytes(model: Model | str | os.PathLike | bytes | bytearray | memoryview):
-    if isinstance(model, Model):
-        return model._native.file_bytes()
-    if isinstance(model, (bytes, bytearray, memoryview)):
-        return model
-    with open(os.fspath(model), "rb") as f:
-        return f.read()
-
-
 def list_operators(model) -> list[OperatorUse]:
     """Every operator code the model (path, bytes or Model) declares, with the signatures using it."""
-    return list(_core.list_operators(_bytes(model)))
+    return list(_core.list_operators(model_bytes(model)))
 
 
 def known_runtimes() -> list[str]:
@@ -82,7 +72,7 @@ def check_compatibility(model, runtime: str = TFLITE_RUNTIME_2_14) -> Compatibil
         ValueError: An unknown runtime (see :func:`known_runtimes`).
         litetrain.ModelFormatError: The model file is damaged.
     """
-    problems, description = _core.find_incompatibilities(_bytes(model), runtime)
+    problems, description = _core.find_incompatibilities(model_bytes(model), runtime)
     return Compatibility(
         runtime,
         tuple(problems),

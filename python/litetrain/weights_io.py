@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -10,16 +9,9 @@ import numpy as np
 
 def resolve_weights(weights) -> dict[str, np.ndarray]:
     """Weights by save/restore name from a dict, a Trainer, or a checkpoint path."""
-    from litetrain.checkpoint import load_checkpoint
-    from litetrain.trainer import Trainer
+    from litetrain._sources import weights_and_checkpoint
 
-    if isinstance(weights, Trainer):
-        return weights.snapshot()
-    if isinstance(weights, (str, os.PathLike)):
-        return load_checkpoint(weights)
-    if isinstance(weights, Mapping):
-        return {str(k): np.asarray(v) for k, v in weights.items()}
-    raise TypeError(f"weights must be a dict of arrays, a Trainer or a checkpoint path, got {type(weights).__name__}")
+    return weights_and_checkpoint(weights)[0]
 
 
 def load_weights(keras_model, weights) -> list[str]:

@@ -65,6 +65,12 @@ CASES = {
 }
 
 
+def _run_child(script: str, *args: str) -> None:
+    """Runs litetrain in a child process: a crash there (the bug these tests guard) fails the test, not the run."""
+    child = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, f"litetrain exited {child.returncode}: {child.stderr[-800:]}"
+
+
 def _interpreter_outputs(path: Path, sig: str, feeds: dict, restore: dict | None) -> dict:
     from ai_edge_litert.interpreter import Interpreter
 
@@ -97,23 +103,7 @@ def test_runs_like_the_interpreter(dynamic_models, case, batch, tmp_path):
     if restore is not None:
         np.savez(tmp_path / "restore.npz", **restore)
         restore_path = str(tmp_path / "restore.npz")
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            str(path),
-            sig,
-            str(tmp_path / "feeds.npz"),
-            restore_path,
-            str(tmp_path / "out.npz"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert child.returncode == 0, f"litetrain exited {child.returncode}: {child.stderr[-800:]}"
+    _run_child(CHILD, str(path), sig, str(tmp_path / "feeds.npz"), restore_path, str(tmp_path / "out.npz"))
     got = dict(np.load(tmp_path / "out.npz"))
     assert set(got) == set(expected)
     for name, want in expected.items():
@@ -176,22 +166,7 @@ def test_fit_then_predict_like_the_interpreter(dynamic_models, case, tmp_path):
     expected = _interpreter_fit(path, x, y, restore)
 
     np.savez(tmp_path / "data.npz", x=x, y=y)
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            FIT_CHILD,
-            str(path),
-            str(tmp_path / "data.npz"),
-            restore_path,
-            str(tmp_path / "out.npz"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert child.returncode == 0, f"litetrain exited {child.returncode}: {child.stderr[-800:]}"
+    _run_child(FIT_CHILD, str(path), str(tmp_path / "data.npz"), restore_path, str(tmp_path / "out.npz"))
     got = dict(np.load(tmp_path / "out.npz"))
     for name, want in expected.items():
         assert got[name].shape == want.shape, json.dumps({name: [got[name].shape, want.shape]})

@@ -86,7 +86,9 @@ def bake(
             returns, or the path of a checkpoint (:meth:`Trainer.save_checkpoint`).
         path: Where to write; written atomically (nothing is written if
             baking fails). None returns the bytes instead.
-        inference_only: Write the inference-only form.
+        inference_only: Write the inference-only form (float32, no
+            TensorFlow needed; :func:`litetrain.export` converts the Keras
+            model afresh instead, for quantized files).
         require_runtime: Refuse a result this runtime cannot load, naming the
             operators (see :func:`litetrain.check_compatibility`), e.g.
             ``"tflite-runtime-2.14"``.

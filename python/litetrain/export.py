@@ -55,6 +55,10 @@ def export(
 ) -> ExportReport:
     """Writes an inference-only ``.tflite`` (signature ``infer``) with trained weights baked in.
 
+    Converts the Keras model afresh with TensorFlow, so it can quantize; for
+    a float32 inference-only file without TensorFlow (on the device), use
+    ``bake(..., inference_only=True)``.
+
     Args:
         model: The :class:`litetrain.BuiltModel` (or its Keras model).
         weights: ``Trainer.snapshot()``, a Trainer, a checkpoint path, or None

@@ -10,17 +10,6 @@
 namespace py = pybind11;
 
 namespace litetrain::bindings {
-namespace {
-
-py::dict TensorSpecs(const std::vector<TensorSpec>& specs) {
-  py::dict out;  // insertion order = the runtime's order
-  for (const auto& spec : specs) {
-    out[py::str(spec.name)] = py::make_tuple(ToNumpy(spec.dtype), py::tuple(py::cast(spec.shape.to_vector())));
-  }
-  return out;
-}
-
-}  // namespace
 
 void BindModel(py::module_& m) {
   py::enum_<KernelMode>(m, "KernelMode")
@@ -75,12 +64,21 @@ void BindModel(py::module_& m) {
       .def_property_readonly("operators_in_xnnpack", &SignatureProfile::operators_in_xnnpack)
       .def("describe", &DescribeProfile);
 
+  py::class_<TensorSpec>(m, "TensorSpec", "One input or output of a signature, in the runtime's order.")
+      .def_readonly("name", &TensorSpec::name)
+      .def_property_readonly("dtype", [](const TensorSpec& t) { return ToNumpy(t.dtype); })
+      .def_property_readonly(
+          "shape", [](const TensorSpec& t) { return py::tuple(py::cast(t.shape.to_vector())); },
+          "-1 marks a dynamic dimension")
+      .def("__repr__", [](const TensorSpec& t) {
+        return "TensorSpec('" + t.name + "', " + std::string(DTypeName(t.dtype)) + t.shape.to_string() + ")";
+      });
   py::class_<SignatureSpec>(m, "SignatureSpec")
       .def_readonly("key", &SignatureSpec::key)
       .def_readonly("index", &SignatureSpec::index)
       .def_readonly("num_ops", &SignatureSpec::num_ops)
-      .def_property_readonly("inputs", [](const SignatureSpec& s) { return TensorSpecs(s.inputs); })
-      .def_property_readonly("outputs", [](const SignatureSpec& s) { return TensorSpecs(s.outputs); });
+      .def_readonly("inputs", &SignatureSpec::inputs)
+      .def_readonly("outputs", &SignatureSpec::outputs);
 
   py::class_<Model>(m, "Model")
       // Loading reads, verifies and compiles: native work, so the GIL is

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -45,8 +45,8 @@ class SignatureInfo:
     num_ops: int
 
 
-def _tensor_infos(specs: Mapping[str, tuple[np.dtype, tuple[int, ...]]]) -> dict[str, TensorInfo]:
-    return {name: TensorInfo(name, np.dtype(dtype), tuple(shape)) for name, (dtype, shape) in specs.items()}
+def _tensor_infos(specs: Sequence[_core.TensorSpec]) -> dict[str, TensorInfo]:
+    return {t.name: TensorInfo(t.name, t.dtype, t.shape) for t in specs}  # the runtime's order
 
 
 def _model_options(

@@ -4,10 +4,12 @@ or read from a folder of prebuilt ones.
 ``LITETRAIN_TEST_MODELS=DIR`` takes the models from DIR (written by
 ``tools/make_test_models.py`` on a machine with TensorFlow): a run on a target
 without TensorFlow (tools/test-aarch64, under emulation) needs nothing else.
-Test modules that need the build host itself (TensorFlow in the test process,
-C++ build tools) call :func:`skip_module_on_prebuilt_target` first: they are
-skipped, with the reason, only in such a run, never in the normal one, where
-a missing TensorFlow fails them.
+Tests that need TensorFlow or matplotlib in the test process carry the marker
+``needs_tensorflow`` or ``needs_matplotlib`` (pyproject.toml); test modules that
+import TensorFlow or need the build host itself (C++ build tools) call
+:func:`skip_module_on_prebuilt_target` first. Either way they are skipped, with
+the reason, only in such a run and only when the module is missing there, never
+in the normal one, where a missing TensorFlow or matplotlib fails them.
 """
 
 from __future__ import annotations
@@ -37,10 +39,38 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
+# {marker: (module, its name)}: what a test with the marker imports in the test
+# process (directly or through litetrain), which a target machine may lack.
+NEEDS_MARKERS = {
+    "needs_tensorflow": ("tensorflow", "TensorFlow"),
+    "needs_matplotlib": ("matplotlib", "matplotlib"),
+}
+
+
+def missing_on_prebuilt_target(module: str) -> bool:
+    """Whether this is a run on prebuilt models (a target machine) without `module`."""
+    return PREBUILT_MODELS is not None and importlib.util.find_spec(module) is None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skips the tests marked ``needs_<module>`` in a run on prebuilt models
+    without that module; elsewhere the marker changes nothing."""
+    for marker, (module, name) in NEEDS_MARKERS.items():
+        if not missing_on_prebuilt_target(module):
+            continue
+        skip = pytest.mark.skip(
+            reason=f"needs {name} in the test process ({marker}); this run has no {name} and takes "
+            f"prebuilt models from LITETRAIN_TEST_MODELS={PREBUILT_MODELS}"
+        )
+        for item in items:
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(skip)
+
+
 def skip_module_on_prebuilt_target(needs: str) -> None:
     """Skips the calling test module in a run on prebuilt models without
     TensorFlow (a target machine), which lacks what the module `needs`."""
-    if PREBUILT_MODELS is not None and importlib.util.find_spec("tensorflow") is None:
+    if missing_on_prebuilt_target("tensorflow"):
         pytest.skip(
             f"needs {needs}; this run has no TensorFlow and takes prebuilt models from "
             f"LITETRAIN_TEST_MODELS={PREBUILT_MODELS}",
@@ -91,9 +121,7 @@ def digits_model(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @pytest.fixture(scope="session")
 def mlp_settable_lr_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The dynamic-batch MLP with set_learning_rate / get_learning_rate signatures."""
-    path = tmp_path_factory.mktemp("models") / "mlp_settable_lr.tflite"
-    path.write_bytes(mlp_training_model(MLP_SIZES, batch_size=None, settable_learning_rate=True))
-    return path
+    return prebuilt_or_new_model("mlp_settable_lr", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

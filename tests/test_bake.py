@@ -72,6 +72,7 @@ def test_weights_from_a_dict_or_a_checkpoint(tmp_path, mlp_fixed_path):
     assert_bitwise_equal(litetrain.Trainer(from_dict).snapshot(), trainer.snapshot())
 
 
+@pytest.mark.needs_tensorflow
 def test_checkpoint_of_another_model_is_refused_and_nothing_written(tmp_path, mlp_fixed_path):
     other = tmp_path / "other.tflite"
     from litetrain._reference_models import mlp_training_model
@@ -264,6 +265,7 @@ def layout_model() -> bytes:
         return converter.convert()
 
 
+@pytest.mark.needs_tensorflow
 def test_variables_save_returns_transposed_or_reshaped(tmp_path):
     model = tmp_path / "layout.tflite"
     model.write_bytes(layout_model())
@@ -290,11 +292,9 @@ def test_variables_save_returns_transposed_or_reshaped(tmp_path):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
 
 
-def test_weights_of_another_model_are_a_typed_error(tmp_path):
+def test_weights_of_another_model_are_a_typed_error(mlp_dynamic_path):
     """Callers tell "these weights do not fit" from other failures by its type, not its text."""
-    from litetrain._reference_models import mlp_training_model
-
-    model = mlp_training_model((32, 16, 4), batch_size=None, learning_rate=0.1)
+    model = mlp_dynamic_path.read_bytes()
     weights = litetrain.Model(model).runner("save")()
     weights.pop(next(iter(weights)))
     with pytest.raises(litetrain.WeightsMismatch, match="lack"):

@@ -148,8 +148,10 @@ def test_report_tables_and_readme_section(tmp_path):
         report.update_readme(readme, "x")
 
 
+@pytest.mark.needs_tensorflow
 def test_flops_count_each_product_of_a_step():
-    keras = pytest.importorskip("keras")
+    import keras
+
     mlp = keras.Sequential([keras.Input((784,)), keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])
     # the first layer: forward and weight gradient; the second also its input gradient
     assert arithmetic.flops_per_step(mlp, 32) == 2 * 32 * 784 * 128 * 2 + 2 * 32 * 128 * 10 * 3

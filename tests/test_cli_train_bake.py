@@ -147,6 +147,7 @@ def test_lr_on_a_model_without_it_names_the_signature(mlp_fixed_path, data):
     )
 
 
+@pytest.mark.needs_matplotlib
 def test_plot_writes_a_png(tmp_path, mlp_dynamic_path, data):
     plot = tmp_path / "loss.png"
     result = cli("train", mlp_dynamic_path, "--data", data, "--epochs", "2", "--plot", plot)

@@ -78,7 +78,9 @@ def files(tmp_path_factory, mlp_dynamic_path):
     }
 
 
-@pytest.mark.parametrize("runtime", ["ai_edge_litert", "tensorflow", "tflite_runtime"])
+@pytest.mark.parametrize(
+    "runtime", ["ai_edge_litert", pytest.param("tensorflow", marks=pytest.mark.needs_tensorflow), "tflite_runtime"]
+)
 @pytest.mark.parametrize("kind", ["training model", "baked model", "inference-only model"])
 def test_same_outputs_in_every_runtime(request, tmp_path, files, kind, runtime):
     python = request.getfixturevalue("tflite_runtime_python") if runtime == "tflite_runtime" else None
@@ -121,6 +123,7 @@ def test_compatibility_table_matches_tflite_runtime(tflite_runtime_python):
     assert found[9] == 10  # FULLY_CONNECTED: versions 11-13 are newer than 2.14
 
 
+@pytest.mark.needs_tensorflow
 def test_a_model_named_incompatible_is_refused_by_tflite_runtime(tmp_path, tflite_runtime_python):
     """A dynamic-range quantized dense layer (the converter's Optimize.DEFAULT without data) is
     FULLY_CONNECTED version 12: litetrain names it, tflite-runtime 2.14 refuses the file,

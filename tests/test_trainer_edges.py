@@ -155,11 +155,10 @@ def test_non_checkpoint_files_raise_checkpoint_error(tmp_path):
         load_checkpoint(text)
 
 
-def test_old_names_still_work_with_a_deprecation_warning(tmp_path):
-    from litetrain._reference_models import mlp_training_model
+def test_old_names_still_work_with_a_deprecation_warning(tmp_path, mlp_dynamic_path):
     from litetrain.checkpoint import read_checkpoint
 
-    trainer = litetrain.Trainer(mlp_training_model((32, 16, 4), batch_size=None, learning_rate=0.1))
+    trainer = litetrain.Trainer(mlp_dynamic_path.read_bytes())
     with pytest.warns(DeprecationWarning, match=r"use Trainer.snapshot\(\)"):
         weights = trainer.weights()
     with pytest.warns(DeprecationWarning, match=r"use Trainer.restore\(\)"):

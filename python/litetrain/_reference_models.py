@@ -51,6 +51,8 @@ TEST_MODELS = {
     "mlp_digits": {"layer_sizes": (64, 32, 10), "batch_size": None, "learning_rate": 0.1},
     # Two equal initial biases: the converter stores them as one constant (bake's tests).
     "mlp_shared_init": {"layer_sizes": (32, 16, 16, 4), "batch_size": 8},
+    # The dynamic-batch MLP with set_learning_rate / get_learning_rate signatures.
+    "mlp_settable_lr": {"layer_sizes": (32, 16, 4), "batch_size": None, "settable_learning_rate": True},
 }
 
 

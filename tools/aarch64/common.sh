@@ -6,7 +6,8 @@
 #   rootfs/       aarch64 Debian 12 file tree: CPython 3.11, its headers, GoogleTest
 #   skbuild/      scikit-build-core's build folder for the cross build
 #   cpp/          the cross build of the C++ core and its GoogleTest tests
-#   target-wheels/, venv/   aarch64 wheels of the dependencies, the aarch64 venv
+#   target-deps/, target-litetrain/   the aarch64 dependencies and litetrain, unpacked
+#   target-tflite-runtime/   tflite-runtime 2.14 and numpy < 2 for the interop tests
 #   models/       .tflite files and reference results made on the build host
 # The aarch64 wheel itself goes to dist/.
 

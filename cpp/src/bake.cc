@@ -5,10 +5,10 @@
 #include "atomic_file.h"
 #include "bake_checks.h"
 #include "bake_rewrite.h"
+#include "flatbuffer/model_file.h"
 #include "litetrain/compatibility.h"
 #include "litetrain/errors.h"
 #include "litetrain/signature_roles.h"
-#include "model_file.h"
 
 namespace litetrain {
 namespace {

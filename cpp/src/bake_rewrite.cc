@@ -5,8 +5,8 @@
 #include <map>
 #include <set>
 
+#include "flatbuffer/model_graph.h"
 #include "litetrain/errors.h"
-#include "model_graph.h"
 #include "transpose.h"
 
 namespace litetrain::detail {

@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "flatbuffer/model_file.h"
 #include "litetrain/snapshot.h"
-#include "model_file.h"
 
 namespace litetrain::detail {
 

@@ -5,10 +5,10 @@
 #include <memory>
 #include <set>
 
+#include "flatbuffer/model_file.h"
+#include "flatbuffer/model_graph.h"
+#include "flatbuffer/model_verifier.h"
 #include "litetrain/errors.h"
-#include "model_file.h"
-#include "model_graph.h"
-#include "model_verifier.h"
 
 namespace litetrain {
 namespace {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "flatbuffer/model_graph.h"
 #include "litetrain/errors.h"
-#include "model_graph.h"
 
 namespace litetrain::detail {
 namespace {

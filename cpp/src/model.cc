@@ -8,10 +8,10 @@
 
 #include "aligned_buffer.h"
 #include "compiled_model.h"
-#include "flex_ops.h"
+#include "flatbuffer/flex_ops.h"
+#include "flatbuffer/model_verifier.h"
 #include "litetrain/errors.h"
 #include "litetrain/signature_runner.h"
-#include "model_verifier.h"
 
 namespace litetrain {
 namespace {

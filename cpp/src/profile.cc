@@ -9,11 +9,11 @@
 
 #include "aligned_buffer.h"
 #include "compiled_model.h"
+#include "flatbuffer/model_file.h"
 #include "litert/status.h"
 #include "litetrain/compatibility.h"
 #include "litetrain/errors.h"
 #include "litetrain/signature_runner.h"
-#include "model_file.h"
 #include "model_internals.h"
 
 namespace litetrain {

@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "flatbuffer/model_file.h"
+#include "flatbuffer/model_graph.h"
 #include "litetrain/bake.h"
 #include "litetrain/compatibility.h"
 #include "litetrain/errors.h"
 #include "litetrain/signature_runner.h"
 #include "litetrain/trainer.h"
-#include "model_file.h"
-#include "model_graph.h"
 #include "test_models.h"
 #include "transpose.h"
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "aligned_buffer.h"
+#include "flatbuffer/model_verifier.h"
 #include "litetrain/errors.h"
-#include "model_verifier.h"
 #include "test_models.h"
 #include "tflite_generated.h"
 

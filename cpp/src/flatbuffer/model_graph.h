@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "model_file.h"
+#include "flatbuffer/model_file.h"
 
 namespace litetrain::graph {
 

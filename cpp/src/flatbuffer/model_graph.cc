@@ -1,4 +1,4 @@
-#include "model_graph.h"
+#include "flatbuffer/model_graph.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "operator_inputs.h"
+#include "flatbuffer/operator_inputs.h"
 
 #include <initializer_list>
 

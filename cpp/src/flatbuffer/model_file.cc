@@ -1,10 +1,10 @@
-#include "model_file.h"
+#include "flatbuffer/model_file.h"
 
 #include <cstring>
 #include <string>
 
+#include "flatbuffer/model_verifier.h"
 #include "litetrain/errors.h"
-#include "model_verifier.h"
 
 namespace litetrain {
 namespace {

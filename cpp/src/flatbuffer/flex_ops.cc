@@ -1,4 +1,4 @@
-#include "flex_ops.h"
+#include "flatbuffer/flex_ops.h"
 
 #include <set>
 

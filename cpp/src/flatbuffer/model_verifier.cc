@@ -1,4 +1,4 @@
-#include "model_verifier.h"
+#include "flatbuffer/model_verifier.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -12,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "flatbuffer/operator_inputs.h"
+#include "flatbuffer/output_shapes.h"
 #include "formats/json.h"
 #include "litetrain/errors.h"
-#include "operator_inputs.h"
-#include "output_shapes.h"
 #include "tflite_generated.h"
 
 namespace litetrain {

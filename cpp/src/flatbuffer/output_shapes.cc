@@ -1,12 +1,12 @@
-#include "output_shapes.h"
+#include "flatbuffer/output_shapes.h"
 
 #include <algorithm>
 #include <cstring>
 #include <iterator>
 #include <optional>
 
+#include "flatbuffer/operator_inputs.h"
 #include "litetrain/errors.h"
-#include "operator_inputs.h"
 
 namespace litetrain::detail {
 namespace {

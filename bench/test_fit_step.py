@@ -14,24 +14,25 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 import litetrain
-from litetrain._reference_models import mlp_training_model
+from litetrain.bench.models import MODELS
 
 STEPS = 200
-CASES = {
-    "mlp-32-16-4-b8-fixed": ((32, 16, 4), 8, 8),
-    "mlp-32-16-4-b8-dynamic": ((32, 16, 4), None, 8),
-    "mlp-784-128-10-b32-fixed": ((784, 128, 10), 32, 32),
+CASES = {  # name: (model of litetrain.bench.models, batch of the file (None: dynamic), batch fed)
+    "mlp-tiny-b8-fixed": ("mlp-tiny", 8, 8),
+    "mlp-tiny-b8-dynamic": ("mlp-tiny", None, 8),
+    "mlp-mid-b32-fixed": ("mlp-mid", 32, 32),
 }
 
 
 @pytest.fixture(scope="module", params=list(CASES))
 def case(request):
-    sizes, model_batch, batch = CASES[request.param]
-    model = mlp_training_model(sizes, batch_size=model_batch, learning_rate=0.01)
+    name, model_batch, batch = CASES[request.param]
+    spec = MODELS[name]
+    model = spec.build(model_batch)
     rng = np.random.default_rng(0)
     n = STEPS * batch
-    x = rng.standard_normal((n, sizes[0]), dtype=np.float32)
-    y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], n)]
+    x = rng.standard_normal((n, *spec.input_shape), dtype=np.float32)
+    y = np.eye(spec.classes, dtype=np.float32)[rng.integers(0, spec.classes, n)]
     return request.param, model, batch, x, y
 
 

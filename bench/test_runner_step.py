@@ -12,21 +12,19 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 import litetrain
-from litetrain._reference_models import mlp_training_model
+from litetrain.bench.models import MODELS
 
-CASES = {
-    "mlp-32-16-4-b8": ((32, 16, 4), 8),
-    "mlp-784-128-10-b32": ((784, 128, 10), 32),
-}
+CASES = {"mlp-tiny-b8": ("mlp-tiny", 8), "mlp-mid-b32": ("mlp-mid", 32)}  # a model of litetrain.bench.models, batch
 
 
 @pytest.fixture(scope="module", params=list(CASES))
 def case(request):
-    sizes, batch = CASES[request.param]
-    model = mlp_training_model(sizes, batch_size=batch, learning_rate=0.01)
+    name, batch = CASES[request.param]
+    spec = MODELS[name]
+    model = spec.build(batch)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, sizes[0]), dtype=np.float32)
-    y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
+    x = rng.standard_normal((batch, *spec.input_shape), dtype=np.float32)
+    y = np.eye(spec.classes, dtype=np.float32)[rng.integers(0, spec.classes, batch)]
     return request.param, model, x, y
 
 

@@ -29,8 +29,9 @@ signature defs sort them by name (``train``: x, y), which the Interpreter
 shows; the subgraphs hold them in reverse (``train``: y, x; ``restore``:
 w1, b1, w0, b0), which the LiteRT C API and ``CompiledModel`` show.
 
-A general model builder is planned; this module only serves tests and the demo.
-TensorFlow is imported lazily: training never needs it.
+Models of users come from :func:`litetrain.build`; these hand-written modules
+are the tests' fixed reference, independent of the builder (and the digits data
+of the tests and the demo). TensorFlow is imported lazily: training never needs it.
 """
 
 from __future__ import annotations

@@ -49,9 +49,10 @@ class ModelSpec:
         keras.utils.set_random_seed(0)
         return keras.Sequential([keras.Input(self.input_shape), *self.layers(keras)], name=self.name.replace("-", "_"))
 
-    def build(self, batch: int) -> bytes:
+    def build(self, batch: int | None) -> bytes:
         """The training ``.tflite`` made by :func:`litetrain.build` from
-        :meth:`keras` (what a user of litetrain gets), with a fixed batch."""
+        :meth:`keras` (what a user of litetrain gets), with a fixed batch
+        (None: a dynamic one)."""
         import litetrain
         from litetrain import optim
 

@@ -149,13 +149,14 @@ class Baker {
       std::vector<LayoutStep> steps;
       const fb::OperatorT* read_op =
           FollowLayoutSteps(subgraph, producers, static_cast<int32_t>(output->tensor_index), steps);
-      if (read_op == nullptr || BuiltinCode(model_, *read_op) != graph::kReadVariable || read_op->inputs.size() != 1) {
+      if (read_op == nullptr || BuiltinCode(model_, *read_op) != builtin::kReadVariable ||
+          read_op->inputs.size() != 1) {
         NotTraining(where + " is not a variable read from a resource variable (directly, or reshaped or transposed)");
       }
       const int32_t handle = read_op->inputs[0] >= 0 ? producers.at(static_cast<std::size_t>(read_op->inputs[0])) : -1;
       const fb::OperatorT* handle_op =
           handle >= 0 ? subgraph.operators[static_cast<std::size_t>(handle)].get() : nullptr;
-      if (handle_op == nullptr || BuiltinCode(model_, *handle_op) != graph::kVarHandle) {
+      if (handle_op == nullptr || BuiltinCode(model_, *handle_op) != builtin::kVarHandle) {
         NotTraining(where + " reads a variable whose handle does not come from VAR_HANDLE");
       }
       const fb::TensorT& returned = *subgraph.tensors.at(output->tensor_index);
@@ -197,11 +198,11 @@ class Baker {
       if (p < 0) return nullptr;
       const fb::OperatorT& op = *subgraph.operators[static_cast<std::size_t>(p)];
       const int32_t code = BuiltinCode(model_, op);
-      const bool reshape = code == graph::kReshape || code == graph::kSqueeze || code == graph::kExpandDims;
-      if ((!reshape && code != graph::kTranspose) || op.inputs.empty() || op.inputs[0] < 0) return &op;
+      const bool reshape = code == builtin::kReshape || code == builtin::kSqueeze || code == builtin::kExpandDims;
+      if ((!reshape && code != builtin::kTranspose) || op.inputs.empty() || op.inputs[0] < 0) return &op;
       const fb::TensorT& input = *subgraph.tensors.at(static_cast<std::size_t>(op.inputs[0]));
       LayoutStep step{Dims(input.shape), {}};
-      if (code == graph::kTranspose) {
+      if (code == builtin::kTranspose) {
         step.perm = ConstantInts(subgraph, op.inputs.size() == 2 ? op.inputs[1] : -1);
         std::vector<bool> seen(step.input_shape.size(), false);
         bool valid = step.perm.size() == step.input_shape.size();
@@ -287,7 +288,7 @@ class Baker {
   std::vector<std::string> Handles(const fb::SubGraphT& subgraph) const {
     std::vector<std::string> handles(subgraph.tensors.size());
     for (const auto& op : subgraph.operators) {
-      if (BuiltinCode(model_, *op) == graph::kVarHandle && op->outputs.size() == 1 && op->outputs[0] >= 0) {
+      if (BuiltinCode(model_, *op) == builtin::kVarHandle && op->outputs.size() == 1 && op->outputs[0] >= 0) {
         handles.at(static_cast<std::size_t>(op->outputs[0])) = graph::VariableKey(*op);
       }
     }
@@ -337,7 +338,7 @@ class Baker {
     for (int32_t t : subgraph.inputs) ++uses.at(static_cast<std::size_t>(t));
     for (int32_t t : subgraph.outputs) ++uses.at(static_cast<std::size_t>(t));
     for (auto& op : subgraph.operators) {
-      if (BuiltinCode(model_, *op) != graph::kAssignVariable || op->inputs.size() != 2 || op->inputs[0] < 0) continue;
+      if (BuiltinCode(model_, *op) != builtin::kAssignVariable || op->inputs.size() != 2 || op->inputs[0] < 0) continue;
       const SavedVariable* v = Saved(handles.at(static_cast<std::size_t>(op->inputs[0])));
       if (v == nullptr) continue;  // a variable `save` does not return keeps its value
       const int32_t value = op->inputs[1];
@@ -388,14 +389,14 @@ class Baker {
     const int32_t value_index = AddConstant(subgraph, v);
 
     auto var_handle = std::make_unique<fb::OperatorT>();
-    var_handle->opcode_index = OperatorCode(graph::kVarHandle);
+    var_handle->opcode_index = OperatorCode(builtin::kVarHandle);
     var_handle->outputs = {handle_index};
     fb::VarHandleOptionsT options;
     options.container = v.container;
     options.shared_name = v.shared_name;
     var_handle->builtin_options.Set(std::move(options));
     auto assign = std::make_unique<fb::OperatorT>();
-    assign->opcode_index = OperatorCode(graph::kAssignVariable);
+    assign->opcode_index = OperatorCode(builtin::kAssignVariable);
     assign->inputs = {handle_index, value_index};
     assign->builtin_options.Set(fb::AssignVariableOptionsT());
     subgraph.operators.push_back(std::move(var_handle));
@@ -410,7 +411,8 @@ class Baker {
       const fb::SubGraphT& subgraph = *model_.subgraphs.at(static_cast<std::size_t>(s));
       const std::vector<std::string> handles = Handles(subgraph);
       for (const auto& op : subgraph.operators) {
-        if (BuiltinCode(model_, *op) != graph::kAssignVariable || op->inputs.size() != 2 || op->inputs[0] < 0) continue;
+        if (BuiltinCode(model_, *op) != builtin::kAssignVariable || op->inputs.size() != 2 || op->inputs[0] < 0)
+          continue;
         const std::string& key = handles.at(static_cast<std::size_t>(op->inputs[0]));
         if (key.empty()) continue;
         const fb::TensorT* value =
@@ -432,14 +434,14 @@ class Baker {
     std::vector<std::unique_ptr<fb::OperatorT>> kept;
     for (auto& op : subgraph.operators) {
       const int32_t code = BuiltinCode(model_, *op);
-      if (code == graph::kCallOnce || code == graph::kVarHandle) continue;
-      if (code == graph::kAssignVariable) {
+      if (code == builtin::kCallOnce || code == builtin::kVarHandle) continue;
+      if (code == builtin::kAssignVariable) {
         const std::string key =
             op->inputs.empty() || op->inputs[0] < 0 ? "" : handles.at(static_cast<std::size_t>(op->inputs[0]));
         throw InvalidArgument(where + " changes variable '" + VariableName(key) +
                               "', so it has no inference-only form with constant weights");
       }
-      if (code == graph::kReadVariable && op->inputs.size() == 1 && op->outputs.size() == 1 && op->inputs[0] >= 0) {
+      if (code == builtin::kReadVariable && op->inputs.size() == 1 && op->outputs.size() == 1 && op->inputs[0] >= 0) {
         const std::string& key = handles.at(static_cast<std::size_t>(op->inputs[0]));
         auto found = values.find(key);
         if (key.empty() || found == values.end() || found->second == nullptr) {

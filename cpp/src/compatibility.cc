@@ -23,7 +23,6 @@ constexpr OperatorRow kOperators[] = {
 #include "runtime_op_versions.inc"
 };
 
-constexpr int32_t kCustom = 32;
 const char* const kTfliteRuntime214 = "tflite-runtime-2.14";
 
 const OperatorRow* Row(int32_t code) {
@@ -63,7 +62,7 @@ std::vector<OperatorUse> ListOperators(const void* model, std::size_t size) {
     OperatorUse use;
     use.builtin_code = std::max<int32_t>(code->builtin_code, code->deprecated_builtin_code);
     use.version = code->version;
-    use.custom = use.builtin_code == kCustom;
+    use.custom = use.builtin_code == builtin::kCustom;
     if (use.custom) {
       use.name = code->custom_code;
     } else if (const OperatorRow* row = Row(use.builtin_code)) {
@@ -104,10 +103,10 @@ std::vector<std::string> UninitializedVariables(const void* model, std::size_t s
     std::map<int32_t, std::string> handles;  // VAR_HANDLE output tensor -> variable
     for (const auto& op : subgraph.operators) {
       const int32_t code = graph::BuiltinCode(skeleton, *op);
-      if (code == graph::kVarHandle && op->outputs.size() == 1 && op->builtin_options.AsVarHandleOptions()) {
+      if (code == builtin::kVarHandle && op->outputs.size() == 1 && op->builtin_options.AsVarHandleOptions()) {
         handles[op->outputs[0]] = graph::VariableKey(*op);
       }
-      const bool assigns = code == graph::kAssignVariable, reads = code == graph::kReadVariable;
+      const bool assigns = code == builtin::kAssignVariable, reads = code == builtin::kReadVariable;
       if ((!assigns && !reads) || op->inputs.empty()) continue;
       const auto handle = handles.find(op->inputs[0]);
       if (handle == handles.end()) continue;  // a handle from elsewhere: not ours to judge

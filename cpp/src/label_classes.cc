@@ -9,9 +9,6 @@
 namespace litetrain::detail {
 namespace {
 
-constexpr int32_t kCast = 53;
-constexpr int32_t kOneHot = 85;
-
 // An int32 / int64 scalar constant's value, or -1.
 int64_t ConstantInteger(const fb::Model& model, const fb::Tensor& tensor, const uint8_t* file, std::size_t size) {
   if (model.buffers() == nullptr || tensor.buffer() == 0 || tensor.buffer() >= model.buffers()->size()) return -1;
@@ -51,15 +48,15 @@ int64_t OneHotDepth(const fb::Model& model, const fb::SubGraph& subgraph, int32_
   for (const fb::Operator* op : *subgraph.operators()) {
     if (op->inputs() == nullptr || op->inputs()->size() == 0 || op->inputs()->Get(0) != tensor) continue;
     const int32_t code = Code(model, *op);
-    if (code == kOneHot && op->inputs()->size() >= 2) {
+    if (code == builtin::kOneHot && op->inputs()->size() >= 2) {
       const int32_t depth = op->inputs()->Get(1);
       if (depth < 0 || subgraph.tensors() == nullptr || static_cast<uint32_t>(depth) >= subgraph.tensors()->size()) {
         return -1;
       }
       return ConstantInteger(model, *subgraph.tensors()->Get(static_cast<uint32_t>(depth)), file, size);
     }
-    const bool keeps_values =
-        code == kCast || code == graph::kReshape || code == graph::kSqueeze || code == graph::kExpandDims;
+    const bool keeps_values = code == builtin::kCast || code == builtin::kReshape || code == builtin::kSqueeze ||
+                              code == builtin::kExpandDims;
     if (keeps_values && op->outputs() != nullptr && op->outputs()->size() == 1) {
       const int64_t depth = OneHotDepth(model, subgraph, op->outputs()->Get(0), file, size, hops + 1);
       if (depth > 0) return depth;

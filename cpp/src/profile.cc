@@ -9,6 +9,7 @@
 
 #include "aligned_buffer.h"
 #include "compiled_model.h"
+#include "flatbuffer/builtin_codes.h"
 #include "flatbuffer/model_file.h"
 #include "litert/status.h"
 #include "litetrain/compatibility.h"
@@ -119,7 +120,7 @@ Inputs MakeInputs(const SignatureSpec& spec, int batch_size) {
 
 // Builtin codes whose second input is a filter or weight matrix XNNPACK
 // only takes when it is constant (or, for FULLY_CONNECTED, with a flag).
-constexpr int32_t kConv2d = 3, kDepthwiseConv2d = 4, kFullyConnected = 9, kTransposeConv = 67;
+using builtin::kConv2d, builtin::kDepthwiseConv2d, builtin::kFullyConnected, builtin::kTransposeConv;
 
 bool IsConstant(const fb::ModelT& model, const fb::SubGraphT& subgraph, int32_t tensor) {
   if (tensor < 0 || static_cast<std::size_t>(tensor) >= subgraph.tensors.size()) return false;

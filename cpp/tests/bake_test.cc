@@ -183,7 +183,7 @@ TEST(Bake, AVariableTheInitializerNeverSetsGetsAnAssignment) {
   auto& ops = tree->subgraphs[static_cast<std::size_t>(init)]->operators;
   const std::size_t before = ops.size();
   ops.erase(std::remove_if(ops.begin(), ops.end(),
-                           [&](const auto& op) { return graph::BuiltinCode(*tree, *op) == graph::kAssignVariable; }),
+                           [&](const auto& op) { return graph::BuiltinCode(*tree, *op) == builtin::kAssignVariable; }),
             ops.end());
   ASSERT_LT(ops.size(), before);
   const std::vector<uint8_t> broken = Pack(*tree);

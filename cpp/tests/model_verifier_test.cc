@@ -7,10 +7,13 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aligned_buffer.h"
+#include "flatbuffer/builtin_codes.h"
 #include "flatbuffer/model_verifier.h"
+#include "flatbuffer/operator_inputs.h"
 #include "litetrain/errors.h"
 #include "test_models.h"
 #include "tflite_generated.h"
@@ -193,10 +196,45 @@ TEST_F(ModelVerifier, RejectsAConstantShapedToNoElements) {
   EXPECT_NE(message.find("needs 0 bytes of data"), std::string::npos) << message;
 }
 
+TEST(BuiltinCodes, NameTheOperatorsOfTheRuntimesTable) {
+  const std::pair<int32_t, const char*> codes[] = {
+      {builtin::kAdd, "ADD"},
+      {builtin::kConv2d, "CONV_2D"},
+      {builtin::kDepthwiseConv2d, "DEPTHWISE_CONV_2D"},
+      {builtin::kFullyConnected, "FULLY_CONNECTED"},
+      {builtin::kMul, "MUL"},
+      {builtin::kReshape, "RESHAPE"},
+      {builtin::kCustom, "CUSTOM"},
+      {builtin::kPad, "PAD"},
+      {builtin::kTranspose, "TRANSPOSE"},
+      {builtin::kSub, "SUB"},
+      {builtin::kDiv, "DIV"},
+      {builtin::kSqueeze, "SQUEEZE"},
+      {builtin::kCast, "CAST"},
+      {builtin::kMaximum, "MAXIMUM"},
+      {builtin::kMinimum, "MINIMUM"},
+      {builtin::kPadV2, "PADV2"},
+      {builtin::kTransposeConv, "TRANSPOSE_CONV"},
+      {builtin::kExpandDims, "EXPAND_DIMS"},
+      {builtin::kOneHot, "ONE_HOT"},
+      {builtin::kSquaredDifference, "SQUARED_DIFFERENCE"},
+      {builtin::kMirrorPad, "MIRROR_PAD"},
+      {builtin::kIf, "IF"},
+      {builtin::kWhile, "WHILE"},
+      {builtin::kCallOnce, "CALL_ONCE"},
+      {builtin::kVarHandle, "VAR_HANDLE"},
+      {builtin::kReadVariable, "READ_VARIABLE"},
+      {builtin::kAssignVariable, "ASSIGN_VARIABLE"},
+  };
+  for (const auto& [code, name] : codes) {
+    EXPECT_EQ(detail::BuiltinOperatorName(code), std::string(name) + " (" + std::to_string(code) + ")");
+  }
+}
+
 TEST_F(ModelVerifier, RejectsOneVariableReadAtTwoInputs) {
   const std::string message = ErrorAfter([](fb::Model& m) {
     // SUB(w, w): the variable update's second operand moved onto its first.
-    constexpr int32_t kReadVariable = 143, kSub = 41;
+    using builtin::kReadVariable, builtin::kSub;
     auto code = [&](const fb::Operator* op) { return m.operator_codes()->Get(op->opcode_index())->builtin_code(); };
     for (auto* subgraph : *m.mutable_subgraphs()) {
       std::vector<int32_t> reads;

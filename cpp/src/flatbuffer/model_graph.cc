@@ -87,7 +87,7 @@ std::vector<int32_t> ReachableSubgraphs(fb::ModelT& model, int32_t root, bool fo
   seen.at(static_cast<std::size_t>(root)) = true;
   for (std::size_t next = 0; next < order.size(); ++next) {
     for (auto& op : model.subgraphs[static_cast<std::size_t>(order[next])]->operators) {
-      if (!follow_initializers && BuiltinCode(model, *op) == kCallOnce) continue;
+      if (!follow_initializers && BuiltinCode(model, *op) == builtin::kCallOnce) continue;
       VisitSubgraphReferences(*op, [&](int32_t& index) {
         if (index >= 0 && static_cast<std::size_t>(index) < seen.size() && !seen[static_cast<std::size_t>(index)]) {
           seen[static_cast<std::size_t>(index)] = true;

@@ -8,19 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "flatbuffer/builtin_codes.h"
 #include "flatbuffer/model_file.h"
 
 namespace litetrain::graph {
-
-// Builtin operator codes the rewrites look for (TFLite's BuiltinOperator).
-inline constexpr int32_t kReshape = 22;
-inline constexpr int32_t kTranspose = 39;
-inline constexpr int32_t kSqueeze = 43;
-inline constexpr int32_t kExpandDims = 70;
-inline constexpr int32_t kCallOnce = 129;
-inline constexpr int32_t kVarHandle = 142;
-inline constexpr int32_t kReadVariable = 143;
-inline constexpr int32_t kAssignVariable = 144;
 
 // The operator's builtin code (the larger of the two code fields: files
 // before schema 3a only set the deprecated one).

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "flatbuffer/builtin_codes.h"
 #include "flatbuffer/operator_inputs.h"
 #include "flatbuffer/output_shapes.h"
 #include "formats/json.h"
@@ -22,6 +23,7 @@ namespace litetrain {
 namespace {
 
 namespace fb = tflite_fb;
+using builtin::kAssignVariable, builtin::kReadVariable, builtin::kVarHandle;
 
 // The only schema version TFLite has written since 2018.
 constexpr uint32_t kSchemaVersion = 3;
@@ -498,11 +500,6 @@ class SemanticChecker {
     }
   }
 
-  // Builtin operator codes of the resource-variable ops.
-  static constexpr int32_t kVarHandle = 142;
-  static constexpr int32_t kReadVariable = 143;
-  static constexpr int32_t kAssignVariable = 144;
-
   // LiteRT's variable kernels index their operands without counting them: a
   // READ_VARIABLE without an output overflowed the heap, an ASSIGN_VARIABLE
   // with one input threw out of LiteRT's loader (fuzz_model findings).
@@ -520,7 +517,7 @@ class SemanticChecker {
     if (inputs < 0) {
       // Only these write nothing but state: another operator without an
       // output (RESHAPE, seen) threw out of LiteRT's loader.
-      static constexpr int32_t kCustom = 32, kIf = 118, kWhile = 119, kCallOnce = 129;
+      using builtin::kCallOnce, builtin::kCustom, builtin::kIf, builtin::kWhile;
       const bool may_have_no_output = code == kCustom || code == kIf || code == kWhile || code == kCallOnce;
       if (!may_have_no_output && (op.outputs() == nullptr || op.outputs()->size() == 0)) {
         Fail(where + " (" + detail::BuiltinOperatorName(code) + ") has no output");

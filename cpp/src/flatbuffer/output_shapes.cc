@@ -5,6 +5,7 @@
 #include <iterator>
 #include <optional>
 
+#include "flatbuffer/builtin_codes.h"
 #include "flatbuffer/operator_inputs.h"
 #include "litetrain/errors.h"
 
@@ -13,12 +14,8 @@ namespace {
 
 namespace fb = tflite_fb;
 
-constexpr int32_t kFullyConnected = 9;
-constexpr int32_t kReshape = 22;
-constexpr int32_t kPad = 34;
-constexpr int32_t kTranspose = 39;
-constexpr int32_t kPadV2 = 60;
-constexpr int32_t kMirrorPad = 100;
+using builtin::kFullyConnected, builtin::kMirrorPad, builtin::kPad, builtin::kPadV2, builtin::kReshape,
+    builtin::kTranspose;
 
 // int64 so that damaged constants cannot overflow the arithmetic.
 using Shape = std::vector<int64_t>;
@@ -29,10 +26,15 @@ struct Computed {
   std::string from;
 };
 
-// Elementwise operators whose output is their inputs broadcast together:
-// ADD, MUL, SUB, DIV, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE.
+// Elementwise operators whose output is their inputs broadcast together.
 bool Broadcasts(int32_t code) {
-  static constexpr int32_t kCodes[] = {0, 18, 41, 42, 55, 57, 99};
+  static constexpr int32_t kCodes[] = {builtin::kAdd,
+                                       builtin::kMul,
+                                       builtin::kSub,
+                                       builtin::kDiv,
+                                       builtin::kMaximum,
+                                       builtin::kMinimum,
+                                       builtin::kSquaredDifference};
   return std::find(std::begin(kCodes), std::end(kCodes), code) != std::end(kCodes);
 }
 

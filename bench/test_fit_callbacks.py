@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import litetrain
-from litetrain._reference_models import mlp_training_model
+from litetrain.tf.reference_models import mlp_training_model
 from litetrain.callbacks import CSVLogger, EarlyStopping, TerminateOnNaN
 
 EPOCHS = 5

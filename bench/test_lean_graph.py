@@ -13,7 +13,7 @@ from __future__ import annotations
 import litetrain
 import numpy as np
 import pytest
-from litetrain._reference_models import mlp_training_model
+from litetrain.tf.reference_models import mlp_training_model
 
 keras = pytest.importorskip("keras")
 STEPS = 200

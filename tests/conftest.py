@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from litetrain._reference_models import TEST_MODELS, mlp_initial_weights, mlp_training_model
+from litetrain._reference_models import TEST_MODELS, mlp_initial_weights
 
 PREBUILT_MODELS = os.environ.get("LITETRAIN_TEST_MODELS")
 
@@ -96,6 +96,8 @@ def prebuilt_or_new_model(name: str, tmp_path_factory: pytest.TempPathFactory) -
             )
         return path
     path = tmp_path_factory.mktemp("models") / f"{name}.tflite"
+    from litetrain.tf.reference_models import mlp_training_model
+
     path.write_bytes(mlp_training_model(**TEST_MODELS[name]))
     return path
 

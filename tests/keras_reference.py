@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from litetrain.builder.weights import model_layers, weight_name
 
 
 def keras_loss(name: str, from_logits: bool):
@@ -72,4 +71,6 @@ def _train_only(model, names: set[str]) -> None:
 
 
 def weights_by_name(model) -> dict[str, np.ndarray]:
+    from litetrain.tf.builder.weights import model_layers, weight_name
+
     return {weight_name(layer, w): np.asarray(w.numpy()) for layer in model_layers(model) for w in layer.weights}

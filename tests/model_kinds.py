@@ -23,7 +23,8 @@ def model_kinds() -> dict[str, bytes]:
 
     import litetrain
     from litetrain import optim
-    from litetrain._reference_models import mlp_initial_weights, mlp_training_model
+    from litetrain._reference_models import mlp_initial_weights
+    from litetrain.tf.reference_models import mlp_training_model
 
     L = keras.layers
     keras.utils.set_random_seed(0)

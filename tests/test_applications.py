@@ -74,7 +74,7 @@ def transfer(request):
 
 
 def _flat(model):
-    from litetrain.builder.weights import model_layers
+    from litetrain.tf.builder.weights import model_layers
 
     return model_layers(model)
 
@@ -105,7 +105,7 @@ def test_trains_like_gradient_tape(transfer):
     ours = [float(train(x=bx, y=by)["loss"]) for bx, by in batches]
     weights = compiled.runner("save")()
 
-    from litetrain.builder.weights import weight_name
+    from litetrain.tf.builder.weights import weight_name
 
     trained_layers = {
         layer.name

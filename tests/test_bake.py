@@ -75,7 +75,7 @@ def test_weights_from_a_dict_or_a_checkpoint(tmp_path, mlp_fixed_path):
 @pytest.mark.needs_tensorflow
 def test_checkpoint_of_another_model_is_refused_and_nothing_written(tmp_path, mlp_fixed_path):
     other = tmp_path / "other.tflite"
-    from litetrain._reference_models import mlp_training_model
+    from litetrain.tf.reference_models import mlp_training_model
 
     other.write_bytes(mlp_training_model((32, 8, 4), batch_size=8))
     checkpoint = tmp_path / "other.npz"
@@ -193,9 +193,8 @@ def layout_model() -> bytes:
     the kernel is kept as [out, in] and returned transposed, the int32 step
     counter (a scalar) is returned as shape [1], and a [2, 3, 4] table is
     returned as [4, 2, 3] (a permutation that is not its own inverse)."""
-    from litetrain._reference_models import _import_tensorflow
+    from litetrain.tf import tensorflow as tf
 
-    tf = _import_tensorflow()
     rng = np.random.default_rng(0)
 
     class Module(tf.Module):

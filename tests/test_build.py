@@ -53,7 +53,7 @@ def test_lean_train_signature_is_at_most_36_ops(lean):
 def test_signatures_and_names(adam_model):
     model, built = adam_model
     sigs = built.signatures
-    assert set(sigs) == set(litetrain.builder.SIGNATURES)
+    assert set(sigs) == set(litetrain.tf.builder.SIGNATURES)
     assert (
         sorted(sigs["train"].inputs) == ["x", "y"]
         and list(sigs["train"].outputs) == ["accuracy", "loss"]
@@ -257,7 +257,7 @@ def test_gradients_pass_through_frozen_layers_above_trainable_ones():
 
 
 def test_trainable_takes_layers_nested_models_and_ranges():
-    from litetrain.builder.weights import select_trainable
+    from litetrain.tf.builder.weights import select_trainable
 
     keras.utils.set_random_seed(0)
     inner = keras.Sequential([keras.Input((5,)), L.Dense(4, name="a"), L.Dense(4, name="b")], name="inner")

@@ -225,7 +225,7 @@ def run_both(
 
 def built_layers(model, built) -> list[str]:
     """Names of the layers whose weights train in `built`."""
-    from litetrain.builder.weights import weight_name
+    from litetrain.tf.builder.weights import weight_name
 
     return [
         layer.name

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 from cli_runner import litetrain as cli
 from conftest import REPORT
-from litetrain._reference_models import digits_dataset, mlp_training_model
+from litetrain._reference_models import digits_dataset
 from test_interop import run_elsewhere
 
 
 @pytest.mark.slow
 def test_build_train_bake_and_deploy_anywhere(tmp_path: Path, tflite_runtime_python):
+    from litetrain.tf.reference_models import mlp_training_model
+
     # 1. Desktop, with TensorFlow: a trainable 64-64-10 MLP for sklearn's digits.
     model = tmp_path / "digits.tflite"
     model.write_bytes(

@@ -15,7 +15,8 @@ from conftest import build_host_import
 from litetrain import callbacks
 from litetrain._reference_models import digits_dataset
 
-pytestmark = pytest.mark.needs_tensorflow
+# Tests that build their models with TensorFlow skip on a target machine without it
+# through build_host_import (in the test or in its fixture) or their needs_tensorflow mark.
 
 
 @pytest.fixture(scope="module")
@@ -517,11 +518,12 @@ def test_bake_refuses_nonfinite_weights_unless_asked(sparse_models, digits, tmp_
     assert out.exists()
 
 
+@pytest.mark.needs_tensorflow
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux's /proc")
 def test_a_multi_epoch_fit_starts_the_gathering_thread_once():
     """Batches of >= 64 KiB are gathered on a helper thread: one for the whole
     fit, not one per epoch (the native loop runs every epoch)."""
-    from litetrain._reference_models import mlp_training_model
+    from litetrain.tf.reference_models import mlp_training_model
 
     model = mlp_training_model((784, 16, 10), batch_size=32, learning_rate=0.01)  # 100 KiB batches
     rng = np.random.default_rng(0)

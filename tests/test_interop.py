@@ -128,9 +128,8 @@ def test_a_model_named_incompatible_is_refused_by_tflite_runtime(tmp_path, tflit
     """A dynamic-range quantized dense layer (the converter's Optimize.DEFAULT without data) is
     FULLY_CONNECTED version 12: litetrain names it, tflite-runtime 2.14 refuses the file,
     LiteRT runs it."""
-    from litetrain._reference_models import _import_tensorflow
+    from litetrain.tf import tensorflow as tf
 
-    tf = _import_tensorflow()
     kernel = np.random.default_rng(0).standard_normal((64, 256)).astype(np.float32)
     dense = tf.function(
         lambda x: tf.matmul(x, kernel),

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from litetrain._reference_models import TEST_MODELS, digits_fit_result, mlp_training_model
+from litetrain._reference_models import TEST_MODELS, digits_fit_result
+from litetrain.tf.reference_models import mlp_training_model
 
 DIGITS_MODEL = "mlp_digits.tflite"
 DIGITS_REFERENCE = "digits_reference.json"

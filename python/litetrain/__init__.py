@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+
 from litetrain import _core, _runtime, callbacks, optim
-from litetrain.builder import BuiltModel, LastLayers, LayersFrom, build
 from litetrain.checkpoint import load_checkpoint, write_checkpoint
 from litetrain.errors import (
     BuildError,
@@ -16,14 +17,27 @@ from litetrain.errors import (
     TrainerBusy,
     WeightsMismatch,
 )
-from litetrain.export import ExportReport, export
 from litetrain.baking import Baked, bake
 from litetrain.compatibility import Compatibility, check_compatibility, list_operators
 from litetrain.model import Model, SignatureRunner, UninitializedVariablesWarning, profile
 from litetrain.trainer import History, Trainer
-from litetrain.weights_io import load_weights
 
 __version__ = "0.1.0"
+
+# The names that need TensorFlow, by the module of litetrain.tf that holds them.
+# They load on first use (module __getattr__), so `import litetrain` and
+# everything else in it run without TensorFlow.
+_TENSORFLOW_SIDE = {
+    "BuiltModel": "litetrain.tf.builder",
+    "LastLayers": "litetrain.tf.builder",
+    "LayersFrom": "litetrain.tf.builder",
+    "build": "litetrain.tf.builder",
+    "ConvertedModel": "litetrain.tf.convert",
+    "convert": "litetrain.tf.convert",
+    "ExportReport": "litetrain.tf.export",
+    "export": "litetrain.tf.export",
+    "load_weights": "litetrain.tf.keras_weights",
+}
 
 # XNNPACK delegate flags for Model(..., xnnpack_flags=...): QS8, QU8,
 # DYNAMIC_FULLY_CONNECTED, ..., and DEFAULT (what a Model uses unless told).
@@ -35,6 +49,7 @@ __all__ = [
     "BuiltModel",
     "CheckpointError",
     "Compatibility",
+    "ConvertedModel",
     "Error",
     "ExportReport",
     "History",
@@ -54,6 +69,7 @@ __all__ = [
     "bake",
     "callbacks",
     "check_compatibility",
+    "convert",
     "epoch_order",
     "export",
     "get_log_level",
@@ -70,6 +86,19 @@ __all__ = [
 _installed = _runtime.installed_litert_library()
 if _installed is not None:
     _core.set_default_library_path(_installed)
+
+
+def __getattr__(name: str):
+    module = _TENSORFLOW_SIDE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'litetrain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_TENSORFLOW_SIDE))
 
 
 def set_log_level(level: str) -> None:

@@ -1,43 +1,13 @@
-"""Small training models written directly in TensorFlow, for tests and the demo.
-
-Each model is a ``tf.Module`` of plain ``tf.Variable``s (Keras 3 layers inside
-a module lose their weights on conversion) with four signatures, converted to
-a ``.tflite`` of TFLite builtin ops only, so that the stock LiteRT runtime runs
-it without the Flex delegate:
-
-- ``train(x, y) -> {"loss", "accuracy"}``: one SGD step on the mean softmax
-  cross-entropy, and the batch's accuracy before the step;
-- ``eval(x, y) -> {"loss", "accuracy"}``: the same loss, no update;
-- ``infer(x) -> {"logits"}``;
-- ``save() -> {"w0", "b0", "w1", ...}``: every variable by a stable name;
-- ``restore(w0=..., b0=..., ...) -> {"ok"}``: assigns them.
-
-With ``settable_learning_rate=True`` the SGD step size is a variable (not
-among the saved weights: it is a setting, not a weight) and two more
-signatures follow the contract :meth:`litetrain.Trainer.set_learning_rate`
-expects:
-
-- ``set_learning_rate(learning_rate: float32[]) -> {"learning_rate": float32[1]}``;
-- ``get_learning_rate() -> {"learning_rate": float32[1]}``.
-
-The outputs have shape [1], not []: READ_VARIABLE makes a scalar output a
-dynamic tensor, and LiteRT's compiled model cannot bind a dynamic output
-("subgraph.cc ... allocation_type == kTfLiteArenaRw ... was not true").
-
-Pass inputs by name: their order depends on who lists them. The file's
-signature defs sort them by name (``train``: x, y), which the Interpreter
-shows; the subgraphs hold them in reverse (``train``: y, x; ``restore``:
-w1, b1, w0, b0), which the LiteRT C API and ``CompiledModel`` show.
-
-Models of users come from :func:`litetrain.build`; these hand-written modules
-are the tests' fixed reference, independent of the builder (and the digits data
-of the tests and the demo). TensorFlow is imported lazily: training never needs it.
+"""The TensorFlow-free half of the tests' and benches' reference models: which
+models the suites train (:data:`TEST_MODELS`), their initial weights, the
+digits data set, and the training run that one machine records and another
+reproduces. The models themselves are written in TensorFlow, in
+:mod:`litetrain.tf.reference_models`; models of users come from :func:`litetrain.build`.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Sequence
 
 import numpy as np
@@ -58,7 +28,7 @@ TEST_MODELS = {
 
 
 def mlp_initial_weights(layer_sizes: Sequence[int] = (32, 16, 4), seed: int = 0) -> dict[str, np.ndarray]:
-    """The initial weights of :func:`mlp_training_model`, by variable name.
+    """The initial weights of :func:`litetrain.tf.reference_models.mlp_training_model`, by variable name.
 
     Glorot-uniform kernels and small non-zero biases (so that tests see them),
     drawn from ``numpy.random.default_rng(seed)``.
@@ -77,130 +47,6 @@ def mlp_initial_weights(layer_sizes: Sequence[int] = (32, 16, 4), seed: int = 0)
         weights[f"w{i}"] = rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
         weights[f"b{i}"] = np.full(fan_out, 0.01, np.float32)
     return weights
-
-
-def _import_tensorflow():
-    from litetrain.builder import import_tensorflow
-
-    return import_tensorflow()
-
-
-def mlp_training_model(
-    layer_sizes: Sequence[int] = (32, 16, 4),
-    *,
-    batch_size: int | None = 8,
-    learning_rate: float = 0.1,
-    seed: int = 0,
-    accuracy: bool = True,
-    settable_learning_rate: bool = False,
-) -> bytes:
-    """Builds a trainable MLP (ReLU hidden layers, logits out, SGD) as ``.tflite`` bytes.
-
-    Args:
-        layer_sizes: Input width, hidden widths, number of classes.
-        batch_size: The batch dimension of every signature; None makes it dynamic.
-        learning_rate: The SGD step size (its initial value if settable).
-        seed: Seed of the initial weights (see :func:`mlp_initial_weights`).
-        accuracy: Whether train/eval also output the batch accuracy.
-        settable_learning_rate: Keep the step size in a variable with
-            ``set_learning_rate`` / ``get_learning_rate`` signatures; else it
-            is a constant of the graph.
-
-    Returns:
-        The model file's bytes.
-    """
-    if len(layer_sizes) < 2:
-        raise ValueError(f"an MLP needs at least an input and an output size, got {tuple(layer_sizes)}")
-    tf = _import_tensorflow()
-    initial = mlp_initial_weights(layer_sizes, seed)
-    names = list(initial)
-
-    def _accuracy(logits, y):
-        hits = tf.cast(tf.equal(tf.argmax(logits, axis=1), tf.argmax(y, axis=1)), tf.float32)
-        return tf.reduce_mean(hits)
-
-    @tf.custom_gradient
-    def relu(x):
-        # tf.nn.relu's gradient is ReluGrad, which needs Flex; this one is builtin.
-        def grad(dy):
-            return tf.where(x > 0, dy, tf.zeros_like(dy))
-
-        return tf.maximum(x, 0.0), grad
-
-    class MLP(tf.Module):
-        def __init__(self):
-            super().__init__()
-            self.vars = {name: tf.Variable(value, name=name) for name, value in initial.items()}
-            if settable_learning_rate:
-                self.learning_rate = tf.Variable(np.float32(learning_rate), name="learning_rate")
-
-        def logits(self, x):
-            layers = len(layer_sizes) - 1
-            for i in range(layers):
-                x = tf.matmul(x, self.vars[f"w{i}"]) + self.vars[f"b{i}"]
-                if i < layers - 1:
-                    x = relu(x)
-            return x
-
-    module = MLP()
-    x_spec = tf.TensorSpec([batch_size, layer_sizes[0]], tf.float32, name="x")
-    y_spec = tf.TensorSpec([batch_size, layer_sizes[-1]], tf.float32, name="y")
-
-    @tf.function(input_signature=[x_spec, y_spec])
-    def train(x, y):
-        with tf.GradientTape() as tape:
-            logits = module.logits(x)
-            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
-        variables = [module.vars[n] for n in names]
-        step = module.learning_rate if settable_learning_rate else learning_rate
-        for var, grad in zip(variables, tape.gradient(loss, variables)):
-            var.assign_sub(step * grad)
-        return {"loss": loss, "accuracy": _accuracy(logits, y)} if accuracy else {"loss": loss}
-
-    @tf.function(input_signature=[x_spec, y_spec])
-    def evaluate(x, y):
-        logits = module.logits(x)
-        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
-        return {"loss": loss, "accuracy": _accuracy(logits, y)}
-
-    @tf.function(input_signature=[x_spec])
-    def infer(x):
-        return {"logits": module.logits(x)}
-
-    @tf.function(input_signature=[])
-    def save():
-        return {name: tf.identity(module.vars[name]) for name in names}
-
-    restore_specs = [tf.TensorSpec(v.shape, tf.float32, name=n) for n, v in initial.items()]
-
-    @tf.function(input_signature=restore_specs)
-    def restore(*values):
-        for name, value in zip(names, values):
-            module.vars[name].assign(value)
-        # With no outputs the converter keeps the signature but prunes the
-        # assignments as dead code (0 ops: restore silently does nothing), so
-        # return a constant; the assignments are then kept.
-        return {"ok": tf.constant(True)}
-
-    signatures = {"train": train, "eval": evaluate, "infer": infer, "save": save, "restore": restore}
-    if settable_learning_rate:
-
-        @tf.function(input_signature=[tf.TensorSpec([], tf.float32, name="learning_rate")])
-        def set_learning_rate(value):
-            module.learning_rate.assign(value)
-            return {"learning_rate": tf.reshape(module.learning_rate, [1])}  # an output keeps the assignment
-
-        @tf.function(input_signature=[])
-        def get_learning_rate():
-            return {"learning_rate": tf.reshape(module.learning_rate, [1])}
-
-        signatures.update(set_learning_rate=set_learning_rate, get_learning_rate=get_learning_rate)
-    with tempfile.TemporaryDirectory(prefix="litetrain-model-") as saved_model:
-        tf.saved_model.save(module, saved_model, signatures=signatures)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=list(signatures))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        converter.experimental_enable_resource_variables = True
-        return converter.convert()
 
 
 def digits_dataset(seed: int = 0, test_fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

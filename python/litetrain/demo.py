@@ -24,9 +24,7 @@ LAYERS = (64, 64, 10)
 
 
 def _keras_mlp(seed: int):
-    from litetrain.builder import import_tensorflow
-
-    import_tensorflow()  # first, so that TensorFlow starts quiet
+    import litetrain.tf  # noqa: F401 - TensorFlow first, so that it starts quiet
     import keras
 
     keras.utils.set_random_seed(seed)

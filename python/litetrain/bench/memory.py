@@ -50,9 +50,8 @@ def _train(system: str, model_name: str, batch: int, model_file: str, steps: int
         ]
     elif system == "keras_fit":
         from litetrain.bench.models import LEARNING_RATE
-        from litetrain.builder import import_tensorflow
+        from litetrain.tf import tensorflow as tf
 
-        tf = import_tensorflow()
         model = spec.keras()
         model.compile(
             optimizer=tf.keras.optimizers.SGD(LEARNING_RATE),

@@ -43,9 +43,9 @@ class ModelSpec:
     def keras(self):
         """The Keras model, uncompiled, with the same initial weights in every
         process (Keras' initializers seeded with 0)."""
-        from litetrain.builder import import_tensorflow
+        from litetrain.tf import tensorflow
 
-        keras = import_tensorflow().keras
+        keras = tensorflow.keras
         keras.utils.set_random_seed(0)
         return keras.Sequential([keras.Input(self.input_shape), *self.layers(keras)], name=self.name.replace("-", "_"))
 
@@ -104,11 +104,11 @@ def model_file(spec: ModelSpec, batch: int, folder: Path) -> Path:
     """The model's ``.tflite`` for `batch` in `folder`, built (with TensorFlow)
     unless an earlier run left it there. The name carries a hash of the
     model's definition and of the builder's code, so a stale file is never used."""
-    import litetrain.builder
+    import litetrain
 
     digest = hashlib.sha256(f"{spec.source} batch={batch}".encode())
-    builder = Path(litetrain.builder.__file__).parent
-    for source in sorted([*builder.glob("*.py"), builder.parent / "optim.py"]):
+    package = Path(litetrain.__file__).parent  # read, not imported: a cached file needs no TensorFlow
+    for source in sorted([*(package / "tf" / "builder").glob("*.py"), package / "optim.py"]):
         digest.update(source.read_bytes())
     key = digest.hexdigest()[:10]
     path = folder / f"{spec.name}-b{batch}-{key}.tflite"

@@ -207,9 +207,9 @@ def _litert_compiled_model(case: Case):
 
 
 def _tensorflow():
-    from litetrain.builder import import_tensorflow
+    from litetrain.tf import tensorflow
 
-    return import_tensorflow()
+    return tensorflow
 
 
 def _tflite_interpreter(case: Case):

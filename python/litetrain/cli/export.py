@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
-from litetrain.export import QUANTIZATIONS
+from litetrain._export_options import QUANTIZATIONS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -42,9 +42,7 @@ def run(args: argparse.Namespace) -> int:
             "(without it, 'litetrain bake --inference-only' writes an unquantized inference model)"
         )
     import litetrain
-    from litetrain.builder import import_tensorflow
-
-    import_tensorflow()
+    import litetrain.tf  # noqa: F401 - TensorFlow first, so that it starts quiet
     import keras
 
     model = keras.saving.load_model(args.keras_model, compile=False)

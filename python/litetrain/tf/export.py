@@ -6,8 +6,14 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import tensorflow as tf
 
-QUANTIZATIONS = (None, "dynamic", "float16", "int8")
+from litetrain._export_options import QUANTIZATIONS
+from litetrain._files import write_atomically
+from litetrain.model import Model
+from litetrain.tf.builder import graph
+from litetrain.tf.builder import weights as weight_records
+from litetrain.tf.keras_weights import check_weights, resolve_weights
 
 
 @dataclass
@@ -78,16 +84,10 @@ def export(
         ValueError: an unknown `quantize`, "int8" without representative data,
             weights that do not fit the model.
     """
-    from litetrain._files import write_atomically
-    from litetrain.builder import import_tensorflow
-    from litetrain.builder import weights as weight_records
-    from litetrain.weights_io import check_weights, resolve_weights
-
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
     if quantize == "int8" and representative_data is None:
         raise ValueError("quantize='int8' needs representative_data: a few hundred typical inputs")
-    tf = import_tensorflow()
     keras_model = getattr(model, "keras_model", model)
     if keras_model is None or not hasattr(keras_model, "layers"):
         raise ValueError("export needs the Keras model the file was built from (a tf.Module model has none)")
@@ -96,8 +96,8 @@ def export(
         by_name = {r.name: r for r in records.values()}
         for name, value in check_weights(keras_model, resolve_weights(weights)).items():
             by_name[name].value = value
-    float_model = _convert(tf, keras_model, records, None, None)
-    exported = float_model if quantize is None else _convert(tf, keras_model, records, quantize, representative_data)
+    float_model = _convert(keras_model, records, None, None)
+    exported = float_model if quantize is None else _convert(keras_model, records, quantize, representative_data)
     write_atomically(path, exported)
     report = ExportReport(os.fspath(path), quantize, len(exported), len(float_model))
     if validation_data is not None:
@@ -105,17 +105,15 @@ def export(
     return report
 
 
-def _convert(tf, keras_model, records, quantize, representative_data) -> bytes:
+def _convert(keras_model, records, quantize, representative_data) -> bytes:
     """Converts the forward pass of litetrain's layer implementations, weights as constants,
     so the exported model computes what the training model's ``infer`` computes."""
-    from litetrain.builder import graph
-
     if len(keras_model.inputs) != 1:
         raise ValueError("export supports models with one input")
     spec = tf.TensorSpec([None, *keras_model.inputs[0].shape[1:]], tf.float32, name="x")
     output_name = keras_model.outputs[0]._keras_history.operation.name
     module = tf.Module()
-    infer = graph.inference_function(tf, keras_model, records, [spec], output_name)
+    infer = graph.inference_function(keras_model, records, [spec], output_name)
 
     def configure(converter):
         if quantize is not None:
@@ -132,12 +130,10 @@ def _convert(tf, keras_model, records, quantize, representative_data) -> bytes:
             converter.representative_dataset = calibration
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
 
-    return graph.convert(tf, module, {"infer": infer}, configure=configure)
+    return graph.convert(module, {"infer": infer}, configure=configure)
 
 
 def _predict(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
-    from litetrain.model import Model
-
     runner = Model(model_bytes).runner("infer")
     (out,) = runner(x=np.ascontiguousarray(x, np.float32)).values()
     return out

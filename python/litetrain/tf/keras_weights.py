@@ -6,11 +6,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from litetrain._sources import weights_and_checkpoint
+from litetrain.optim import is_optimizer_state
+from litetrain.tf.builder.weights import model_layers, weight_name
+
 
 def resolve_weights(weights) -> dict[str, np.ndarray]:
     """Weights by save/restore name from a dict, a Trainer, or a checkpoint path."""
-    from litetrain._sources import weights_and_checkpoint
-
     return weights_and_checkpoint(weights)[0]
 
 
@@ -37,8 +39,6 @@ def load_weights(keras_model, weights) -> list[str]:
 
 
 def _keras_weights(keras_model) -> dict:
-    from litetrain.builder.weights import model_layers, weight_name
-
     return {weight_name(layer, w): w for layer in model_layers(keras_model) for w in layer.weights}
 
 
@@ -48,8 +48,6 @@ def check_weights(keras_model, weights: Mapping[str, np.ndarray]) -> dict[str, n
     Raises:
         ValueError: a name that is no weight of the model, or another shape / dtype.
     """
-    from litetrain.optim import is_optimizer_state
-
     values = {k: v for k, v in weights.items() if not is_optimizer_state(k)}
     by_name = _keras_weights(keras_model)
     unknown = sorted(set(values) - set(by_name))

@@ -5,77 +5,36 @@ Needs TensorFlow (``pip install 'litetrain[build]'``); training the result does 
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 
+import tensorflow as tf
+
+from litetrain import optim
 from litetrain.errors import BuildError
-from litetrain.builder.weights import LastLayers, LayersFrom
+from litetrain.tf.builder import graph, losses, weights
+from litetrain.tf.builder.fuse import fuse_dense_bias
+from litetrain.tf.builder.weights import LastLayers, LayersFrom
+from litetrain.tf.training_file import TrainingFile
 
 __all__ = ["BuildError", "BuiltModel", "LastLayers", "LayersFrom", "build"]
 
 SIGNATURES = ("train", "eval", "infer", "save", "restore", "set_learning_rate", "get_learning_rate")
 
 
-def import_tensorflow():
-    """TensorFlow, imported quietly, or an ImportError that says what to install.
-
-    Quietly: ``TF_CPP_MIN_LOG_LEVEL`` does not stop the absl lines TensorFlow's
-    import writes on some CPUs, so they are filtered out (litetrain._native_logs).
-    """
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from litetrain import _native_logs
-
-    try:
-        with _native_logs.filtered():
-            import tensorflow as tf
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("building models needs TensorFlow: pip install 'litetrain[build]'") from e
-    return tf
-
-
 @dataclass
-class BuiltModel:
-    """A trainable ``.tflite`` made by :func:`build`.
+class BuiltModel(TrainingFile):
+    """A trainable ``.tflite`` made by :func:`build` (``tflite``: the file's bytes).
 
     Attributes:
-        tflite: The model file's bytes.
         keras_model: The source Keras model (for :func:`litetrain.export` and
             :func:`litetrain.load_weights`); None for a tf.Module.
         trainable_weights: Names of the weights that train ("<layer>_<weight>").
         frozen_weights: Names of the weights that are constants of the file.
     """
 
-    tflite: bytes
     keras_model: object
     trainable_weights: list[str]
     frozen_weights: list[str]
-
-    @property
-    def signatures(self):
-        """Signature name -> litetrain.SignatureInfo (inputs, outputs, num_ops)."""
-        from litetrain.model import Model
-
-        return Model(self.tflite).signatures
-
-    @property
-    def op_counts(self) -> dict[str, int]:
-        """Ops dispatched per call of each signature (a step's cost for small models)."""
-        return {name: info.num_ops for name, info in self.signatures.items()}
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Writes the .tflite atomically (temporary file, fsync, rename)."""
-        from litetrain._files import write_atomically
-
-        write_atomically(path, self.tflite)
-
-    def trainer(self, **options):
-        """A :class:`litetrain.Trainer` over this model (options as Trainer's)."""
-        from litetrain.trainer import Trainer
-
-        return Trainer(self.tflite, **options)
 
 
 def build(
@@ -139,10 +98,6 @@ def build(
         BuildError: a layer, activation, loss, optimizer or gradient that has
             no builtin form, named with the layer.
     """
-    tf = import_tensorflow()
-    from litetrain import optim
-    from litetrain.builder import graph, losses, weights
-    from litetrain.builder.fuse import fuse_dense_bias
 
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
@@ -181,7 +136,7 @@ def build(
             input_names=["x"],
             output_names=["output"],
             input_shapes=[tuple(input_shape)],
-            output_shape=_module_output_shape(tf, model, input_shape),
+            output_shape=_module_output_shape(model, input_shape),
         )
     spec = graph.GraphSpec(
         model=model,
@@ -194,8 +149,8 @@ def build(
         module_variables=module_variables,
         **shapes,
     )
-    module, signatures = graph.build_module(tf, spec)
-    tflite = graph.convert(tf, module, signatures, quantize_frozen=quantize_frozen == "int8")
+    module, signatures = graph.build_module(spec)
+    tflite = graph.convert(module, signatures, quantize_frozen=quantize_frozen == "int8")
     tflite = fuse_dense_bias(tflite)
     return BuiltModel(
         tflite=tflite,
@@ -205,7 +160,7 @@ def build(
     )
 
 
-def _module_output_shape(tf, module, input_shape) -> tuple:
+def _module_output_shape(module, input_shape) -> tuple:
     spec = tf.TensorSpec([None, *input_shape], tf.float32)
     output = tf.function(module, autograph=False).get_concrete_function(spec).structured_outputs
     if not hasattr(output, "shape"):

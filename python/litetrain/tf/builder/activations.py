@@ -13,30 +13,32 @@ from __future__ import annotations
 
 import math
 
+import tensorflow as tf
+
 from litetrain.errors import BuildError
 
 # Keras' defaults where the activation is named by a string.
 KERAS_LEAKY_RELU_SLOPE = 0.2
 
 
-def get(tf, name: str, where: str, negative_slope: float = KERAS_LEAKY_RELU_SLOPE):
+def get(name: str, where: str, negative_slope: float = KERAS_LEAKY_RELU_SLOPE):
     """Returns ``f(x) -> y`` for the Keras activation `name` (a string), refusing unknown ones."""
     if name in (None, "linear"):
         return lambda x: x
     builders = {
-        "relu": lambda: _relu(tf),
-        "relu6": lambda: _relu6(tf),
-        "leaky_relu": lambda: _leaky_relu(tf, negative_slope),
-        "sigmoid": lambda: _sigmoid(tf),
-        "tanh": lambda: _tanh(tf),
-        "softmax": lambda: _softmax(tf),
-        "gelu": lambda: _gelu(tf, approximate=False),
-        "gelu_approximate": lambda: _gelu(tf, approximate=True),
-        "hard_sigmoid": lambda: _hard_sigmoid(tf),
-        "hard_silu": lambda: _hard_silu(tf),
-        "hard_swish": lambda: _hard_silu(tf),
-        "silu": lambda: _silu(tf),
-        "swish": lambda: _silu(tf),
+        "relu": lambda: _relu(),
+        "relu6": lambda: _relu6(),
+        "leaky_relu": lambda: _leaky_relu(negative_slope),
+        "sigmoid": lambda: _sigmoid(),
+        "tanh": lambda: _tanh(),
+        "softmax": lambda: _softmax(),
+        "gelu": lambda: _gelu(approximate=False),
+        "gelu_approximate": lambda: _gelu(approximate=True),
+        "hard_sigmoid": lambda: _hard_sigmoid(),
+        "hard_silu": lambda: _hard_silu(),
+        "hard_swish": lambda: _hard_silu(),
+        "silu": lambda: _silu(),
+        "swish": lambda: _silu(),
     }
     if name not in builders:
         raise BuildError(
@@ -46,7 +48,7 @@ def get(tf, name: str, where: str, negative_slope: float = KERAS_LEAKY_RELU_SLOP
     return builders[name]()
 
 
-def _relu(tf):
+def _relu():
     @tf.custom_gradient
     def relu(x):
         y = tf.nn.relu(x)
@@ -60,7 +62,7 @@ def _relu(tf):
     return relu
 
 
-def _relu6(tf):
+def _relu6():
     @tf.custom_gradient
     def relu6(x):
         y = tf.nn.relu6(x)
@@ -74,7 +76,7 @@ def _relu6(tf):
     return relu6
 
 
-def _leaky_relu(tf, slope: float):
+def _leaky_relu(slope: float):
     @tf.custom_gradient
     def leaky_relu(x):
         y = tf.nn.leaky_relu(x, alpha=slope)
@@ -87,7 +89,7 @@ def _leaky_relu(tf, slope: float):
     return leaky_relu
 
 
-def _sigmoid(tf):
+def _sigmoid():
     @tf.custom_gradient
     def sigmoid(x):
         y = tf.sigmoid(x)
@@ -100,7 +102,7 @@ def _sigmoid(tf):
     return sigmoid
 
 
-def _tanh(tf):
+def _tanh():
     @tf.custom_gradient
     def tanh(x):
         y = tf.tanh(x)
@@ -113,18 +115,18 @@ def _tanh(tf):
     return tanh
 
 
-def _hard_gate(tf, x):
+def _hard_gate(x):
     """relu6(x + 3) / 6, and where its slope is 1/6 (not 0)."""
     gate = tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
     return gate, tf.logical_and(gate > 0.0, gate < 1.0)
 
 
-def _hard_sigmoid(tf):
+def _hard_sigmoid():
     """Keras 3's hard_sigmoid: relu6(x + 3) / 6."""
 
     @tf.custom_gradient
     def hard_sigmoid(x):
-        y, inside = _hard_gate(tf, x)
+        y, inside = _hard_gate(x)
 
         def grad(dy):
             return tf.where(inside, dy * (1.0 / 6.0), tf.zeros_like(dy))
@@ -134,12 +136,12 @@ def _hard_sigmoid(tf):
     return hard_sigmoid
 
 
-def _hard_silu(tf):
+def _hard_silu():
     """hard_silu (hard_swish, MobileNetV3's activation): x * relu6(x + 3) / 6."""
 
     @tf.custom_gradient
     def hard_silu(x):
-        gate, inside = _hard_gate(tf, x)
+        gate, inside = _hard_gate(x)
         y = x * gate
 
         def grad(dy):
@@ -150,7 +152,7 @@ def _hard_silu(tf):
     return hard_silu
 
 
-def _silu(tf):
+def _silu():
     """silu (swish, EfficientNet's activation): x * sigmoid(x)."""
 
     @tf.custom_gradient
@@ -166,7 +168,7 @@ def _silu(tf):
     return silu
 
 
-def _softmax(tf):
+def _softmax():
     @tf.custom_gradient
     def softmax(x):
         y = tf.nn.softmax(x, axis=-1)
@@ -179,7 +181,7 @@ def _softmax(tf):
     return softmax
 
 
-def _erf(tf, x):
+def _erf(x):
     """erf from exp and a rational polynomial (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
 
     TFLite has no ERF builtin; this keeps exact GELU builtin-only.
@@ -193,7 +195,7 @@ def _erf(tf, x):
     return s * (1.0 - poly * tf.exp(-ax * ax))
 
 
-def _gelu(tf, approximate: bool):
+def _gelu(approximate: bool):
     inv_sqrt2 = 1.0 / math.sqrt(2.0)
     inv_sqrt2pi = 1.0 / math.sqrt(2.0 * math.pi)
     c = math.sqrt(2.0 / math.pi)
@@ -205,7 +207,7 @@ def _gelu(tf, approximate: bool):
             th = tf.tanh(inner)
             y = 0.5 * x * (1.0 + th)
         else:
-            cdf = 0.5 * (1.0 + _erf(tf, x * inv_sqrt2))
+            cdf = 0.5 * (1.0 + _erf(x * inv_sqrt2))
             y = x * cdf
 
         def grad(dy):

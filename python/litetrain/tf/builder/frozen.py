@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import inspect
 
+import tensorflow as tf
+
 
 def keras_forward(ctx, layer, *args, **kwargs):
     """`layer`'s own call in inference mode, its weights constants."""
     if not hasattr(layer, "stateless_call"):
         # An operation of the functional graph (``x * y``, keras.ops): no weights.
         return layer.call(*args, **kwargs)
-    tf = ctx.tf
     trainable = [tf.constant(ctx.initial_value(v)) for v in layer.trainable_variables]
     non_trainable = [tf.constant(ctx.initial_value(v)) for v in layer.non_trainable_variables]
     if _takes_training(layer):

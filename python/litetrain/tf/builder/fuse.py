@@ -8,12 +8,12 @@ fused activation, so FC(x, W) -> ADD(., b, act) becomes FC(x, W, b, act).
 
 from __future__ import annotations
 
+from tensorflow.lite.python import schema_py_generated as schema
+from tensorflow.lite.tools import flatbuffer_utils
+
 
 def fuse_dense_bias(model_bytes: bytes) -> bytes:
     """Returns the model with every foldable FC + ADD pair folded (unchanged if none)."""
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
     codes = [_builtin_code(c) for c in model.operatorCodes]
     fc_code, add_code = schema.BuiltinOperator.FULLY_CONNECTED, schema.BuiltinOperator.ADD

@@ -3,7 +3,7 @@ learning-rate signatures over plain tf.Variables, converted to builtin-only TFLi
 
 Keras 3 layers inside a tf.Module lose their weights on conversion (see
 DESIGN.md), so the graph never calls the Keras layers: it re-expresses each
-one (litetrain.builder.layers) over variables of its own, initialised from the
+one (litetrain.tf.builder.layers) over variables of its own, initialised from the
 Keras weights.
 """
 
@@ -16,10 +16,11 @@ import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
+import tensorflow as tf
 
-from litetrain.builder import frozen, layers, losses, updates
 from litetrain.errors import BuildError
-from litetrain.builder.weights import Weight
+from litetrain.tf.builder import frozen, layers, losses, updates
+from litetrain.tf.builder.weights import Weight
 
 
 @dataclass
@@ -46,8 +47,7 @@ class GraphSpec:
 class _Context:
     """What a layer implementation sees while one signature is traced."""
 
-    def __init__(self, tf, weights: dict[int, Weight], variables: dict[str, object], training: bool, tape=None, seed=0):
-        self.tf = tf
+    def __init__(self, weights: dict[int, Weight], variables: dict[str, object], training: bool, tape=None, seed=0):
         self.training = training
         self._weights = weights
         self._variables = variables
@@ -66,7 +66,7 @@ class _Context:
                 if self._tape is not None and record.trainable:
                     self._tape.watch(value)
             else:
-                value = self.tf.constant(record.stored())
+                value = tf.constant(record.stored())
             self._reads[record.name] = value
         return self._reads[record.name]
 
@@ -76,7 +76,7 @@ class _Context:
         record = self._weights.get(id(keras_variable))
         if record is not None:
             return record.value
-        with self.tf.init_scope():  # read outside the function being traced
+        with tf.init_scope():  # read outside the function being traced
             return np.asarray(keras_variable.numpy())
 
     def trains(self, layer) -> bool:
@@ -100,12 +100,12 @@ class _Context:
         return self._seed
 
 
-def inference_function(tf, model, weights: dict[int, Weight], input_specs, output_name: str):
+def inference_function(model, weights: dict[int, Weight], input_specs, output_name: str):
     """A tf.function computing ``{output_name: outputs}`` with every weight a constant (for export)."""
 
     @tf.function(autograph=False, input_signature=input_specs)
     def infer(*inputs):
-        (outputs,) = _forward(_Context(tf, weights, {}, training=False), model, list(inputs))
+        (outputs,) = _forward(_Context(weights, {}, training=False), model, list(inputs))
         return {output_name: outputs}
 
     return infer
@@ -113,7 +113,6 @@ def inference_function(tf, model, weights: dict[int, Weight], input_specs, outpu
 
 def _forward(ctx: _Context, model, inputs: list):
     """Runs the Keras graph with litetrain's layer implementations; returns the output list."""
-    tf = ctx.tf
 
     def operation_fn(layer):
         if _is_model(layer):
@@ -154,7 +153,7 @@ def _nested(ctx: _Context, model, args):
     return outputs[0] if len(outputs) == 1 else outputs
 
 
-def build_module(tf, spec: GraphSpec):
+def build_module(spec: GraphSpec):
     """Returns (module, signatures) ready for tf.saved_model.save."""
     trainable = [w for w in spec.weights.values() if w.trainable]
     if not trainable:
@@ -182,7 +181,7 @@ def build_module(tf, spec: GraphSpec):
     label_spec = tf.TensorSpec(label_shape, getattr(tf, label_dtype), name="y")
 
     def metrics(outputs, labels):
-        return {m: losses.accuracy(tf, spec.loss, outputs, labels) for m in spec.metrics}
+        return {m: losses.accuracy(spec.loss, outputs, labels) for m in spec.metrics}
 
     def forward(ctx, inputs):
         if spec.module_variables is not None:
@@ -195,9 +194,9 @@ def build_module(tf, spec: GraphSpec):
         if spec.module_variables is not None:
             return train_module(inputs, labels)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
-            ctx = _Context(tf, spec.weights, module.weights_, training=True, tape=tape, seed=spec.seed)
+            ctx = _Context(spec.weights, module.weights_, training=True, tape=tape, seed=spec.seed)
             (outputs,) = _forward(ctx, model, inputs)
-            loss = losses.compute(tf, spec.loss, outputs, labels)
+            loss = losses.compute(spec.loss, outputs, labels)
         lr = module.lr_.read_value()
         reads = ctx.trainable_reads()
         seed = lr if updates.prescales_gradients(spec.optimizer) else None
@@ -207,7 +206,7 @@ def build_module(tf, spec: GraphSpec):
             raise BuildError(f"no gradient reaches {', '.join(missing)}: is it connected to the output?")
         params = [(module.weights_[name], value, g) for (name, value), g in zip(reads, grads)]
         slots = [module.slots_[name] for name, _ in reads]
-        updates.apply(tf, spec.optimizer, lr, params, slots, module.iterations_)
+        updates.apply(spec.optimizer, lr, params, slots, module.iterations_)
         for name, value in ctx.state_updates:
             module.weights_[name].assign(value)
         return {"loss": loss, **metrics(outputs, labels)}
@@ -218,7 +217,7 @@ def build_module(tf, spec: GraphSpec):
         variables = [module.weights_[name] for name in names]
         with tf.GradientTape() as tape:
             outputs = model(*inputs)
-            loss = losses.compute(tf, spec.loss, outputs, labels)
+            loss = losses.compute(spec.loss, outputs, labels)
         lr = module.lr_.read_value()
         seed = lr if updates.prescales_gradients(spec.optimizer) else None
         grads = tape.gradient(loss, variables, output_gradients=seed)
@@ -226,18 +225,18 @@ def build_module(tf, spec: GraphSpec):
         if missing:
             raise BuildError(f"no gradient reaches {', '.join(missing)}: is it connected to the output?")
         params = [(v, v.read_value(), g) for v, g in zip(variables, grads)]
-        updates.apply(tf, spec.optimizer, lr, params, [module.slots_[name] for name in names], module.iterations_)
+        updates.apply(spec.optimizer, lr, params, [module.slots_[name] for name in names], module.iterations_)
         return {"loss": loss, **metrics(outputs, labels)}
 
     @tf.function(autograph=False, input_signature=[*input_specs, label_spec])
     def evaluate(*args):
-        ctx = _Context(tf, spec.weights, module.weights_, training=False)
+        ctx = _Context(spec.weights, module.weights_, training=False)
         (outputs,) = forward(ctx, list(args[:-1]))
-        return {"loss": losses.compute(tf, spec.loss, outputs, args[-1]), **metrics(outputs, args[-1])}
+        return {"loss": losses.compute(spec.loss, outputs, args[-1]), **metrics(outputs, args[-1])}
 
     @tf.function(autograph=False, input_signature=input_specs)
     def infer(*inputs):
-        ctx = _Context(tf, spec.weights, module.weights_, training=False)
+        ctx = _Context(spec.weights, module.weights_, training=False)
         (outputs,) = forward(ctx, list(inputs))
         return {spec.output_names[0]: outputs}
 
@@ -245,7 +244,7 @@ def build_module(tf, spec: GraphSpec):
 
     @tf.function(autograph=False, input_signature=[])
     def save():
-        return {name: _saved_form(tf, variable.read_value(), inverse) for name, (variable, inverse) in state.items()}
+        return {name: _saved_form(variable.read_value(), inverse) for name, (variable, inverse) in state.items()}
 
     restore_specs = [tf.TensorSpec(_keras_shape(v, inv) or [1], v.dtype, name=name) for name, (v, inv) in state.items()]
 
@@ -261,11 +260,11 @@ def build_module(tf, spec: GraphSpec):
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([], tf.float32, name="learning_rate")])
     def set_learning_rate(learning_rate):
         module.lr_.assign(learning_rate)
-        return {"learning_rate": _saved_form(tf, module.lr_.read_value(), None)}
+        return {"learning_rate": _saved_form(module.lr_.read_value(), None)}
 
     @tf.function(autograph=False, input_signature=[])
     def get_learning_rate():
-        return {"learning_rate": _saved_form(tf, module.lr_.read_value(), None)}
+        return {"learning_rate": _saved_form(module.lr_.read_value(), None)}
 
     signatures = {
         "train": train,
@@ -294,7 +293,7 @@ def _state_variables(spec: GraphSpec, module) -> dict[str, tuple[object, tuple |
     return state
 
 
-def _saved_form(tf, value, inverse):
+def _saved_form(value, inverse):
     """A variable's value as save outputs it: Keras' layout; scalars as shape [1].
 
     LiteRT 2.3's CompiledModel cannot bind an output buffer to a signature
@@ -313,12 +312,16 @@ def _keras_shape(variable, inverse):
     return [shape[i] for i in inverse] if inverse else shape
 
 
-def convert(tf, module, signatures, *, quantize_frozen: bool = False, configure=None) -> bytes:
+BUILDER_FIX = "Freeze the layers that need them (trainable=) or use supported layers/activations."
+
+
+def convert(module, signatures, *, quantize_frozen: bool = False, configure=None, fix: str = BUILDER_FIX) -> bytes:
     """SavedModel -> builtin-only TFLite with resource variables.
 
     Args:
         quantize_frozen: Dynamic-range quantization of constant weights.
         configure: Called with the converter before converting (export's quantization options).
+        fix: What the refusal of ops that are not builtins tells the user to do.
     """
     with tempfile.TemporaryDirectory(prefix="litetrain-build-") as saved_model:
         # The gradients are already part of the traced train function; saving
@@ -338,7 +341,7 @@ def convert(tf, module, signatures, *, quantize_frozen: bool = False, configure=
             with _quiet_absl():
                 return converter.convert()
         except Exception as e:  # the converter raises ConverterError with a long dump
-            raise BuildError(_explain_converter_error(str(e))) from None
+            raise BuildError(_explain_converter_error(str(e), fix)) from None
 
 
 @contextlib.contextmanager
@@ -352,14 +355,11 @@ def _quiet_absl():
         logger.setLevel(level)
 
 
-def _explain_converter_error(message: str) -> str:
+def _explain_converter_error(message: str, fix: str) -> str:
     ops = sorted(set(re.findall(r"'tf\.(\w+)'", message)) | set(re.findall(r"\btf\.(\w+)\b(?= op)", message)))
     scopes = sorted(set(re.findall(r'"(?:train|eval|infer)/([\w.-]+)/', message)))
     where = f" in layer(s) {', '.join(scopes)}" if scopes else ""
     if ops:
-        return (
-            f"the training graph needs TensorFlow ops that are not TFLite builtins{where}: {', '.join(ops)}. "
-            "Freeze the layers that need them (trainable=) or use supported layers/activations."
-        )
+        return f"the training graph needs TensorFlow ops that are not TFLite builtins{where}: {', '.join(ops)}. {fix}"
     first = message.strip().splitlines()[:3]
     return "conversion to TFLite failed: " + " ".join(first)

@@ -13,8 +13,11 @@ FULLY_CONNECTED) so that forward and backward each take one op per product;
 
 from __future__ import annotations
 
-from litetrain.builder import activations
+import numpy as np
+import tensorflow as tf
+
 from litetrain.errors import BuildError
+from litetrain.tf.builder import activations
 
 # Storage permutation of each weight kind that is not kept in Keras' layout.
 DENSE_KERNEL_PERM = (1, 0)
@@ -24,10 +27,10 @@ def _name(layer) -> str:
     return f"layer {layer.name!r} ({type(layer).__name__})"
 
 
-def _activation(tf, layer, name):
+def _activation(layer, name):
     if not isinstance(name, str):
         name = getattr(name, "__name__", repr(name))
-    return activations.get(tf, name, _name(layer))
+    return activations.get(name, _name(layer))
 
 
 def _check_channels_last(layer):
@@ -53,17 +56,16 @@ def _same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 
 def dense(ctx, layer, x):
-    tf = ctx.tf
     if x.shape.rank != 2:
         raise BuildError(f"{_name(layer)}: input of rank {x.shape.rank}; add a Flatten before it (rank 2 only)")
     kernel_t = ctx.weight(layer.kernel)  # [units, inputs]
     bias = ctx.weight(layer.bias) if layer.use_bias else None
-    act = _activation(tf, layer, layer.activation)
+    act = _activation(layer, layer.activation)
 
     @tf.custom_gradient
     def fully_connected(x, kernel_t, *bias_arg):
         # MatMul with a transposed rank-2 weight + bias converts to FULLY_CONNECTED
-        # (+ ADD, fused afterwards by litetrain.builder.fuse).
+        # (+ ADD, fused afterwards by litetrain.tf.builder.fuse).
         y = tf.matmul(x, kernel_t, transpose_b=True)
         if bias_arg:
             y = y + bias_arg[0]
@@ -84,7 +86,7 @@ def dense(ctx, layer, x):
 # --- Convolutions --------------------------------------------------------------
 
 
-def _conv_filter_grad(tf, x, dy, kernel_hw, strides, padding):
+def _conv_filter_grad(x, dy, kernel_hw, strides, padding):
     """dL/dkernel of a 2-D convolution as a convolution (builtin CONV_2D).
 
     The batch becomes the contracted channel: x as [cin, H, W, N] convolved
@@ -109,12 +111,12 @@ def _conv_filter_grad(tf, x, dy, kernel_hw, strides, padding):
     return tf.transpose(g, [1, 2, 0, 3])
 
 
-def _conv_input_grad(tf, dy, kernel, x_shape, strides, padding):
+def _conv_input_grad(dy, kernel, x_shape, strides, padding):
     """dL/dx of a 2-D convolution: TRANSPOSE_CONV."""
     return tf.nn.conv2d_transpose(dy, kernel, output_shape=x_shape, strides=list(strides), padding=padding)
 
 
-def _static_or_dynamic_shape(tf, x):
+def _static_or_dynamic_shape(x):
     if x.shape.is_fully_defined():
         return x.shape.as_list()
     return tf.shape(x)
@@ -129,21 +131,20 @@ def _check_conv(layer):
 
 
 def conv2d(ctx, layer, x):
-    tf = ctx.tf
     _check_conv(layer)
     padding = _padding(layer)
     strides = tuple(layer.strides)
     kernel_hw = tuple(layer.kernel_size)
     kernel = ctx.weight(layer.kernel)  # [kh, kw, cin, cout]
-    act = _activation(tf, layer, layer.activation)
+    act = _activation(layer, layer.activation)
 
     @tf.custom_gradient
     def convolution(x, kernel):
         y = tf.nn.conv2d(x, kernel, strides=list(strides), padding=padding)
 
         def grad(dy):
-            dx = _conv_input_grad(tf, dy, kernel, _static_or_dynamic_shape(tf, x), strides, padding)
-            return dx, _conv_filter_grad(tf, x, dy, kernel_hw, strides, padding)
+            dx = _conv_input_grad(dy, kernel, _static_or_dynamic_shape(x), strides, padding)
+            return dx, _conv_filter_grad(x, dy, kernel_hw, strides, padding)
 
         return y, grad
 
@@ -162,16 +163,14 @@ def depthwise_conv2d(ctx, layer, x):
     is the diagonal of the dense filter gradient (cin times the arithmetic of
     a depthwise step; fine for the small channel counts of edge models).
     """
-    tf = ctx.tf
     _check_conv(layer)
     padding = _padding(layer)
     strides = tuple(layer.strides)
     kh, kw = tuple(layer.kernel_size)
     kernel = ctx.weight(layer.kernel)  # [kh, kw, cin, m]
     cin, mult = kernel.shape[2], kernel.shape[3]
-    act = _activation(tf, layer, layer.activation)
+    act = _activation(layer, layer.activation)
     # diagonal[ci, cj, m] = 1 where ci == cj
-    import numpy as np
 
     diagonal = np.broadcast_to(np.eye(cin, dtype=np.float32)[:, :, None], (cin, cin, mult))
 
@@ -181,8 +180,8 @@ def depthwise_conv2d(ctx, layer, x):
 
         def grad(dy):
             dense_kernel = tf.reshape(kernel[:, :, :, None, :] * diagonal, [kh, kw, cin, cin * mult])
-            dx = _conv_input_grad(tf, dy, dense_kernel, _static_or_dynamic_shape(tf, x), strides, padding)
-            dense_grad = _conv_filter_grad(tf, x, dy, (kh, kw), strides, padding)
+            dx = _conv_input_grad(dy, dense_kernel, _static_or_dynamic_shape(x), strides, padding)
+            dense_grad = _conv_filter_grad(x, dy, (kh, kw), strides, padding)
             dkernel = tf.reduce_sum(tf.reshape(dense_grad, [kh, kw, cin, cin, mult]) * diagonal, axis=3)
             return dx, dkernel
 
@@ -222,7 +221,7 @@ def _refuse_pool_grad(layer, pool, strides, padding):
     )
 
 
-def _pad_back(tf, dx, x):
+def _pad_back(dx, x):
     """Zero rows/columns for input pixels that VALID pooling never reads."""
     extra_h = x.shape[1] - dx.shape[1]
     extra_w = x.shape[2] - dx.shape[2]
@@ -232,7 +231,6 @@ def _pad_back(tf, dx, x):
 
 
 def max_pooling2d(ctx, layer, x):
-    tf = ctx.tf
     pool, strides, padding = _pool_geometry(layer, x)
 
     @tf.custom_gradient
@@ -250,7 +248,7 @@ def max_pooling2d(ctx, layer, x):
             windows = tf.reshape(windows, [-1, dy.shape[1], dy.shape[2], p * p, x.shape[3]])
             winner = tf.one_hot(tf.argmax(windows, axis=3), p * p, axis=3, dtype=dy.dtype)
             spread = tf.reshape(winner * dy[:, :, :, None, :], [-1, dy.shape[1], dy.shape[2], p * p * x.shape[3]])
-            return _pad_back(tf, tf.nn.depth_to_space(spread, p), x)
+            return _pad_back(tf.nn.depth_to_space(spread, p), x)
 
         return y, grad
 
@@ -258,7 +256,6 @@ def max_pooling2d(ctx, layer, x):
 
 
 def average_pooling2d(ctx, layer, x):
-    tf = ctx.tf
     pool, strides, padding = _pool_geometry(layer, x)
 
     @tf.custom_gradient
@@ -270,7 +267,7 @@ def average_pooling2d(ctx, layer, x):
                 _refuse_pool_grad(layer, pool, strides, padding)
             p = pool[0]
             spread = tf.tile(dy * (1.0 / (p * p)), [1, 1, 1, p * p])
-            return _pad_back(tf, tf.nn.depth_to_space(spread, p), x)
+            return _pad_back(tf.nn.depth_to_space(spread, p), x)
 
         return y, grad
 
@@ -279,7 +276,7 @@ def average_pooling2d(ctx, layer, x):
 
 def global_average_pooling2d(ctx, layer, x):
     _check_channels_last(layer)
-    return ctx.tf.reduce_mean(x, axis=[1, 2], keepdims=bool(getattr(layer, "keepdims", False)))
+    return tf.reduce_mean(x, axis=[1, 2], keepdims=bool(getattr(layer, "keepdims", False)))
 
 
 # --- Shape, regularisation, normalisation, activations ---------------------------
@@ -289,15 +286,14 @@ def flatten(ctx, layer, x):
     size = 1
     for d in x.shape[1:]:
         size *= d
-    return ctx.tf.reshape(x, [-1, size])
+    return tf.reshape(x, [-1, size])
 
 
 def reshape(ctx, layer, x):
-    return ctx.tf.reshape(x, [-1, *layer.target_shape])
+    return tf.reshape(x, [-1, *layer.target_shape])
 
 
 def dropout(ctx, layer, x):
-    tf = ctx.tf
     if not ctx.training or layer.rate == 0:
         return x
     if layer.noise_shape is not None:
@@ -306,7 +302,7 @@ def dropout(ctx, layer, x):
     return x * keep * (1.0 / (1.0 - layer.rate))
 
 
-def _rsqrt(tf):
+def _rsqrt():
     @tf.custom_gradient
     def rsqrt(v):
         y = tf.math.rsqrt(v)
@@ -329,7 +325,6 @@ def batch_normalization(ctx, layer, x):
     mean and variance in ``train`` and updates its moving statistics, as
     Keras does with training=True.
     """
-    tf = ctx.tf
     axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
     if axis not in (-1, x.shape.rank - 1):
         raise BuildError(f"{_name(layer)}: axis={layer.axis}; only the last (channel) axis is supported")
@@ -346,7 +341,7 @@ def batch_normalization(ctx, layer, x):
         )
     else:
         mean, variance = ctx.weight(layer.moving_mean), ctx.weight(layer.moving_variance)
-    inv = _rsqrt(tf)(variance + layer.epsilon)
+    inv = _rsqrt()(variance + layer.epsilon)
     if layer.scale:
         inv = inv * ctx.weight(layer.gamma)
     shift = -mean * inv
@@ -356,7 +351,7 @@ def batch_normalization(ctx, layer, x):
 
 
 def activation_layer(ctx, layer, x):
-    return _activation(ctx.tf, layer, layer.activation)(x)
+    return _activation(layer, layer.activation)(x)
 
 
 def relu_layer(ctx, layer, x):
@@ -366,20 +361,20 @@ def relu_layer(ctx, layer, x):
     if layer.max_value is not None:
         if float(layer.max_value) != 6.0 or slope:
             raise BuildError(f"{_name(layer)}: max_value={layer.max_value}; only None or 6 (relu6) is supported")
-        return activations.get(ctx.tf, "relu6", _name(layer))(x)
+        return activations.get("relu6", _name(layer))(x)
     if slope:
-        return activations.get(ctx.tf, "leaky_relu", _name(layer), negative_slope=slope)(x)
-    return activations.get(ctx.tf, "relu", _name(layer))(x)
+        return activations.get("leaky_relu", _name(layer), negative_slope=slope)(x)
+    return activations.get("relu", _name(layer))(x)
 
 
 def leaky_relu_layer(ctx, layer, x):
-    return activations.get(ctx.tf, "leaky_relu", _name(layer), negative_slope=float(layer.negative_slope))(x)
+    return activations.get("leaky_relu", _name(layer), negative_slope=float(layer.negative_slope))(x)
 
 
 def softmax_layer(ctx, layer, x):
     if layer.axis not in (-1, x.shape.rank - 1):
         raise BuildError(f"{_name(layer)}: axis={layer.axis}; only the last axis is supported")
-    return activations.get(ctx.tf, "softmax", _name(layer))(x)
+    return activations.get("softmax", _name(layer))(x)
 
 
 def add_layer(ctx, layer, *inputs):
@@ -392,7 +387,7 @@ def add_layer(ctx, layer, *inputs):
 
 def concatenate_layer(ctx, layer, *inputs):
     inputs = inputs[0] if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)) else inputs
-    return ctx.tf.concat(list(inputs), axis=layer.axis)
+    return tf.concat(list(inputs), axis=layer.axis)
 
 
 # Keras class name -> implementation.

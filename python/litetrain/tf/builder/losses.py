@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import tensorflow as tf
+
 from litetrain.errors import BuildError
 
 NAMES = (
@@ -77,21 +79,21 @@ def resolve(loss, from_logits: bool | None = None) -> Loss:
     return Loss(by_class[kind], bool(config.get("from_logits", False)), float(config.get("delta", 1.0)))
 
 
-def batch_count(tf, y):
+def batch_count(y):
     """The batch size as float32: a constant when it is static, else read per step."""
     if y.shape[0] is not None:
         return float(y.shape[0])
     return tf.cast(tf.shape(y)[0], tf.float32)
 
 
-def compute(tf, loss: Loss, outputs, labels):
+def compute(loss: Loss, outputs, labels):
     """The mean loss of a batch (a float32 scalar)."""
-    n = batch_count(tf, labels)
+    n = batch_count(labels)
     if loss.name == "sparse_categorical_crossentropy":
         labels = tf.one_hot(labels, outputs.shape[-1], dtype=tf.float32)
     if loss.name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
         if loss.from_logits:
-            return _softmax_cross_entropy(tf, outputs, labels, n)
+            return _softmax_cross_entropy(outputs, labels, n)
         p = outputs / tf.reduce_sum(outputs, axis=-1, keepdims=True)
         p = tf.clip_by_value(p, EPSILON, 1.0 - EPSILON)
         return -tf.reduce_sum(labels * tf.math.log(p)) / n
@@ -102,26 +104,26 @@ def compute(tf, loss: Loss, outputs, labels):
         else:
             p = tf.clip_by_value(outputs, EPSILON, 1.0 - EPSILON)
             per = -(labels * tf.math.log(p) + (1.0 - labels) * tf.math.log(1.0 - p))
-        return _mean_of_last_axis_means(tf, per, n)
+        return _mean_of_last_axis_means(per, n)
     error = outputs - labels
     if loss.name == "mean_squared_error":
-        return _mean_of_last_axis_means(tf, error * error, n)
+        return _mean_of_last_axis_means(error * error, n)
     if loss.name == "huber":
         absolute = tf.abs(error)
         quadratic = tf.minimum(absolute, loss.delta)
         linear = absolute - quadratic
-        return _mean_of_last_axis_means(tf, 0.5 * quadratic * quadratic + loss.delta * linear, n)
+        return _mean_of_last_axis_means(0.5 * quadratic * quadratic + loss.delta * linear, n)
     raise BuildError(f"loss {loss.name!r} is not supported")  # pragma: no cover - resolve() guards
 
 
-def _mean_of_last_axis_means(tf, per_element, n):
+def _mean_of_last_axis_means(per_element, n):
     # Keras: mean over the last axis per sample, then mean over the batch,
     # which is the sum divided by (batch * last axis) for equal widths.
     width = per_element.shape[-1] if per_element.shape.rank > 1 else 1
     return tf.reduce_sum(per_element) / (n * width)
 
 
-def _softmax_cross_entropy(tf, logits, labels, n):
+def _softmax_cross_entropy(logits, labels, n):
     @tf.custom_gradient
     def cross_entropy(logits):
         log_probs = tf.nn.log_softmax(logits)
@@ -135,7 +137,7 @@ def _softmax_cross_entropy(tf, logits, labels, n):
     return cross_entropy(logits)
 
 
-def accuracy(tf, loss: Loss, outputs, labels):
+def accuracy(loss: Loss, outputs, labels):
     """Fraction of the batch classified right (classification losses only)."""
     if loss.name == "binary_crossentropy":
         threshold = 0.0 if loss.from_logits else 0.5

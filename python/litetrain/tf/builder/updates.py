@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tensorflow as tf
+
 from litetrain.optim import ITERATIONS, LEARNING_RATE, SGD, Adam, AdamW, is_optimizer_state
 
 __all__ = [
@@ -38,7 +40,7 @@ def prescales_gradients(optimizer) -> bool:
     return isinstance(optimizer, SGD) and not optimizer.momentum
 
 
-def apply(tf, optimizer, lr, params, slots, iterations):
+def apply(optimizer, lr, params, slots, iterations):
     """Assigns the new values.
 
     Args:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from litetrain.builder import layers
 from litetrain.errors import BuildError
+from litetrain.tf.builder import layers
 
 
 @dataclass

@@ -1,0 +1,431 @@
+"""A tf.Module written for TensorFlow's on-device training recipe -> a builtin-only training ``.tflite``:
+:func:`convert`.
+
+The recipe (TensorFlow's "On-device training" guide, Flower's Android
+``BaseTFLiteModel``) writes train / infer / save / restore as tf.functions of a
+tf.Module and converts them with Flex ops, which the LiteRT runtime from PyPI
+cannot run. :func:`convert` makes the same signatures of builtin ops only:
+
+- gradients that TensorFlow computes with Flex kernels (ReluGrad, Relu6Grad,
+  LeakyReluGrad, EluGrad, SeluGrad) are traced in builtin ops instead: each
+  function is traced afresh with those gradient functions swapped in;
+- a save / restore over a checkpoint path (``tf.raw_ops.Save`` / ``Restore``)
+  becomes a pair over tensors: ``save()`` returns each variable it saved, by
+  its checkpoint name, and ``restore(**tensors)`` assigns them;
+- every variable the functions use is saved with its value, so Keras 3 layers
+  held by the module keep their weights (TensorFlow drops them otherwise).
+
+What still needs Flex is refused, naming the op. The result is checked before
+it is returned: no variable without a value, and every signature without
+inputs (``save``, ``parameters``) returns what the module's own function does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.python.framework import ops as tf_ops
+from tensorflow.python.ops import math_grad
+
+from litetrain.errors import BuildError
+from litetrain.model import Model
+from litetrain.tf.builder import graph
+from litetrain.tf.training_file import TrainingFile
+
+# What a builtin form returns to leave the call to TensorFlow's own function.
+AS_TENSORFLOW_DOES = object()
+_SELU_SCALE, _SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
+_SAVE_OPS = {"Save", "SaveV2", "SaveSlices"}
+_RESTORE_OPS = {"Restore", "RestoreV2", "RestoreSlice"}
+_PASS_THROUGH = {"Identity", "EnsureShape", "Reshape", "Cast"}
+
+_FIX = (
+    "Write that part in ops TFLite has (a tf.custom_gradient made of builtin ops), "
+    "or build the model from Keras with litetrain.build."
+)
+
+
+@dataclass
+class ConvertedModel(TrainingFile):
+    """A trainable ``.tflite`` made by :func:`convert` (``tflite``: the file's bytes).
+
+    Attributes:
+        rewrites: What was changed to make it builtin-only, one line each.
+    """
+
+    rewrites: list[str] = field(default_factory=list)
+
+
+# Builtin-op gradients of the activations whose TensorFlow gradient is a Flex
+# kernel. Each uses the tensor TensorFlow's own gradient uses (a GradientTape
+# keeps only those).
+def _relu_grad(op, dy):
+    return tf.where(op.outputs[0] > 0, dy, tf.zeros_like(dy))
+
+
+def _relu6_grad(op, dy):
+    y = op.outputs[0]
+    return tf.where(tf.logical_and(y > 0, y < 6), dy, tf.zeros_like(dy))
+
+
+def _leaky_relu_grad(op, dy):
+    return tf.where(op.inputs[0] > 0, dy, dy * op.get_attr("alpha"))
+
+
+def _elu_grad(op, dy):
+    y = op.outputs[0]
+    return tf.where(y > 0, dy, dy * (y + 1.0))
+
+
+def _selu_grad(op, dy):
+    y = op.outputs[0]
+    return tf.where(y > 0, dy * _SELU_SCALE, dy * (y + _SELU_SCALE * _SELU_ALPHA))
+
+
+def _reduce_to(grad, x):
+    """`grad`, of the shape `x` was broadcast to, summed back to x's shape in builtin ops.
+
+    An axis where x's size is unknown while tracing may have been broadcast (size 1
+    while running) or not: both sums are formed and the running sizes pick one.
+    """
+    lead = grad.shape.rank - x.shape.rank
+    if lead:
+        grad = tf.reduce_sum(grad, axis=list(range(lead)))
+    for axis, (size, grad_size) in enumerate(zip(x.shape.as_list(), grad.shape.as_list())):
+        if size == 1 and grad_size != 1:
+            grad = tf.reduce_sum(grad, axis=axis, keepdims=True)
+        elif size is None and grad_size != 1:
+            running = tf.shape(x)[axis]
+            summed = tf.reduce_sum(grad, axis=axis, keepdims=True)
+            chosen = tf.where(tf.equal(running, tf.shape(grad)[axis]), grad, summed)
+            sizes = tf.stack([running if a == axis else -1 for a in range(x.shape.rank)])
+            grad = tf.slice(chosen, [0] * x.shape.rank, sizes)
+    return grad
+
+
+def _builtin_reduce_gradient_args(x, y, gx, gy):
+    # TensorFlow's reduction of a broadcasting op's gradients (math_grad._ReduceGradientArgs)
+    # asks BroadcastGradientArgs, a Flex op, when the static shapes leave the broadcast open.
+    if x.shape.rank is None or y.shape.rank is None:
+        return AS_TENSORFLOW_DOES
+    if math_grad._InferGradientReductionAxes(x.shape, y.shape)[0] is not None:  # noqa: SLF001
+        return AS_TENSORFLOW_DOES  # decided by the static shapes: no Flex op
+    return (None if gx is None else _reduce_to(gx, x)), (None if gy is None else _reduce_to(gy, y))
+
+
+def _keras_signbit(x):
+    # Keras 3's signbit (in its float argmax: accuracy metrics) tests the sign bit with
+    # BitwiseAnd, a Flex op; -0.0 is the only zero whose reciprocal is negative.
+    x = tf.cast(x, tf.float32)
+    return tf.logical_or(x < 0, tf.logical_and(tf.equal(x, 0.0), tf.math.reciprocal(x) < 0))
+
+
+# Op type -> (the Flex op TensorFlow's gradient uses, a builtin gradient).
+BUILTIN_GRADIENTS = {
+    "Relu": ("ReluGrad", _relu_grad),
+    "Relu6": ("Relu6Grad", _relu6_grad),
+    "LeakyRelu": ("LeakyReluGrad", _leaky_relu_grad),
+    "Elu": ("EluGrad", _elu_grad),
+    "Selu": ("SeluGrad", _selu_grad),
+}
+# (module, function) -> (what it is, with the Flex op it would need; a builtin form), swapped while tracing.
+BUILTIN_FUNCTIONS = {
+    ("tensorflow.python.ops.math_grad", "_ReduceGradientArgs"): (
+        "the sums of broadcast gradients (BroadcastGradientArgs)",
+        _builtin_reduce_gradient_args,
+    ),
+    ("keras.src.backend.tensorflow.numpy", "signbit"): ("Keras' signbit (BitwiseAnd)", _keras_signbit),
+}
+
+
+@contextlib.contextmanager
+def builtin_forms(used: set[str]):
+    """While tracing: TensorFlow's gradient functions of BUILTIN_GRADIENTS' ops and the
+    functions of BUILTIN_FUNCTIONS replaced by builtin forms; each one used adds a line to `used`.
+
+    The gradient table is TensorFlow's private gradient registry (op type -> {"type":
+    function, "location": ...}), which GradientTape and tf.gradients both look up.
+    Everything is put back on exit; another thread tracing meanwhile would see the swap.
+    """
+
+    def recording(label, form, original):
+        def replacement(*args, **kwargs):
+            result = form(*args, **kwargs)
+            if result is AS_TENSORFLOW_DOES:
+                return original(*args, **kwargs)
+            used.add(label)
+            return result
+
+        return replacement
+
+    registry = tf_ops._gradient_registry._registry  # noqa: SLF001 - no public way to swap a gradient
+    saved_gradients = {op: registry.get(op) for op in BUILTIN_GRADIENTS}
+    modules = {key: importlib.import_module(key[0]) for key in BUILTIN_FUNCTIONS if _importable(key[0])}
+    saved_functions = {key: getattr(module, key[1]) for key, module in modules.items()}
+    try:
+        for op, (flex, gradient) in BUILTIN_GRADIENTS.items():
+            label = f"the gradient of {op} ({flex}) in builtin ops"
+            registry[op] = {**(saved_gradients[op] or {}), "type": recording(label, gradient, None)}
+        for (module_name, name), module in modules.items():
+            what, form = BUILTIN_FUNCTIONS[module_name, name]
+            setattr(module, name, recording(f"{what} in builtin ops", form, saved_functions[module_name, name]))
+        yield
+    finally:
+        for op, entry in saved_gradients.items():
+            if entry is None:
+                registry.pop(op, None)
+            else:
+                registry[op] = entry
+        for (module_name, name), function in saved_functions.items():
+            setattr(modules[module_name, name], name, function)
+
+
+def _importable(module_name: str) -> bool:
+    try:
+        importlib.import_module(module_name)
+    except ImportError:
+        return False
+    return True
+
+
+def convert(module, signatures=None) -> ConvertedModel:
+    """A tf.Module with its own train / infer / save / restore tf.functions as a builtin-only training file.
+
+    Args:
+        module: The tf.Module (its variables may be tf.Variables or Keras 3 layers' weights).
+        signatures: Signature name -> the module's tf.function (``{"train": m.train, ...}``);
+            default: every tf.function of the module, by attribute name. Each needs an ``input_signature``.
+
+    Returns:
+        A :class:`ConvertedModel`: ``.tflite``, ``.save(path)``, ``.trainer()``, ``.rewrites``.
+
+    Raises:
+        BuildError: an op that is not a TFLite builtin and that convert cannot rewrite
+            (named), a function without an input signature, a variable left without a value.
+    """
+    functions = _functions(module) if signatures is None else dict(signatures)
+    if not functions:
+        raise BuildError(f"{type(module).__name__} has no tf.function to convert; pass signatures={{name: m.fn}}")
+    rewrites: list[str] = []
+    concrete = _trace(functions, rewrites)
+    concrete, checkpoint = _tensor_checkpoint(concrete, rewrites)
+
+    root = tf.Module()  # saves every variable the functions use, with its value
+    root.litetrain_variables = _unique_variables(concrete.values())
+    tflite = graph.convert(root, concrete, fix=_FIX)
+    _check(tflite, functions, checkpoint)
+    return ConvertedModel(tflite=tflite, rewrites=rewrites)
+
+
+def _functions(module) -> dict:
+    found = {}
+    for cls in reversed(type(module).__mro__):
+        for name, value in vars(cls).items():
+            if not name.startswith("_") and hasattr(value, "get_concrete_function"):
+                found[name] = getattr(module, name)
+    for name, value in vars(module).items():
+        if not name.startswith("_") and hasattr(value, "get_concrete_function"):
+            found[name] = value
+    return found
+
+
+def _trace(functions: dict, rewrites: list[str]) -> dict:
+    """Concrete functions of `functions`, the tf.functions traced afresh with builtin forms (an
+    earlier trace may hold Flex ops); concrete functions given are taken as they are."""
+    concrete, later = {}, []
+    for name, function in functions.items():
+        if not hasattr(function, "python_function"):
+            concrete[name] = function
+        elif function.input_signature is not None:
+            fresh = tf.function(function.python_function, input_signature=function.input_signature)
+            concrete[name] = _traced_with_builtin_forms(name, fresh, {}, rewrites)
+        else:
+            later.append(name)
+    for name in later:
+        fresh = tf.function(functions[name].python_function)
+        concrete[name] = _traced_with_builtin_forms(name, fresh, _like_the_saved_weights(name, concrete), rewrites)
+    return dict(sorted(concrete.items()))
+
+
+def _traced_with_builtin_forms(name: str, function, kwargs: dict, rewrites: list[str]):
+    used: set[str] = set()
+    with builtin_forms(used):
+        traced = function.get_concrete_function(**kwargs)
+    rewrites.extend(f"{name}: {line}" for line in sorted(used))
+    return traced
+
+
+def _like_the_saved_weights(name: str, concrete: dict) -> dict:
+    """The inputs of a tf.function without an input signature (Flower's ``restore(**parameters)``):
+    what the signature without inputs that returns the weights returns, by name."""
+    saver = next((concrete[n] for n in ("save", "parameters") if n in concrete and _takes_nothing(concrete[n])), None)
+    if saver is None:
+        raise BuildError(
+            f"signature {name!r} has no input_signature: decorate it with @tf.function(input_signature=[...]) "
+            f"or pass its concrete function (signatures={{{name!r}: m.{name}.get_concrete_function(...)}})"
+        )
+    return {key: tf.TensorSpec(t.shape, t.dtype, name=key) for key, t in saver.structured_outputs.items()}
+
+
+def _takes_nothing(traced) -> bool:
+    args, kwargs = traced.structured_input_signature
+    return not args and not kwargs
+
+
+def _unique_variables(concrete_functions) -> list:
+    seen, variables = set(), []
+    for traced in concrete_functions:
+        for variable in traced.variables:
+            if id(variable) not in seen:
+                seen.add(id(variable))
+                variables.append(variable)
+    return variables
+
+
+# --- checkpoints: a path (Flex) -> tensors (builtin) ------------------------------------------------
+
+
+def _tensor_checkpoint(concrete: dict, rewrites: list[str]):
+    """Replaces save / restore signatures over a checkpoint path; returns (signatures, the
+    tensor save's name -> its (checkpoint name, variable) pairs)."""
+    kinds = {name: _checkpoint_kind(traced.graph) for name, traced in concrete.items()}
+    savers = [name for name, kind in kinds.items() if kind == "save"]
+    restorers = [name for name, kind in kinds.items() if kind == "restore"]
+    if not savers and not restorers:
+        return concrete, {}
+    source = savers[0] if savers else restorers[0]
+    pairs = _saved_variables(concrete[source]) if savers else _restored_variables(concrete[source])
+    if not pairs:
+        raise BuildError(f"signature {source!r} reads or writes a checkpoint file, but no variable of it was found")
+    names = _signature_names([name for name, _ in pairs])
+    variables = [variable for _, variable in pairs]
+    replaced = dict(concrete)
+    for name in savers:
+        replaced[name] = _tensor_save(names, variables)
+    for name in restorers:
+        replaced[name] = _tensor_restore(names, variables)
+    rewrites.append(
+        f"{', '.join(savers + restorers)}: tf.raw_ops.Save / Restore of a checkpoint path (Flex) -> "
+        f"{len(names)} tensors ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''})"
+    )
+    return replaced, {name: list(zip(names, variables)) for name in savers}
+
+
+def _checkpoint_kind(func_graph) -> str | None:
+    types = {op.type for op in func_graph.get_operations()}
+    if types & _SAVE_OPS:
+        return "save"
+    if types & _RESTORE_OPS:
+        return "restore"
+    return None
+
+
+def _saved_variables(traced) -> list:
+    pairs = []
+    for op in traced.graph.get_operations():
+        if op.type not in _SAVE_OPS:
+            continue
+        first_data = 2 if op.type == "Save" else 3  # SaveV2 / SaveSlices: prefix, names, slices, tensors...
+        names = tf.get_static_value(op.inputs[1])
+        if names is None:
+            raise BuildError(f"{op.type} in {traced.name}: its tensor names are not constants")
+        for checkpoint_name, tensor in zip(np.ravel(names), op.inputs[first_data:]):
+            pairs.append((checkpoint_name.decode(), _variable_behind(traced, tensor)))
+    return pairs
+
+
+def _restored_variables(traced) -> list:
+    pairs = []
+    for op in traced.graph.get_operations():
+        if op.type != "AssignVariableOp":
+            continue
+        source = _through(op.inputs[1])
+        if source.op.type in _RESTORE_OPS:
+            names = np.ravel(tf.get_static_value(source.op.inputs[1]))
+            pairs.append((names[source.value_index].decode(), _captured_variable(traced, op.inputs[0])))
+    return pairs
+
+
+def _through(tensor):
+    while tensor.op.type in _PASS_THROUGH and tensor.op.inputs:
+        tensor = tensor.op.inputs[0]
+    return tensor
+
+
+def _variable_behind(traced, tensor):
+    source = _through(tensor)
+    if source.op.type != "ReadVariableOp":
+        raise BuildError(f"{traced.name}: a tensor it saves ({tensor.name}) is not a variable's value")
+    return _captured_variable(traced, source.op.inputs[0])
+
+
+def _captured_variable(traced, handle):
+    """The tf.Variable whose resource `handle` (a placeholder of the function's graph) is."""
+    external = next((outer for outer, inner in traced.graph.captures if inner is handle), None)
+    for variable in traced.variables:
+        if external is not None and variable.handle is external:
+            return variable
+    raise BuildError(f"{traced.name}: {handle.name} is not a variable the function captures")
+
+
+def _signature_names(checkpoint_names: list[str]) -> list[str]:
+    names = []
+    for checkpoint_name in checkpoint_names:
+        name = re.sub(r"\W", "_", checkpoint_name).strip("_") or "weight"
+        while name in names:
+            name += "_"
+        names.append(name)
+    return names
+
+
+def _tensor_save(names: list[str], variables: list):
+    @tf.function(input_signature=[])
+    def save():
+        # Scalars as [1]: LiteRT cannot bind a scalar read from a variable as an output.
+        return {name: tf.reshape(v, [1]) if v.shape.rank == 0 else tf.identity(v) for name, v in zip(names, variables)}
+
+    return save.get_concrete_function()
+
+
+def _tensor_restore(names: list[str], variables: list):
+    specs = [tf.TensorSpec([1] if v.shape.rank == 0 else v.shape, v.dtype, name=n) for n, v in zip(names, variables)]
+
+    @tf.function(input_signature=specs)
+    def restore(*values):
+        for variable, value in zip(variables, values):
+            variable.assign(tf.reshape(value, []) if variable.shape.rank == 0 else value)
+        # An output keeps the assignments (the converter prunes a function without one).
+        return {"ok": tf.constant(True)}
+
+    return restore.get_concrete_function()
+
+
+# --- the result, checked --------------------------------------------------------------------------
+
+
+def _check(tflite: bytes, functions: dict, checkpoint: dict) -> None:
+    model = Model(tflite)
+    if model.uninitialized_variables:
+        raise BuildError(
+            f"the converted file has variables without a value: {', '.join(model.uninitialized_variables)}"
+        )
+    for name, info in model.signatures.items():
+        if info.inputs:
+            continue
+        if name in checkpoint:
+            expected = {n: np.reshape(v.numpy(), [1]) if v.shape.rank == 0 else v.numpy() for n, v in checkpoint[name]}
+        elif name in functions:
+            expected = {k: np.asarray(v) for k, v in functions[name]().items()}
+        else:
+            continue
+        got = model.runner(name)()
+        for key, value in expected.items():
+            if key in got and not np.array_equal(np.reshape(got[key], np.shape(value)), value):
+                raise BuildError(
+                    f"signature {name!r} of the converted file returns another {key!r} than the module's function"
+                )

@@ -362,18 +362,21 @@ class TanhMLP:
 
             def __call__(self, x):
                 h = tf.matmul(x, self.w1) + self.b1
-                h = tf.tanh(h) if activation == "tanh" else tf.nn.relu(h)
+                h = {"tanh": tf.tanh, "relu": tf.nn.relu, "gelu": tf.nn.gelu}[activation](h)
                 return tf.matmul(h, self.w2) + self.b2
 
         return Module()
 
 
-def test_tf_module_matches_tensorflow():
+# relu: TensorFlow's gradient (ReluGrad) is Flex, the build traces it in builtin ops. (With Adam,
+# whose steps do not shrink with the gradient, relu's kinks leave 1e-6 differences after 10 steps.)
+@pytest.mark.parametrize("activation, optimizer", [("tanh", optim.Adam(0.01)), ("relu", optim.SGD(0.1))])
+def test_tf_module_matches_tensorflow(activation, optimizer):
     import tensorflow as tf
 
-    module = TanhMLP()
+    module = TanhMLP(activation)
     built = litetrain.build(
-        module, "categorical_crossentropy", optim.Adam(0.01), input_shape=(12,), batch_size=8, from_logits=True
+        module, "categorical_crossentropy", optimizer, input_shape=(12,), batch_size=8, from_logits=True
     )
     assert sorted(built.trainable_weights) == ["b1", "b2", "w1", "w2"]
     compiled = litetrain.Model(built.tflite)
@@ -388,7 +391,7 @@ def test_tf_module_matches_tensorflow():
     saved = compiled.runner("save")()
 
     loss = keras.losses.CategoricalCrossentropy(from_logits=True)
-    opt = keras_reference.keras_optimizer(optim.Adam(0.01))
+    opt = keras_reference.keras_optimizer(optimizer)
     theirs = []
     for x, y in batches:
         with tf.GradientTape() as tape:
@@ -401,9 +404,9 @@ def test_tf_module_matches_tensorflow():
 
 
 def test_tf_module_with_a_flex_gradient_is_refused():
-    with pytest.raises(litetrain.BuildError, match="ReluGrad"):
+    with pytest.raises(litetrain.BuildError, match="not TFLite builtins: Erfc"):
         litetrain.build(
-            TanhMLP("relu"), "categorical_crossentropy", optim.SGD(0.1), input_shape=(12,), from_logits=True
+            TanhMLP("gelu"), "categorical_crossentropy", optim.SGD(0.1), input_shape=(12,), from_logits=True
         )
     with pytest.raises(litetrain.BuildError, match="needs input_shape"):
         litetrain.build(TanhMLP(), "categorical_crossentropy", optim.SGD(0.1))

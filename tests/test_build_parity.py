@@ -242,6 +242,17 @@ def test_matches_tensorflow(case):
     assert_trained_alike(built, weights, reference, initial, case)
 
 
+@pytest.mark.parametrize("case", ["mse", "huber", "binary_logits", "dense_leaky_relu"])
+def test_a_batch_of_any_size_matches_tensorflow(case):
+    """With the batch unknown while tracing, TensorFlow sums the gradients of the loss's
+    broadcasts with BroadcastGradientArgs (Flex); the build traces them in builtin ops."""
+    factory, loss, from_logits, optimizer = CASES[case]
+    ours, theirs, weights, reference, initial, built = run_both(factory, loss, from_logits, optimizer, batch_size=None)
+    assert not [op.name for op in litetrain.list_operators(built.tflite) if op.custom]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6, err_msg=f"{case}: losses")
+    assert_trained_alike(built, weights, reference, initial, case)
+
+
 def test_batch_statistics_match_keras_training_mode():
     def factory():
         return cnn(L.Conv2D(4, 3, use_bias=False), L.BatchNormalization(momentum=0.9), L.Activation("relu"))

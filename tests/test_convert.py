@@ -197,7 +197,7 @@ def test_tensorflow_and_keras_are_left_as_they_were(guide):
     from keras.src.backend.tensorflow import numpy as keras_numpy
     from tensorflow.python.framework import ops
 
-    from litetrain.tf.convert import BUILTIN_GRADIENTS
+    from litetrain.tf.builtin_forms import BUILTIN_GRADIENTS
 
     assert keras_numpy.signbit.__module__ == "keras.src.backend.tensorflow.numpy"
     for op in BUILTIN_GRADIENTS:

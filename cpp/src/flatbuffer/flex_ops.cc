@@ -21,10 +21,10 @@ void RefuseFlexOps(const uint8_t* data, std::size_t /*size*/, const std::string&
   for (const std::string& name : flex) names += (names.empty() ? "" : ", ") + name;
   throw InvalidArgument(
       source + " uses TensorFlow ops through the Flex delegate (" + names +
-      "): litetrain runs TFLite builtin ops only. Build a Keras model with litetrain.build(model, ...), "
-      "which writes gradients in builtin ops; convert a tf.Module with "
-      "converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] (its error then names "
-      "the ops to rewrite)");
+      "): litetrain runs TFLite builtin ops only. Make the file again from its source: a Keras model with "
+      "litetrain.build(model, ...), a tf.Module written for TensorFlow's on-device training recipe with "
+      "litetrain.convert(module); both write gradients and checkpoints in builtin ops, and name what they "
+      "cannot");
 }
 
 }  // namespace litetrain

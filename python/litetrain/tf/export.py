@@ -84,10 +84,7 @@ def export(
         ValueError: an unknown `quantize`, "int8" without representative data,
             weights that do not fit the model.
     """
-    if quantize not in QUANTIZATIONS:
-        raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
-    if quantize == "int8" and representative_data is None:
-        raise ValueError("quantize='int8' needs representative_data: a few hundred typical inputs")
+    _check_quantize(quantize, representative_data)
     keras_model = getattr(model, "keras_model", model)
     if keras_model is None or not hasattr(keras_model, "layers"):
         raise ValueError("export needs the Keras model the file was built from (a tf.Module model has none)")
@@ -103,6 +100,20 @@ def export(
     if validation_data is not None:
         _compare(report, float_model, exported, validation_data)
     return report
+
+
+def inference_file(keras_model, *, quantize: str | None = None, representative_data=None) -> bytes:
+    """The inference-only ``.tflite`` (signature ``infer``) of a Keras model with its own weights."""
+    _check_quantize(quantize, representative_data)
+    records = weight_records.collect(keras_model, trainable_layers=set())
+    return _convert(keras_model, records, quantize, representative_data)
+
+
+def _check_quantize(quantize, representative_data) -> None:
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
+    if quantize == "int8" and representative_data is None:
+        raise ValueError("quantize='int8' needs representative_data: a few hundred typical inputs")
 
 
 def _convert(keras_model, records, quantize, representative_data) -> bytes:

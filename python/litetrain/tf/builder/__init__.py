@@ -14,6 +14,7 @@ from litetrain.errors import BuildError
 from litetrain.tf.builder import graph, losses, weights
 from litetrain.tf.builder.fuse import fuse_dense_bias
 from litetrain.tf.builder.weights import LastLayers, LayersFrom
+from litetrain.tf.builtin_forms import builtin_forms
 from litetrain.tf.training_file import TrainingFile
 
 __all__ = ["BuildError", "BuiltModel", "LastLayers", "LayersFrom", "build"]
@@ -150,7 +151,10 @@ def build(
         **shapes,
     )
     module, signatures = graph.build_module(spec)
-    tflite = graph.convert(module, signatures, quantize_frozen=quantize_frozen == "int8")
+    # Traced while converting: what TensorFlow differentiates itself (frozen layers run through
+    # Keras, the loss's broadcasts) in builtin forms, as litetrain.convert does.
+    with builtin_forms(set()):
+        tflite = graph.convert(module, signatures, quantize_frozen=quantize_frozen == "int8")
     tflite = fuse_dense_bias(tflite)
     return BuiltModel(
         tflite=tflite,

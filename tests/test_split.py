@@ -75,6 +75,27 @@ def test_the_head_on_features_trains_as_the_whole_model(split, digits):
         np.testing.assert_allclose(value, whole.snapshot()[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
+def test_fit_on_the_whole_model_caches_the_features_itself(split, digits, tmp_path):
+    """The whole model's file carries features / train_features: fit runs the frozen part once."""
+    x, y, _, _ = digits
+    assert {"features", "train_features"} <= set(split.full.signatures)
+    cached, every_step = split.full.trainer(), litetrain.Trainer(split.full.tflite, train="train")
+    assert cached.caches_features and not every_step.caches_features
+    options = dict(batch_size=32, epochs=2, seed=3, validation_split=0.25, drop_remainder=True, progress=False)
+    fast, slow = cached.fit(x, y, **options), every_step.fit(x, y, **options)
+    np.testing.assert_allclose(fast.losses, slow.losses, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(fast.history["val_loss"], slow.history["val_loss"], rtol=1e-6)
+    assert fast.feature_seconds is not None and slow.feature_seconds is None
+
+    from cli_runner import litetrain as cli
+
+    split.full.save(tmp_path / "full.tflite")
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    done = cli("train", tmp_path / "full.tflite", "--data", tmp_path / "data.npz", "--epochs", "2")
+    assert done.returncode == 0, done.stderr
+    assert f"features: the frozen part ran once over the {len(x):,} samples" in done.stdout, done.stdout
+
+
 def test_a_dropout_below_the_head_trains_with_the_head(digits):
     split = _build(transfer_model(head_dropout=0.3))
     assert split.cut == "head_dropout"
@@ -123,6 +144,18 @@ def test_splits_that_would_not_be_exact_are_refused():
     model = transfer_model()
     with pytest.raises(litetrain.BuildError, match=r"layers of the nested model 'base' train"):
         litetrain.build_split(model, "mse", litetrain.optim.SGD(0.1), trainable=["conv2", "head"])
+
+    with pytest.raises(litetrain.BuildError, match="cache_features needs a Keras model"):
+        import tensorflow as tf
+
+        class Module(tf.Module):
+            def __init__(self):
+                self.w = tf.Variable(tf.ones([4, 2]))
+
+            def __call__(self, x):
+                return tf.matmul(x, self.w)
+
+        litetrain.build(Module(), "mse", litetrain.optim.SGD(0.1), input_shape=(4,), cache_features=True)
 
     # A skip connection from below the cut: the head needs more than the cut tensor.
     keras.utils.set_random_seed(0)

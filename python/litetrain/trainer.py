@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -21,6 +22,11 @@ from litetrain.model import Model
 # The signatures through which a model exposes its learning rate.
 SET_LEARNING_RATE = "set_learning_rate"
 GET_LEARNING_RATE = "get_learning_rate"
+
+# The signatures of a model built with cache_features: the frozen part, and the
+# train step of the rest given its output (litetrain.build, litetrain.build_split).
+FEATURES = "features"
+TRAIN_ON_FEATURES = "train_features"
 
 # Input names taken for labels when fit gets `y` as one array.
 LABEL_NAMES = ("y", "labels", "label", "targets")
@@ -45,6 +51,8 @@ class History:
         seconds: Wall time of the native loop (validation included).
         stopped: True if a callback, Ctrl-C or a non-finite loss ended it early.
         stop_reason: Why it stopped early ("" otherwise).
+        feature_seconds: With cached features (a model built with ``cache_features``):
+            the time of the one pass of the frozen part over the data; else None.
     """
 
     losses: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
@@ -57,6 +65,7 @@ class History:
     seconds: float = 0.0
     stopped: bool = False
     stop_reason: str = ""
+    feature_seconds: float | None = None
 
     @property
     def history(self) -> dict[str, list[float]]:
@@ -89,7 +98,11 @@ class Trainer:
         model: A :class:`litetrain.Model`, a path to a ``.tflite`` file, or its bytes.
         threads: CPU threads for LiteRT when `model` is not already a Model
             (for other CPU options load a :class:`litetrain.Model` and pass it).
-        train: The training signature.
+        train: The training signature; default "train", and for a model built with
+            ``cache_features`` the step of the head on cached features
+            ("train_features"): fit runs the frozen part once over the data
+            (``features``), then trains on its output. ``train="train"`` runs
+            the whole model at every step instead.
         save, restore: The signatures that return and take every variable;
             None finds them by their known names ("save", or "parameters" as
             in Flower's BaseTFLiteModel; "restore"). A model without them
@@ -109,17 +122,26 @@ class Trainer:
         model: Model | str | os.PathLike[str] | bytes,
         *,
         threads: int | None = None,
-        train: str = "train",
+        train: str | None = None,
         save: str | None = None,
         restore: str | None = None,
         loss: str = "loss",
     ) -> None:
         self.model = model if isinstance(model, Model) else Model(model, threads=threads)
-        self._train_signature = train
+        cached = train is None and {FEATURES, TRAIN_ON_FEATURES} <= set(self.model.signatures)
+        self._train_signature = train or "train"  # what fit's x and y are for
+        self._features_signature = FEATURES if cached else None
         self._save_signature = save
-        self._native = _core.Trainer(self.model._native, train, save or "", restore or "", loss)
+        native_train = TRAIN_ON_FEATURES if cached else self._train_signature
+        self._native = _core.Trainer(self.model._native, native_train, save or "", restore or "", loss)
         # Set by a callback (as Keras' model.stop_training) to stop after the current epoch.
         self.stop_training = False
+
+    @property
+    def caches_features(self) -> bool:
+        """Whether fit runs the model's frozen part once over the data and trains the rest
+        on its output (a model built with ``cache_features``, unless ``train=`` was given)."""
+        return self._features_signature is not None
 
     # --- training --------------------------------------------------------------
 
@@ -206,6 +228,11 @@ class Trainer:
         validation = self._validation_arrays(arrays, validation_data, validation_split)
         if validation is not None and validation_data is None:
             arrays = _head(arrays, len(next(iter(arrays.values()))) - len(next(iter(validation.values()))))
+        feature_seconds = None
+        if self._features_signature is not None:
+            started = time.perf_counter()
+            arrays = self._on_features(arrays, batch_size)
+            feature_seconds = time.perf_counter() - started
         if resume_from is not None:
             self._native.resume(os.fspath(resume_from), options.epochs, options)
 
@@ -247,6 +274,7 @@ class Trainer:
         history.seconds = result.seconds
         history.stopped = result.stopped
         history.stop_reason = "early stopping" if run.stopped_by_callbacks else result.stop_reason
+        history.feature_seconds = feature_seconds
         run.end()
         return history
 
@@ -376,6 +404,12 @@ class Trainer:
         self, arrays: dict[str, np.ndarray], batch_size: int, signature: str = "eval"
     ) -> dict[str, float]:
         return dict(self._native.evaluate(arrays, batch_size, signature))
+
+    def _on_features(self, arrays: dict[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:
+        """The training arrays with the model's inputs replaced by the frozen part's output (one pass)."""
+        inputs = {name: value for name, value in arrays.items() if name not in LABEL_NAMES}
+        features = self._native.predict(inputs, batch_size, self._features_signature)[FEATURES]
+        return {FEATURES: features, **{name: value for name, value in arrays.items() if name in LABEL_NAMES}}
 
     def _arrays(self, x: Arrays, y: Arrays | None, signature: str) -> dict[str, np.ndarray]:
         """Training arrays by input name of `signature`."""

@@ -157,6 +157,11 @@ def run(args: argparse.Namespace) -> int:
         kept = f"; {args.checkpoint} holds the weights after epoch {table.last_saved}" if table.last_saved else ""
         print(f"interrupted in epoch {table.epoch + 1}{kept}", file=sys.stderr)
         raise
+    if history.feature_seconds is not None:
+        print(
+            f"features: the frozen part ran once over the {training:,} samples ({history.feature_seconds:.3f} s); "
+            "the steps trained the layers above it"
+        )
     if history.stopped:
         print(f"stopped in epoch {table.epoch + 1}: {history.stop_reason}")
     if args.checkpoint and table.last_saved:

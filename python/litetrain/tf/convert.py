@@ -6,9 +6,10 @@ The recipe (TensorFlow's "On-device training" guide, Flower's Android
 tf.Module and converts them with Flex ops, which the LiteRT runtime from PyPI
 cannot run. :func:`convert` makes the same signatures of builtin ops only:
 
-- gradients that TensorFlow computes with Flex kernels (ReluGrad, Relu6Grad,
-  LeakyReluGrad, EluGrad, SeluGrad) are traced in builtin ops instead: each
-  function is traced afresh with those gradient functions swapped in;
+- what TensorFlow or Keras would trace into Flex ops (the gradients of ReLU and
+  its kin, the sums of broadcast gradients, Keras 3's signbit) is traced in
+  builtin ops instead: each function is traced afresh with the forms of
+  :mod:`litetrain.tf.builtin_forms` swapped in;
 - a save / restore over a checkpoint path (``tf.raw_ops.Save`` / ``Restore``)
   becomes a pair over tensors: ``save()`` returns each variable it saved, by
   its checkpoint name, and ``restore(**tensors)`` assigns them;

@@ -7,12 +7,11 @@ the Keras model where the first layer that trains takes its input:
 - ``features``: an inference-only ``.tflite`` from the model's input to that
   tensor (optionally quantized), run once over the data (:meth:`SplitModel.extract`);
 - ``head``: a training file of the layers from there on, trained on features;
-- ``full``: the whole model's training file (:func:`build` of the same model),
+- ``full``: the whole model's training file (:func:`build` of the same model
+  with ``cache_features``, so its own ``Trainer.fit`` caches the features too),
   into which :meth:`SplitModel.bake` puts the trained head: one deployable file.
 
-The split is exact where the frozen part computes the same thing in training
-as in inference, so a frozen layer with random masks (Dropout, GaussianNoise,
-random augmentation) is refused.
+Where the model may be cut, and why that is exact: :mod:`litetrain.tf.builder.cut`.
 """
 
 from __future__ import annotations
@@ -20,28 +19,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 
 from litetrain.baking import Baked, bake
 from litetrain.errors import BuildError
 from litetrain.model import Model
 from litetrain.tf.builder import BuiltModel, build
-from litetrain.tf.builder.weights import model_layers, select_trainable
+from litetrain.tf.builder.cut import feature_cut
+from litetrain.tf.builder.weights import select_trainable
 from litetrain.tf.export import inference_file
 from litetrain.trainer import Trainer
-
-# Layers whose training-mode output is random: features computed once would differ from them.
-RANDOM_IN_TRAINING = (
-    "Dropout",
-    "SpatialDropout1D",
-    "SpatialDropout2D",
-    "SpatialDropout3D",
-    "GaussianNoise",
-    "GaussianDropout",
-    "AlphaDropout",
-)
-
 
 @dataclass
 class SplitModel:
@@ -104,51 +91,11 @@ def build_split(
     if not (hasattr(model, "layers") and getattr(model, "inputs", None)):
         raise BuildError("build_split needs a built Keras model (a tf.Module has no layers to cut between)")
     names = select_trainable(model, trainable)
-    cut_layer, cut = _cut(model, names)
-    frozen_part = keras.Model(model.inputs, cut, name=f"{model.name}_features")
-    random = [layer.name for layer in model_layers(frozen_part) if type(layer).__name__ in RANDOM_IN_TRAINING]
-    if random:
-        raise BuildError(
-            f"frozen layer(s) {', '.join(random)} below {cut_layer.name!r} are random in training: features "
-            "computed once would not be what training sees; build the whole model with litetrain.build instead"
-        )
-    try:
-        head = keras.Model(cut, model.outputs, name=f"{model.name}_head")
-    except ValueError as e:
-        raise BuildError(
-            f"the layers from {cut_layer.name!r} on also take inputs from below it, so they cannot train on "
-            f"its input alone ({e})"
-        ) from None
-    outside = sorted(names - {layer.name for layer in model_layers(head)})
-    if outside:
-        raise BuildError(f"layer(s) {', '.join(outside)} train but sit below {cut_layer.name!r}: no cut splits them")
+    cut = feature_cut(model, names)
     chosen = sorted(names)
     return SplitModel(
-        features=inference_file(frozen_part, quantize=quantize_features, representative_data=representative_data),
-        head=build(head, loss, optimizer, trainable=chosen, **options),
-        full=build(model, loss, optimizer, trainable=chosen, **options),
-        cut=cut_layer.name,
+        features=inference_file(cut.frozen, quantize=quantize_features, representative_data=representative_data),
+        head=build(cut.head, loss, optimizer, trainable=chosen, **options),
+        full=build(model, loss, optimizer, trainable=chosen, cache_features=True, **options),
+        cut=cut.layer,
     )
-
-
-def _cut(model, names: set[str]):
-    """The first top-level layer that holds a layer that trains, and the tensor it takes."""
-    for layer in model.layers:
-        inner = model_layers(layer) if hasattr(layer, "layers") else [layer]
-        if not any(part.name in names for part in inner):
-            continue
-        if inner != [layer]:
-            raise BuildError(
-                f"layers of the nested model {layer.name!r} train: build_split cuts between top-level layers, "
-                "so freeze the nested model whole, or build the whole model with litetrain.build"
-            )
-        tensor = layer.input
-        if isinstance(tensor, (list, tuple)):
-            raise BuildError(f"layer {layer.name!r} takes {len(tensor)} inputs; build_split cuts at one tensor")
-        # A Dropout right below the head (keras.io's recipe) goes with the head: it is random in training.
-        while type(producer := tensor._keras_history.operation).__name__ in RANDOM_IN_TRAINING:
-            layer, tensor = producer, producer.input
-        if any(tensor is model_input for model_input in model.inputs):
-            raise BuildError(f"nothing is frozen below {layer.name!r}, the first layer that trains: there is no split")
-        return layer, tensor
-    raise BuildError("no layer trains: trainable= selected no weights")

@@ -12,6 +12,7 @@ import tensorflow as tf
 from litetrain import optim
 from litetrain.errors import BuildError
 from litetrain.tf.builder import graph, losses, weights
+from litetrain.tf.builder.cut import feature_cut
 from litetrain.tf.builder.fuse import fuse_dense_bias
 from litetrain.tf.builder.weights import LastLayers, LayersFrom
 from litetrain.tf.builtin_forms import builtin_forms
@@ -51,6 +52,7 @@ def build(
     batch_statistics: bool = False,
     input_shape: tuple[int, ...] | None = None,
     seed: int = 0,
+    cache_features: bool = False,
 ) -> BuiltModel:
     """Builds a trainable ``.tflite`` of TFLite builtin ops from a Keras model.
 
@@ -61,7 +63,9 @@ def build(
     ``save() -> {name: value}`` every variable (trainable weights as "<layer>_<weight>"
     in Keras' layout, optimizer state as ``<weight>__adam_m`` etc., ``optimizer__learning_rate``);
     ``restore(**those) -> {ok}``;
-    ``set_learning_rate(learning_rate) / get_learning_rate() -> {learning_rate}``.
+    ``set_learning_rate(learning_rate) / get_learning_rate() -> {learning_rate}``;
+    with `cache_features`, also ``features(x) -> {features}`` (the frozen part) and
+    ``train_features(features, y)`` (the step of the head alone).
 
     Args:
         model: A built Keras 3 model (Sequential or functional), or a
@@ -94,6 +98,10 @@ def build(
             (Keras' training=False, usual for fine-tuning).
         input_shape: For a tf.Module: the input's shape without the batch dimension.
         seed: Seed of dropout's random masks.
+        cache_features: Add the ``features`` / ``train_features`` signatures, with which
+            :meth:`litetrain.Trainer.fit` runs the frozen part below the layers that train
+            once per fit instead of at every step (same result; see :func:`build_split`
+            for where the model may be cut).
 
     Raises:
         BuildError: a layer, activation, loss, optimizer or gradient that has
@@ -131,7 +139,11 @@ def build(
             output_shape=tuple(model.outputs[0].shape[1:]),
         )
         module_variables = None
+        cut = feature_cut(model, trainable_layers) if cache_features else None
     else:
+        if cache_features:
+            raise BuildError("cache_features needs a Keras model (a tf.Module has no layers to cut between)")
+        cut = None
         records, module_variables = weights.module_weights(model, trainable)
         shapes = dict(
             input_names=["x"],
@@ -148,6 +160,7 @@ def build(
         metrics=tuple(metrics),
         seed=seed,
         module_variables=module_variables,
+        feature_cut=cut,
         **shapes,
     )
     module, signatures = graph.build_module(spec)

@@ -42,6 +42,7 @@ class GraphSpec:
     # (they are used as they are; a Keras model gets variables of our own).
     module_variables: dict[str, object] | None = None
     signature_names: list[str] = field(default_factory=list)
+    feature_cut: object | None = None  # cut.FeatureCut: add the features / train_features signatures
 
 
 class _Context:
@@ -193,9 +194,12 @@ def build_module(spec: GraphSpec):
         inputs, labels = list(args[:-1]), args[-1]
         if spec.module_variables is not None:
             return train_module(inputs, labels)
+        return train_step(model, inputs, labels)
+
+    def train_step(keras_model, inputs, labels):
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             ctx = _Context(spec.weights, module.weights_, training=True, tape=tape, seed=spec.seed)
-            (outputs,) = _forward(ctx, model, inputs)
+            (outputs,) = _forward(ctx, keras_model, inputs)
             loss = losses.compute(spec.loss, outputs, labels)
         lr = module.lr_.read_value()
         reads = ctx.trainable_reads()
@@ -275,7 +279,28 @@ def build_module(spec: GraphSpec):
         "set_learning_rate": set_learning_rate,
         "get_learning_rate": get_learning_rate,
     }
+    if spec.feature_cut is not None:
+        signatures.update(_feature_signatures(spec, module, input_specs, label_spec, train_step))
     return module, signatures
+
+
+def _feature_signatures(spec: GraphSpec, module, input_specs, label_spec, train_step) -> dict:
+    """``features(x)``: the frozen part below the cut; ``train_features(features, y)``: the
+    step of the layers from the cut on, which is the train step given those features."""
+    cut = spec.feature_cut
+    feature_spec = tf.TensorSpec([spec.batch_size, *cut.frozen.outputs[0].shape[1:]], tf.float32, name="features")
+
+    @tf.function(autograph=False, input_signature=input_specs)
+    def features(*inputs):
+        ctx = _Context(spec.weights, module.weights_, training=False)
+        (values,) = _forward(ctx, cut.frozen, list(inputs))
+        return {"features": values}
+
+    @tf.function(autograph=False, input_signature=[feature_spec, label_spec])
+    def train_features(values, labels):
+        return train_step(cut.head, [values], labels)
+
+    return {"features": features, "train_features": train_features}
 
 
 def _state_variables(spec: GraphSpec, module) -> dict[str, tuple[object, tuple | None]]:

@@ -74,10 +74,17 @@ class Block:
             attempts.append(name)
             raise ImportError(name + " is blocked in this process")
 sys.meta_path.insert(0, Block())
+absent = set()  # optional packages this machine lacks (flwr on a target board): not our question
 for name in {names!r}:
-    importlib.import_module(name)
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.split(".")[0] in ("litetrain", *blocked):
+            raise
+        absent.add(e.name)
 import litetrain
 print(json.dumps({{"attempts": sorted(set(attempts)), "dir_has_build": "build" in dir(litetrain)}}))
+print("absent:", sorted(absent), file=sys.stderr)
 """
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
@@ -85,6 +92,7 @@ print(json.dumps({{"attempts": sorted(set(attempts)), "dir_has_build": "build" i
     assert report == {"attempts": [], "dir_has_build": True}, f"{len(names)} modules imported; {report}"
 
 
+@pytest.mark.needs_tensorflow
 def test_the_tensorflow_names_load_on_first_use():
     from litetrain.tf import builder, export, keras_weights
 

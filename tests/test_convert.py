@@ -157,6 +157,49 @@ def test_broadcast_gradients_are_summed_as_tensorflow_sums_them():
             )
 
 
+def test_the_builtin_activation_gradients_equal_tensorflows_at_the_kinks():
+    class Activations(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([8], name="x")])
+        def grads(self, x):
+            out = {}
+            for name, f in [
+                ("relu", tf.nn.relu),
+                ("relu6", tf.nn.relu6),
+                ("leaky", lambda v: tf.nn.leaky_relu(v, 0.3)),
+                ("elu", tf.nn.elu),
+                ("selu", tf.nn.selu),
+            ]:
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = tf.reduce_sum(f(x) * tf.range(1.0, 9.0))
+                out[name] = tape.gradient(y, x)
+            return out
+
+    module = Activations()
+    converted = litetrain.convert(module)
+    assert len(converted.rewrites) == 5, converted.rewrites
+    x = np.array([-2.0, -1e-3, 0.0, 1e-3, 3.0, 6.0, 7.0, -0.0], np.float32)
+    got = litetrain.Model(converted.tflite).runner("grads")(x=x)
+    expected = module.grads(tf.constant(x))
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value.numpy(), rtol=1e-6, atol=0, err_msg=name)
+
+
+def test_checkpoint_functions_that_do_more_are_refused():
+    class SavesWhileTraining(tf.Module):
+        def __init__(self):
+            self.w = tf.Variable(tf.ones([3]))
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([3])])
+        def train(self, path, x):
+            self.w.assign_add(x)
+            tf.raw_ops.Save(filename=path, tensor_names=["w"], data=[self.w.read_value()])
+            return {"w": self.w.read_value()}
+
+    with pytest.raises(litetrain.BuildError, match=r"'train' writes a checkpoint file .* but does more than that"):
+        litetrain.convert(SavesWhileTraining())
+
+
 def test_what_cannot_be_rewritten_is_refused_by_name():
     class Convolution(tf.Module):
         def __init__(self):

@@ -173,7 +173,8 @@ class Trainer:
                 input) or a dict of arrays by ``train`` input name. Read in
                 place: C-contiguous, the input's dtype, samples first;
                 ``np.load(..., mmap_mode="r")`` arrays work, so data larger
-                than memory works. Sparse labels are checked against the
+                than memory works (with cached features, the features of
+                every sample are held in memory). Sparse labels are checked against the
                 number of classes before the first step.
             y: The labels: an array for the input named y / labels / label /
                 targets, or a dict; None if `x` is a dict with everything.
@@ -228,13 +229,13 @@ class Trainer:
         validation = self._validation_arrays(arrays, validation_data, validation_split)
         if validation is not None and validation_data is None:
             arrays = _head(arrays, len(next(iter(arrays.values()))) - len(next(iter(validation.values()))))
+        if resume_from is not None:
+            self._native.resume(os.fspath(resume_from), options.epochs, options)
         feature_seconds = None
         if self._features_signature is not None:
             started = time.perf_counter()
             arrays = self._on_features(arrays, batch_size)
             feature_seconds = time.perf_counter() - started
-        if resume_from is not None:
-            self._native.resume(os.fspath(resume_from), options.epochs, options)
 
         samples = len(next(iter(arrays.values())))
         steps_per_epoch = samples // batch_size if drop_remainder else -(-samples // batch_size)
@@ -406,10 +407,16 @@ class Trainer:
         return dict(self._native.evaluate(arrays, batch_size, signature))
 
     def _on_features(self, arrays: dict[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:
-        """The training arrays with the model's inputs replaced by the frozen part's output (one pass)."""
-        inputs = {name: value for name, value in arrays.items() if name not in LABEL_NAMES}
+        """The arrays of ``train`` turned into those of ``train_features``: the inputs of the frozen
+        part replaced by its output (one pass over the data, held in memory), the rest as given."""
+        signatures = self.model.signatures
+        inputs = {name: arrays[name] for name in signatures[self._features_signature].inputs}
         features = self._native.predict(inputs, batch_size, self._features_signature)[FEATURES]
-        return {FEATURES: features, **{name: value for name, value in arrays.items() if name in LABEL_NAMES}}
+        rest = [name for name in signatures[TRAIN_ON_FEATURES].inputs if name != FEATURES]
+        missing = [name for name in rest if name not in arrays]
+        if missing:
+            raise ValueError(f"signature {TRAIN_ON_FEATURES!r} takes {missing}, which 'train' does not")
+        return {FEATURES: features, **{name: arrays[name] for name in rest}}
 
     def _arrays(self, x: Arrays, y: Arrays | None, signature: str) -> dict[str, np.ndarray]:
         """Training arrays by input name of `signature`."""

@@ -3,6 +3,9 @@
 - :mod:`litetrain.tf.builder`: a Keras model or tf.Module -> trainable ``.tflite`` (:func:`litetrain.build`);
 - :mod:`litetrain.tf.export`: a Keras model + trained weights -> inference ``.tflite`` (:func:`litetrain.export`);
 - :mod:`litetrain.tf.keras_weights`: trained weights back into Keras (:func:`litetrain.load_weights`);
+- :mod:`litetrain.tf.convert`: a tf.Module of TensorFlow's on-device recipe -> training ``.tflite``
+  (:func:`litetrain.convert`), with the builtin forms of :mod:`litetrain.tf.builtin_forms`;
+- :mod:`litetrain.tf.split`: frozen part and head as files of their own (:func:`litetrain.build_split`);
 - :mod:`litetrain.tf.reference_models`: the hand-written tf.Module models of the tests and benches.
 
 Importing this package imports TensorFlow, once and quietly; its modules then

@@ -41,8 +41,8 @@ def _elu_grad(op, dy):
 
 
 def _selu_grad(op, dy):
-    y = op.outputs[0]
-    return tf.where(y > 0, dy * _SELU_SCALE, dy * (y + _SELU_SCALE * _SELU_ALPHA))
+    y = op.outputs[0]  # SeluGrad: the negative branch only below 0 (at 0 the slope is the scale)
+    return tf.where(y < 0, dy * (y + _SELU_SCALE * _SELU_ALPHA), dy * _SELU_SCALE)
 
 
 def _reduce_to(grad, x):
@@ -51,7 +51,7 @@ def _reduce_to(grad, x):
     An axis where x's size is unknown while tracing may have been broadcast (size 1
     while running) or not: both sums are formed and the running sizes pick one.
     """
-    lead = grad.shape.rank - x.shape.rank
+    lead = grad.shape.rank - x.shape.rank  # both ranks known: checked by the caller
     if lead:
         grad = tf.reduce_sum(grad, axis=list(range(lead)))
     for axis, (size, grad_size) in enumerate(zip(x.shape.as_list(), grad.shape.as_list())):
@@ -69,7 +69,8 @@ def _reduce_to(grad, x):
 def _builtin_reduce_gradient_args(x, y, gx, gy):
     # TensorFlow's reduction of a broadcasting op's gradients (math_grad._ReduceGradientArgs)
     # asks BroadcastGradientArgs, a Flex op, when the static shapes leave the broadcast open.
-    if x.shape.rank is None or y.shape.rank is None:
+    known = [t for t in (x, y, gx, gy) if t is not None]
+    if any(t.shape.rank is None for t in known) or (gx is None and gy is None):
         return AS_TENSORFLOW_DOES
     if math_grad._InferGradientReductionAxes(x.shape, y.shape)[0] is not None:  # noqa: SLF001
         return AS_TENSORFLOW_DOES  # decided by the static shapes: no Flex op
@@ -123,12 +124,13 @@ def builtin_forms(used: set[str]):
 
     registry = tf_ops._gradient_registry._registry  # noqa: SLF001 - no public way to swap a gradient
     saved_gradients = {op: registry.get(op) for op in BUILTIN_GRADIENTS}
-    modules = {key: importlib.import_module(key[0]) for key in BUILTIN_FUNCTIONS if _importable(key[0])}
+    modules = {key: module for key in BUILTIN_FUNCTIONS if (module := _module_or_none(key[0])) is not None}
     saved_functions = {key: getattr(module, key[1]) for key, module in modules.items()}
     try:
         for op, (flex, gradient) in BUILTIN_GRADIENTS.items():
             label = f"the gradient of {op} ({flex}) in builtin ops"
-            registry[op] = {**(saved_gradients[op] or {}), "type": recording(label, gradient, None)}
+            original = (saved_gradients[op] or {}).get("type")
+            registry[op] = {**(saved_gradients[op] or {}), "type": recording(label, gradient, original)}
         for (module_name, name), module in modules.items():
             what, form = BUILTIN_FUNCTIONS[module_name, name]
             setattr(module, name, recording(f"{what} in builtin ops", form, saved_functions[module_name, name]))
@@ -143,9 +145,9 @@ def builtin_forms(used: set[str]):
             setattr(modules[module_name, name], name, function)
 
 
-def _importable(module_name: str) -> bool:
+def _module_or_none(module_name: str):
+    """The module, or None where this TensorFlow or Keras has no such module (nothing to swap)."""
     try:
-        importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ImportError:
-        return False
-    return True
+        return None

@@ -16,13 +16,16 @@ cannot run. :func:`convert` makes the same signatures of builtin ops only:
 - every variable the functions use is saved with its value, so Keras 3 layers
   held by the module keep their weights (TensorFlow drops them otherwise).
 
-What still needs Flex is refused, naming the op. The result is checked before
+What still needs Flex is refused, naming the op. Only the signatures' own
+tf.functions are traced afresh: another tf.function they call keeps a trace it
+already has (with TensorFlow's gradients, if it was differentiated before). The result is checked before
 it is returned: no variable without a value, and every signature without
 inputs (``save``, ``parameters``) returns what the module's own function does.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, field
 
@@ -110,8 +113,18 @@ def _trace(functions: dict, rewrites: list[str]) -> dict:
         else:
             later.append(name)
     for name in later:
-        fresh = tf.function(functions[name].python_function)
-        concrete[name] = _traced_with_builtin_forms(name, fresh, _like_the_saved_weights(name, concrete), rewrites)
+        python_function = functions[name].python_function
+        parameters = inspect.signature(python_function).parameters.values()
+        if not parameters:
+            kwargs = {}
+        elif any(p.kind == p.VAR_KEYWORD for p in parameters):
+            kwargs = _like_the_saved_weights(name, concrete)
+        else:
+            raise BuildError(
+                f"signature {name!r} has no input_signature: decorate it with @tf.function(input_signature=[...]) "
+                f"or pass its concrete function (signatures={{{name!r}: m.{name}.get_concrete_function(...)}})"
+            )
+        concrete[name] = _traced_with_builtin_forms(name, tf.function(python_function), kwargs, rewrites)
     return dict(sorted(concrete.items()))
 
 
@@ -127,7 +140,7 @@ def _like_the_saved_weights(name: str, concrete: dict) -> dict:
     """The inputs of a tf.function without an input signature (Flower's ``restore(**parameters)``):
     what the signature without inputs that returns the weights returns, by name."""
     saver = next((concrete[n] for n in ("save", "parameters") if n in concrete and _takes_nothing(concrete[n])), None)
-    if saver is None:
+    if saver is None or not isinstance(saver.structured_outputs, dict):
         raise BuildError(
             f"signature {name!r} has no input_signature: decorate it with @tf.function(input_signature=[...]) "
             f"or pass its concrete function (signatures={{{name!r}: m.{name}.get_concrete_function(...)}})"
@@ -156,15 +169,23 @@ def _unique_variables(concrete_functions) -> list:
 def _tensor_checkpoint(concrete: dict, rewrites: list[str]):
     """Replaces save / restore signatures over a checkpoint path; returns (signatures, the
     tensor save's name -> its (checkpoint name, variable) pairs)."""
-    kinds = {name: _checkpoint_kind(traced.graph) for name, traced in concrete.items()}
+    kinds = {name: _checkpoint_kind(name, traced) for name, traced in concrete.items()}
     savers = [name for name, kind in kinds.items() if kind == "save"]
     restorers = [name for name, kind in kinds.items() if kind == "restore"]
     if not savers and not restorers:
         return concrete, {}
-    source = savers[0] if savers else restorers[0]
-    pairs = _saved_variables(concrete[source]) if savers else _restored_variables(concrete[source])
+    found = {name: _saved_variables(concrete[name]) for name in savers}
+    found.update({name: _restored_variables(concrete[name]) for name in restorers})
+    source = (savers + restorers)[0]
+    pairs = found[source]
     if not pairs:
         raise BuildError(f"signature {source!r} reads or writes a checkpoint file, but no variable of it was found")
+    for name, other in found.items():
+        if dict(other) != dict(pairs):
+            raise BuildError(
+                f"signatures {source!r} and {name!r} save or restore different variables "
+                f"({sorted(dict(pairs))} and {sorted(dict(other))}): convert makes one pair of tensor signatures"
+            )
     names = _signature_names([name for name, _ in pairs])
     variables = [variable for _, variable in pairs]
     replaced = dict(concrete)
@@ -179,13 +200,20 @@ def _tensor_checkpoint(concrete: dict, rewrites: list[str]):
     return replaced, {name: list(zip(names, variables)) for name in savers}
 
 
-def _checkpoint_kind(func_graph) -> str | None:
-    types = {op.type for op in func_graph.get_operations()}
-    if types & _SAVE_OPS:
-        return "save"
-    if types & _RESTORE_OPS:
-        return "restore"
-    return None
+def _checkpoint_kind(name: str, traced) -> str | None:
+    """ "save" / "restore" for a function of a checkpoint path alone that writes / reads it."""
+    types = {op.type for op in traced.graph.get_operations()}
+    kind = "save" if types & _SAVE_OPS else "restore" if types & _RESTORE_OPS else None
+    if kind is None:
+        return None
+    args, kwargs = traced.structured_input_signature
+    specs = [*args, *kwargs.values()]
+    if len(specs) != 1 or getattr(specs[0], "dtype", None) != tf.string or getattr(specs[0], "shape", None) != []:
+        raise BuildError(
+            f"signature {name!r} {'writes' if kind == 'save' else 'reads'} a checkpoint file (tf.raw_ops, Flex) "
+            "but does more than that: convert replaces only a save / restore that takes a checkpoint path alone"
+        )
+    return kind
 
 
 def _saved_variables(traced) -> list:
@@ -203,7 +231,7 @@ def _saved_variables(traced) -> list:
 
 
 def _restored_variables(traced) -> list:
-    pairs = []
+    pairs, assigned = [], set()
     for op in traced.graph.get_operations():
         if op.type != "AssignVariableOp":
             continue
@@ -211,6 +239,13 @@ def _restored_variables(traced) -> list:
         if source.op.type in _RESTORE_OPS:
             names = np.ravel(tf.get_static_value(source.op.inputs[1]))
             pairs.append((names[source.value_index].decode(), _captured_variable(traced, op.inputs[0])))
+            assigned.add(source.name)
+    restored = [out.name for op in traced.graph.get_operations() if op.type in _RESTORE_OPS for out in op.outputs]
+    if set(restored) - assigned:
+        raise BuildError(
+            f"{traced.name}: a value it restores ({sorted(set(restored) - assigned)[0]}) does not reach a variable "
+            "through Identity / EnsureShape / Reshape / Cast alone, so convert cannot tell which variable it sets"
+        )
     return pairs
 
 
@@ -277,18 +312,23 @@ def _check(tflite: bytes, functions: dict, checkpoint: dict) -> None:
         raise BuildError(
             f"the converted file has variables without a value: {', '.join(model.uninitialized_variables)}"
         )
+    # The signatures that return the weights: the tensor saves made here, and a module's own
+    # save / parameters (called once, as the module would be: they only read its variables).
     for name, info in model.signatures.items():
-        if info.inputs:
+        if info.inputs or not (name in checkpoint or name in ("save", "parameters")):
             continue
         if name in checkpoint:
             expected = {n: np.reshape(v.numpy(), [1]) if v.shape.rank == 0 else v.numpy() for n, v in checkpoint[name]}
-        elif name in functions:
-            expected = {k: np.asarray(v) for k, v in functions[name]().items()}
         else:
-            continue
+            returned = functions[name]()
+            if not isinstance(returned, dict):
+                continue
+            expected = {k: np.asarray(v) for k, v in returned.items()}
         got = model.runner(name)()
+        if set(got) != set(expected):
+            raise BuildError(f"signature {name!r} of the converted file returns {sorted(got)}, not {sorted(expected)}")
         for key, value in expected.items():
-            if key in got and not np.array_equal(np.reshape(got[key], np.shape(value)), value):
+            if got[key].size != value.size or not np.array_equal(np.reshape(got[key], np.shape(value)), value):
                 raise BuildError(
                     f"signature {name!r} of the converted file returns another {key!r} than the module's function"
                 )

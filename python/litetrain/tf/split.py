@@ -30,6 +30,7 @@ from litetrain.tf.builder.weights import select_trainable
 from litetrain.tf.export import inference_file
 from litetrain.trainer import Trainer
 
+
 @dataclass
 class SplitModel:
     """A feature extractor, a head that trains on its features, and the whole model to bake into.
@@ -80,6 +81,9 @@ def build_split(
         model, loss, optimizer, trainable: As :func:`litetrain.build`.
         quantize_features: None (float32), "dynamic", "float16" or "int8" (needs
             `representative_data`: model inputs): the feature extractor's quantization.
+            The head then trains on quantized features, while :meth:`SplitModel.bake`
+            joins it to the float frozen part of ``full`` (use ``quantize_frozen="int8"``
+            for a quantized whole model).
         options: The other arguments of :func:`litetrain.build` (batch_size, from_logits,
             metrics, batch_statistics, seed, quantize_frozen for the whole model).
 
@@ -90,6 +94,10 @@ def build_split(
     """
     if not (hasattr(model, "layers") and getattr(model, "inputs", None)):
         raise BuildError("build_split needs a built Keras model (a tf.Module has no layers to cut between)")
+    if "cache_features" in options:
+        raise TypeError("build_split always builds the whole model with cache_features; do not pass it")
+    if len(model.inputs) != 1:
+        raise BuildError(f"build_split makes a feature extractor of one input; the model has {len(model.inputs)}")
     names = select_trainable(model, trainable)
     cut = feature_cut(model, names)
     chosen = sorted(names)

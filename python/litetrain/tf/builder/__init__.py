@@ -71,8 +71,8 @@ def build(
         model: A built Keras 3 model (Sequential or functional), or a
             ``tf.Module`` whose ``__call__(x)`` computes the output from its
             ``tf.Variable``s (then `input_shape` is needed; its gradients are
-            TensorFlow's own, so ops like ``tf.nn.relu`` whose gradient needs
-            Flex are refused: write them as litetrain's layers do).
+            TensorFlow's own, traced with :mod:`litetrain.tf.builtin_forms`, and
+            an op whose gradient still needs Flex is refused by name).
         loss: "categorical_crossentropy", "sparse_categorical_crossentropy",
             "binary_crossentropy", "mean_squared_error" ("mse"), "huber", or the
             matching Keras loss object.

@@ -16,16 +16,9 @@ import keras
 from litetrain.errors import BuildError
 from litetrain.tf.builder.weights import model_layers
 
-# Layers whose training-mode output is random: features computed once would differ from them.
-RANDOM_IN_TRAINING = (
-    "Dropout",
-    "SpatialDropout1D",
-    "SpatialDropout2D",
-    "SpatialDropout3D",
-    "GaussianNoise",
-    "GaussianDropout",
-    "AlphaDropout",
-)
+# Layers random in litetrain's train signature: features computed once would differ from them.
+# (Only Dropout has a training form here; other noise layers run through Keras in inference mode.)
+RANDOM_IN_TRAINING = ("Dropout",)
 
 
 @dataclass
@@ -80,10 +73,11 @@ def _first_trainable(model, trainable: set[str]):
         tensor = layer.input
         if isinstance(tensor, (list, tuple)):
             raise BuildError(f"layer {layer.name!r} takes {len(tensor)} inputs; the cut is one tensor")
+        first = layer.name
         # A Dropout right below the head (keras.io's recipe) goes with the head: it is random in training.
         while type(producer := tensor._keras_history.operation).__name__ in RANDOM_IN_TRAINING:
             layer, tensor = producer, producer.input
         if any(tensor is model_input for model_input in model.inputs):
-            raise BuildError(f"nothing is frozen below {layer.name!r}, the first layer that trains: there is no cut")
+            raise BuildError(f"nothing is frozen below {first!r}, the first layer that trains: there is no cut")
         return layer, tensor
     raise BuildError("no layer trains: trainable= selected no weights")

@@ -120,10 +120,7 @@ def _trace(functions: dict, rewrites: list[str]) -> dict:
         elif any(p.kind == p.VAR_KEYWORD for p in parameters):
             kwargs = _like_the_saved_weights(name, concrete)
         else:
-            raise BuildError(
-                f"signature {name!r} has no input_signature: decorate it with @tf.function(input_signature=[...]) "
-                f"or pass its concrete function (signatures={{{name!r}: m.{name}.get_concrete_function(...)}})"
-            )
+            raise _no_input_signature(name)
         concrete[name] = _traced_with_builtin_forms(name, tf.function(python_function), kwargs, rewrites)
     return dict(sorted(concrete.items()))
 
@@ -141,11 +138,15 @@ def _like_the_saved_weights(name: str, concrete: dict) -> dict:
     what the signature without inputs that returns the weights returns, by name."""
     saver = next((concrete[n] for n in ("save", "parameters") if n in concrete and _takes_nothing(concrete[n])), None)
     if saver is None or not isinstance(saver.structured_outputs, dict):
-        raise BuildError(
-            f"signature {name!r} has no input_signature: decorate it with @tf.function(input_signature=[...]) "
-            f"or pass its concrete function (signatures={{{name!r}: m.{name}.get_concrete_function(...)}})"
-        )
+        raise _no_input_signature(name)
     return {key: tf.TensorSpec(t.shape, t.dtype, name=key) for key, t in saver.structured_outputs.items()}
+
+
+def _no_input_signature(name: str) -> BuildError:
+    return BuildError(
+        f"signature {name!r} has no input_signature: decorate it with @tf.function(input_signature=[...]) "
+        f"or pass its concrete function (signatures={{{name!r}: m.{name}.get_concrete_function(...)}})"
+    )
 
 
 def _takes_nothing(traced) -> bool:

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from litetrain.errors import BuildError
+from litetrain.trainer import FEATURES, TRAIN_ON_FEATURES  # the names Trainer.fit looks for
 from litetrain.tf.builder import frozen, layers, losses, updates
 from litetrain.tf.builder.weights import Weight
 
@@ -288,19 +289,19 @@ def _feature_signatures(spec: GraphSpec, module, input_specs, label_spec, train_
     """``features(x)``: the frozen part below the cut; ``train_features(features, y)``: the
     step of the layers from the cut on, which is the train step given those features."""
     cut = spec.feature_cut
-    feature_spec = tf.TensorSpec([spec.batch_size, *cut.frozen.outputs[0].shape[1:]], tf.float32, name="features")
+    feature_spec = tf.TensorSpec([spec.batch_size, *cut.frozen.outputs[0].shape[1:]], tf.float32, name=FEATURES)
 
     @tf.function(autograph=False, input_signature=input_specs)
     def features(*inputs):
         ctx = _Context(spec.weights, module.weights_, training=False)
         (values,) = _forward(ctx, cut.frozen, list(inputs))
-        return {"features": values}
+        return {FEATURES: values}
 
     @tf.function(autograph=False, input_signature=[feature_spec, label_spec])
     def train_features(values, labels):
         return train_step(cut.head, [values], labels)
 
-    return {"features": features, "train_features": train_features}
+    return {FEATURES: features, TRAIN_ON_FEATURES: train_features}
 
 
 def _state_variables(spec: GraphSpec, module) -> dict[str, tuple[object, tuple | None]]:

@@ -174,6 +174,29 @@ SubgraphOperators DescribeOperators(const detail::CompiledModel& model, const Si
   return out;
 }
 
+// XNNPACK's operators in the order one run executes them, each with its mean
+// time; every run records the same sequence. Should the count not divide
+// into runs (a profiler buffer that filled up), operators are summed by name.
+std::vector<XnnpackOperatorProfile> XnnpackOperators(const std::vector<const Event*>& events, int runs) {
+  std::vector<XnnpackOperatorProfile> out;
+  const std::size_t per_run = events.size() / static_cast<std::size_t>(runs);
+  bool repeats = per_run > 0 && events.size() % static_cast<std::size_t>(runs) == 0;
+  for (std::size_t i = per_run; repeats && i < events.size(); ++i) repeats = events[i]->tag == events[i % per_run]->tag;
+  if (repeats) {
+    for (std::size_t i = 0; i < per_run; ++i) out.push_back({events[i]->tag, 0.0});
+    for (std::size_t i = 0; i < events.size(); ++i) out[i % per_run].microseconds += events[i]->elapsed_us;
+  } else {
+    std::map<std::string, std::size_t> by_name;
+    for (const Event* event : events) {
+      const auto [slot, added] = by_name.emplace(event->tag, out.size());
+      if (added) out.push_back({event->tag, 0.0});
+      out[slot->second].microseconds += event->elapsed_us;
+    }
+  }
+  for (XnnpackOperatorProfile& op : out) op.microseconds /= runs;
+  return out;
+}
+
 }  // namespace
 
 std::size_t SignatureProfile::operators_in_xnnpack() const {
@@ -225,8 +248,7 @@ SignatureProfile ProfileSignature(const Model& model, std::string_view signature
   const int32_t subgraph = described.subgraph;
   std::vector<uint64_t> builtin_us(names.size(), 0);
   std::vector<bool> ran_builtin(names.size(), false);
-  std::map<std::string, uint64_t> xnnpack_us;  // by XNNPACK operator name
-  std::vector<std::string> xnnpack_order;
+  std::vector<const Event*> xnnpack_events;  // in the order they ran
   uint64_t delegate_us = 0;
   // The XNNPACK delegate's nodes record no operator event of their own, only
   // one per operator of XNNPACK's graph: an original operator that never
@@ -241,8 +263,7 @@ SignatureProfile ProfileSignature(const Model& model, std::string_view signature
     } else if (event.type == kLiteRtProfilerDelegateOperatorInvokeEvent ||
                event.type == kLiteRtProfilerDelegateProfiledOperatorInvokeEvent) {
       delegate_us += event.elapsed_us;
-      if (xnnpack_us.emplace(event.tag, 0).second) xnnpack_order.push_back(event.tag);
-      xnnpack_us[event.tag] += event.elapsed_us;
+      xnnpack_events.push_back(&event);
     }
   }
   uint64_t builtin_total = 0;
@@ -256,9 +277,7 @@ SignatureProfile ProfileSignature(const Model& model, std::string_view signature
     builtin_total += builtin_us[i];
     profile.operators.push_back(std::move(op));
   }
-  for (const std::string& name : xnnpack_order) {
-    profile.xnnpack_operators.push_back({name, static_cast<double>(xnnpack_us[name]) / runs});
-  }
+  profile.xnnpack_operators = XnnpackOperators(xnnpack_events, runs);
   profile.xnnpack_microseconds = static_cast<double>(delegate_us) / runs;
   profile.builtin_microseconds = static_cast<double>(builtin_total) / runs;
   return profile;
@@ -285,7 +304,7 @@ std::string DescribeProfile(const SignatureProfile& profile) {
                   op.microseconds, share(op.microseconds), op.reason.c_str());
     text += line;
   }
-  if (!profile.xnnpack_operators.empty()) text += "  inside XNNPACK (its own operators):\n";
+  if (!profile.xnnpack_operators.empty()) text += "  inside XNNPACK (its own operators, in the order they run):\n";
   for (const XnnpackOperatorProfile& op : profile.xnnpack_operators) {
     std::snprintf(line, sizeof line, "    %-48s %9.1f us %5.1f%%\n", op.name.c_str(), op.microseconds,
                   share(op.microseconds));

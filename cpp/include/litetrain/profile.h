@@ -28,8 +28,9 @@ struct OperatorProfile {
   std::string reason;
 };
 
-// One operator of XNNPACK's own graph ("Fully Connected (NC, F32) GEMM").
-// XNNPACK fuses and splits TFLite operators, so these do not map one to one.
+// One operator of XNNPACK's own graph ("Fully Connected (NC, F32) GEMM"), in
+// the order a run executes them. XNNPACK fuses and splits TFLite operators,
+// so these do not map one to one.
 struct XnnpackOperatorProfile {
   std::string name;
   double microseconds = 0;  // mean per run

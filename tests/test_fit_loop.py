@@ -521,14 +521,14 @@ def test_bake_refuses_nonfinite_weights_unless_asked(sparse_models, digits, tmp_
 @pytest.mark.needs_tensorflow
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through Linux's /proc")
 def test_a_multi_epoch_fit_starts_the_gathering_thread_once():
-    """Batches of >= 64 KiB are gathered on a helper thread: one for the whole
+    """Batches of >= 1 MiB are gathered on a helper thread: one for the whole
     fit, not one per epoch (the native loop runs every epoch)."""
     from litetrain.tf.reference_models import mlp_training_model
 
-    model = mlp_training_model((784, 16, 10), batch_size=32, learning_rate=0.01)  # 100 KiB batches
+    model = mlp_training_model((2048, 16, 10), batch_size=128, learning_rate=0.01)  # 1 MiB + 5 KiB batches
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((96, 784), dtype=np.float32)
-    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 96)]
+    x = rng.standard_normal((384, 2048), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 384)]
     before = set(os.listdir("/proc/self/task"))
     seen = []
 
@@ -536,7 +536,7 @@ def test_a_multi_epoch_fit_starts_the_gathering_thread_once():
         def on_epoch_end(self, epoch, logs=None):
             seen.append(set(os.listdir("/proc/self/task")) - before)
 
-    litetrain.Trainer(model).fit(x, y, batch_size=32, epochs=4, shuffle=False, callbacks=[Threads()], progress=False)
+    litetrain.Trainer(model).fit(x, y, batch_size=128, epochs=4, shuffle=False, callbacks=[Threads()], progress=False)
     gatherer = seen[0] - set(os.listdir("/proc/self/task"))  # it ends with the fit
     assert len(seen) == 4 and gatherer, "no gathering thread: the batches are too small to prefetch"
     assert all(gatherer <= threads for threads in seen), f"the gathering thread changed between epochs: {seen}"

@@ -18,8 +18,12 @@ namespace litetrain {
 
 class BatchFeeder {
  public:
-  // Bytes per batch from which gathering moves to the helper thread.
-  static constexpr std::size_t kPrefetchBytes = 64 * 1024;
+  // Bytes per batch from which gathering moves to the helper thread. Below
+  // it the copy in line costs less than what the second thread takes from
+  // the step: Fit over the bare loop, 784-128-10 MLP, one LiteRT thread, two
+  // cores: batch 32 (100 KB) 1.036x in line, 1.075x with the helper; batch
+  // 128 (400 KB) 1.049x against 1.079x.
+  static constexpr std::size_t kPrefetchBytes = 1024 * 1024;
 
   // `columns[i]` is the dataset column that feeds signature input i; each
   // slot holds up to `capacity` samples. Throws InvalidArgument if a batch

@@ -43,10 +43,15 @@ def digits_one_hot(n=256):
     return (d.data[:n] / 16.0).astype(np.float32), np.eye(10, dtype=np.float32)[d.target[:n]]
 
 
-def test_lean_train_signature_is_at_most_36_ops(lean):
+def test_lean_train_signature_runs_inside_xnnpack(lean):
+    """Every operator of the step is one XNNPACK takes (the variable handles and the
+    initializer call aside), so the step is one XNNPACK partition, and it stays small."""
     _, built = lean
     counts = built.op_counts
-    assert counts["train"] <= 36, counts
+    assert counts["train"] <= 43, counts
+    profile = litetrain.profile(built.tflite, "train", runs=3)
+    outside = [op.op for op in profile.operators if not op.in_xnnpack]
+    assert outside == ["CALL_ONCE"], profile.describe()
     REPORT.append(f"lean 32-16-4 MLP (SGD, softmax CE, batch 8): ops per signature {counts}")
 
 
@@ -185,7 +190,7 @@ def test_keras_loss_and_optimizer_objects_are_accepted():
             lambda: keras.Sequential(
                 [keras.Input((9, 9, 1)), L.Conv2D(2, 3), L.MaxPooling2D(3, strides=2), L.Flatten(), L.Dense(2)]
             ),
-            {},
+            {"batch_size": 4},
             r"layer 'max_pooling2d.*' \(MaxPooling2D\): the gradient of pool_size=\(3, 3\)",
         ),
         (

@@ -80,6 +80,25 @@ CASES = {
         True,
         optim.SGD(0.05),
     ),
+    # A convolution after another: its input gradient is computed too (the first layer's is not).
+    "conv_stack_same_stride2": (
+        lambda: cnn(L.Conv2D(3, 3, activation="relu"), L.Conv2D(4, 3, strides=2, padding="same"), shape=(9, 9, 2)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "conv_stack_valid_stride2_odd": (
+        lambda: cnn(L.Conv2D(2, 3, padding="same", activation="tanh"), L.Conv2D(3, 2, strides=2), shape=(7, 7, 1)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "conv_stack_same_stride3": (
+        lambda: cnn(L.Conv2D(2, 1), L.Conv2D(3, (3, 2), strides=3, padding="same"), shape=(8, 7, 2)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
     "depthwise": (
         lambda: cnn(L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu"), shape=(6, 6, 3)),
         "categorical_crossentropy",
@@ -175,8 +194,10 @@ def _labels(loss: str, outputs: int, n: int, rng) -> np.ndarray:
     return rng.normal(size=(n, outputs)).astype(np.float32)
 
 
-def _batches(model, loss, rng):
+def _batches(model, loss, rng, integer_inputs=False):
     inputs = [rng.normal(size=(STEPS * BATCH, *t.shape[1:])).astype(np.float32) for t in model.inputs]
+    if integer_inputs:  # few distinct values: ties everywhere (as in images with flat regions)
+        inputs = [np.round(x) for x in inputs]
     labels = _labels(loss, model.outputs[0].shape[-1], STEPS * BATCH, rng)
     for s in range(STEPS):
         part = slice(s * BATCH, (s + 1) * BATCH)
@@ -191,7 +212,16 @@ def feed(model, inputs, labels) -> dict[str, np.ndarray]:
 
 
 def run_both(
-    factory, loss, from_logits, optimizer, *, batch_size=BATCH, trainable=None, seed=0, batch_statistics=False
+    factory,
+    loss,
+    from_logits,
+    optimizer,
+    *,
+    batch_size=BATCH,
+    trainable=None,
+    seed=0,
+    batch_statistics=False,
+    integer_inputs=False,
 ):
     """(our losses, TensorFlow's losses, our weights, TensorFlow's weights, initial weights, the BuiltModel)."""
     keras.utils.set_random_seed(seed)
@@ -206,7 +236,7 @@ def run_both(
         from_logits=from_logits,
         batch_statistics=batch_statistics,
     )
-    batches = list(_batches(model, loss, np.random.default_rng(seed)))
+    batches = list(_batches(model, loss, np.random.default_rng(seed), integer_inputs))
     compiled = litetrain.Model(built.tflite)
     train = compiled.runner("train")
     ours = [float(train(**feed(model, inputs, labels))["loss"]) for inputs, labels in batches]
@@ -251,6 +281,19 @@ def test_a_batch_of_any_size_matches_tensorflow(case):
     assert not [op.name for op in litetrain.list_operators(built.tflite) if op.custom]
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6, err_msg=f"{case}: losses")
     assert_trained_alike(built, weights, reference, initial, case)
+
+
+def test_max_pool_ties_match_tensorflow():
+    """Windows with several equal maxima: like TensorFlow, only the first (row-major) gets the gradient."""
+
+    def factory():
+        return cnn(L.Conv2D(3, 1, use_bias=False, activation="relu"), L.MaxPooling2D(), L.Conv2D(2, 2))
+
+    ours, theirs, weights, reference, initial, built = run_both(
+        factory, "categorical_crossentropy", True, optim.SGD(0.05), integer_inputs=True
+    )
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert_trained_alike(built, weights, reference, initial, "max pool ties")
 
 
 def test_batch_statistics_match_keras_training_mode():

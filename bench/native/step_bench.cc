@@ -1,6 +1,6 @@
 // Step latency of Trainer::Fit (data feeding included) beside "the limit": a
-// BareStepLoop that only runs the compiled `train` signature on one batch
-// bound once. No Python anywhere: the tool for a board or a C++ host. Same model
+// BareStepLoop that only runs the compiled `train` signature (or `train_steps`,
+// as Fit does) on one batch (K batches) bound once. No Python anywhere: the tool for a board or a C++ host. Same model
 // file, same process, timed by the same protocol as `litetrain bench`
 // (cpp/bench/step_timing.h: calibration, warm-up, interleaved rounds, median).
 //
@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "bench/bare_step_loop.h"
@@ -89,14 +90,33 @@ int main(int argc, char** argv) {
 
     const Dataset all = Prefix(data, batch * kDistinctBatches);
     // One batch bound once: cycling batches would make LiteRT rebind its
-    // input buffers every run, which costs it about 1 us.
-    BareStepLoop bare(bare_model, "train", Prefix(data, batch), batch);
+    // input buffers every run, which costs it about 1 us. A model with
+    // train_steps (K steps per run, which Fit runs) is timed through it: K
+    // batches bound once, a run counting as K steps.
+    const std::string steps_key = std::string("train") + kStepsSignatureSuffix;
+    const SignatureSpec* steps_spec = nullptr;
+    for (const SignatureSpec& spec : bare_model.signatures()) {
+      if (spec.key == steps_key) steps_spec = &spec;
+    }
+    const int64_t per_run = steps_spec != nullptr ? steps_spec->inputs[0].shape[0] : 1;
+    const Dataset bound = Prefix(data, batch * per_run);
+    std::vector<Dataset::Column> runs;  // the same memory as [K, batch, ...]
+    for (const Dataset::Column& column : bound.columns()) {
+      Shape shape = column.data.shape;
+      std::vector<int64_t> dims{per_run, batch};
+      for (int d = 1; d < shape.rank(); ++d) dims.push_back(shape[d]);
+      runs.push_back(
+          {column.name, {column.data.dtype, Shape(dims.data(), static_cast<int>(dims.size())), column.data.data}});
+    }
+    BareStepLoop bare = steps_spec != nullptr ? BareStepLoop(bare_model, steps_key, Dataset(runs), per_run)
+                                              : BareStepLoop(bare_model, "train", bound, batch);
     std::vector<double> bare_losses, fit_losses;  // after each call, in call order
     int64_t epoch = 0;
 
     const std::vector<StepRunner> runners = {
         [&](int64_t steps) {
-          const double seconds = bare.Run(steps);
+          const int64_t calls = (steps + per_run - 1) / per_run;
+          const double seconds = bare.Run(calls) * static_cast<double>(steps) / static_cast<double>(calls * per_run);
           bare_losses.push_back(*static_cast<const float*>(bare.output("loss").data));
           return seconds;
         },

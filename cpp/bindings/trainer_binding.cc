@@ -157,6 +157,7 @@ void BindResults(py::module_& m) {
       .def_readonly("metric_names", &FitResult::metric_names)
       .def_readonly("epoch_metrics", &FitResult::epoch_metrics)
       .def_readonly("steps", &FitResult::steps)
+      .def_readonly("runs", &FitResult::runs)
       .def_readonly("epochs_completed", &FitResult::epochs_completed)
       .def_readonly("seconds", &FitResult::seconds)
       .def_readonly("stopped", &FitResult::stopped)
@@ -188,12 +189,14 @@ void BindResults(py::module_& m) {
 
 void BindTrainer(py::module_& m) {
   BindResults(m);
+  m.attr("STEPS_SIGNATURE_SUFFIX") = kStepsSignatureSuffix;
   py::class_<Trainer>(m, "Trainer")
-      .def(
-          py::init([](const Model& model, const std::string& train, const std::string& save, const std::string& restore,
-                      const std::string& loss) { return Trainer(model, TrainerOptions{train, save, restore, loss}); }),
-          py::arg("model"), py::arg("train") = "train", py::arg("save") = "", py::arg("restore") = "",
-          py::arg("loss") = "loss")
+      .def(py::init([](const Model& model, const std::string& train, const std::string& save,
+                       const std::string& restore, const std::string& loss, bool multi_step) {
+             return Trainer(model, TrainerOptions{train, save, restore, loss, multi_step});
+           }),
+           py::arg("model"), py::arg("train") = "train", py::arg("save") = "", py::arg("restore") = "",
+           py::arg("loss") = "loss", py::arg("multi_step") = true)
       .def("fit", &Fit, py::arg("arrays"), py::arg("options"), py::kw_only(), py::arg("validation"),
            py::arg("callback"), py::arg("on_epoch_end"), py::arg("handle_sigint"))
       .def(

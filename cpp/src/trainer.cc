@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -15,6 +16,7 @@
 #include "litetrain/signature_runner.h"
 #include "model_claims.h"
 #include "signature_data.h"
+#include "step_runs.h"
 #include "weight_names.h"
 
 namespace litetrain {
@@ -46,6 +48,7 @@ class Trainer::Impl {
         restore_(RoleRunner(model, options.restore_signature, SignatureRole::kRestore)),
         loss_index_(train_.spec().output_index(options.loss_output)),
         learning_rate_(model) {
+    if (options.multi_step) step_runs_ = detail::StepRuns::Find(model, train_.spec());
     const auto& outputs = train_.spec().outputs;
     for (std::size_t o = 0; o < outputs.size(); ++o) {
       if (o != loss_index_ && outputs[o].dtype == DType::kFloat32 && outputs[o].shape.num_elements() == 1) {
@@ -115,7 +118,13 @@ class Trainer::Impl {
     result.epoch_losses.reserve(static_cast<std::size_t>(options.epochs));
     result.epoch_metrics.reserve(static_cast<std::size_t>(options.epochs));
     for (std::size_t m : metric_indices_) result.metric_names.push_back(spec.outputs[m].name);
+    // Runs of K steps need K whole batches at a time; with a helper thread
+    // gathering (large batches) a run's cost is not worth saving.
+    std::optional<BatchFeeder> run_feeder;
+    const bool step_runs = step_runs_ && step_runs_->batch_size() == batch;
+    if (step_runs) run_feeder.emplace(data, step_runs_->Columns(columns), step_runs_->steps_per_run() * batch);
     BatchFeeder feeder(data, std::move(columns), std::min(batch, n));
+    if (feeder.prefetching()) run_feeder.reset();
     TrainingState state;
     state.epochs_done = options.initial_epoch;
     state.steps_done = options.initial_step;
@@ -131,7 +140,8 @@ class Trainer::Impl {
       if (options.on_nonfinite == OnNonFinite::kRollback) epoch_start = TakeSnapshot();
       const std::size_t epoch_first = result.losses.size();
       EpochTotals totals(metric_indices_.size());
-      RunEpoch(feeder, order, steps_per_epoch, batch, epoch, options, epoch_start, totals, result);
+      RunEpoch(feeder, run_feeder ? &*run_feeder : nullptr, order, steps_per_epoch, batch, epoch, options, epoch_start,
+               totals, result);
       const std::size_t epoch_steps = result.losses.size() - epoch_first;
       // An epoch counts when all its steps ran, unless a non-finite loss
       // ended it (its weights are bad, or rolled back to its start).
@@ -364,21 +374,74 @@ class Trainer::Impl {
     result.stop_reason = std::move(reason);
   }
 
-  void RunEpoch(BatchFeeder& feeder, const std::vector<int64_t>& order, int64_t steps, int64_t batch, int64_t epoch,
-                const FitOptions& options, const Snapshot& epoch_start, EpochTotals& totals, FitResult& result) {
+  // Records step `step`'s outputs; false when the fit must stop there.
+  using OutputOf = std::function<float(std::size_t output)>;
+  bool Record(int64_t step, int64_t count, int64_t last_run, int64_t epoch, const OutputOf& output,
+              const FitOptions& options, const Snapshot& epoch_start, EpochTotals& totals, FitResult& result) {
+    const float loss = output(loss_index_);
+    result.losses.push_back(loss);
+    ++result.steps;
+    totals.samples += count;
+    totals.loss += static_cast<double>(loss) * static_cast<double>(count);
+    for (std::size_t m = 0; m < metric_indices_.size(); ++m) {
+      totals.metrics[m] += static_cast<double>(output(metric_indices_[m])) * static_cast<double>(count);
+    }
+    if (!std::isfinite(loss)) {
+      HandleNonFinite(loss, epoch, step, last_run, options, epoch_start, result);
+      return false;
+    }
+    return true;
+  }
+
+  // The periodic callback, after the run that ended at the fit's current step.
+  bool PeriodicCallback(int64_t epoch, const FitOptions& options, FitResult& result) {
+    const int64_t run_step = options.initial_step + result.steps;
+    if (options.callback && options.callback_every > 0 && run_step % options.callback_every == 0 &&
+        !options.callback(FitProgress{run_step, epoch, result.losses.back()})) {
+      Stop(result, "callback");
+      return false;
+    }
+    return true;
+  }
+
+  void RunEpoch(BatchFeeder& feeder, BatchFeeder* run_feeder, const std::vector<int64_t>& order, int64_t steps,
+                int64_t batch, int64_t epoch, const FitOptions& options, const Snapshot& epoch_start,
+                EpochTotals& totals, FitResult& result) {
     const int64_t n = static_cast<int64_t>(order.size());
     auto count_of = [&](int64_t step) { return std::min(batch, n - step * batch); };
     auto rows_of = [&](int64_t step) { return order.data() + step * batch; };
+    const int64_t k = run_feeder != nullptr ? step_runs_->steps_per_run() : 0;
+    // K steps in one run when K whole batches follow and no periodic
+    // callback falls between them.
+    auto runs_k_steps = [&](int64_t step) {
+      if (k == 0 || step + k > steps || count_of(step + k - 1) != batch) return false;
+      const int64_t before = options.initial_step + result.steps;
+      return !options.callback || options.callback_every <= 0 ||
+             before / options.callback_every == (before + k - 1) / options.callback_every;
+    };
     // With a helper thread, batches alternate between two slots so that the
     // next one is gathered while this one trains. Without, one slot: LiteRT
     // runs measurably more code per run when its input buffers change.
     const bool overlap = feeder.prefetching();
     if (overlap) feeder.Start(0, rows_of(0), count_of(0));
-    for (int64_t step = 0; step < steps; ++step) {
+    for (int64_t step = 0; step < steps;) {
       if (overlap) feeder.Wait();
       if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) {
         Stop(result, "stop flag");
         return;
+      }
+      if (!overlap && runs_k_steps(step)) {
+        run_feeder->Start(0, rows_of(step), k * batch);
+        run_feeder->Wait();
+        step_runs_->Run(run_feeder->Views(0, k * batch));
+        ++result.runs;
+        for (int64_t s = 0; s < k; ++s) {
+          const OutputOf output = [&](std::size_t o) { return step_runs_->Output(o, s); };
+          if (!Record(step + s, batch, step + k - 1, epoch, output, options, epoch_start, totals, result)) return;
+        }
+        step += k;
+        if (!PeriodicCallback(epoch, options, result)) return;
+        continue;
       }
       const int slot = overlap ? static_cast<int>(step % 2) : 0;
       const int64_t count = count_of(step);
@@ -391,40 +454,32 @@ class Trainer::Impl {
         feeder.Wait();  // the helper thread must not outlive `order`
         throw;
       }
+      // What follows may throw or return: nothing may be left running.
+      feeder.Wait();
+      ++result.runs;
       const auto& outputs = train_.outputs();
-      const float loss = *static_cast<const float*>(outputs[loss_index_].data);
-      result.losses.push_back(loss);
-      ++result.steps;
-      totals.samples += count;
-      totals.loss += static_cast<double>(loss) * static_cast<double>(count);
-      for (std::size_t m = 0; m < metric_indices_.size(); ++m) {
-        totals.metrics[m] += static_cast<double>(*static_cast<const float*>(outputs[metric_indices_[m]].data)) *
-                             static_cast<double>(count);
-      }
-      if (!std::isfinite(loss)) {
-        feeder.Wait();
-        HandleNonFinite(loss, epoch, step, options, epoch_start, result);
-        return;
-      }
-      const int64_t run_step = options.initial_step + result.steps;
-      if (options.callback && options.callback_every > 0 && run_step % options.callback_every == 0) {
-        feeder.Wait();  // the callback may throw; nothing may be left running
-        if (!options.callback(FitProgress{run_step, epoch, loss})) {
-          Stop(result, "callback");
-          return;
-        }
-      }
+      const OutputOf output = [&](std::size_t o) { return *static_cast<const float*>(outputs[o].data); };
+      if (!Record(step, count, step, epoch, output, options, epoch_start, totals, result)) return;
+      ++step;
+      if (!PeriodicCallback(epoch, options, result)) return;
     }
   }
 
-  void HandleNonFinite(float loss, int64_t epoch, int64_t step, const FitOptions& options, const Snapshot& epoch_start,
-                       FitResult& result) {
+  // `last_run` is the last step the model ran: `step` itself, or the end of
+  // the run of steps it was part of.
+  void HandleNonFinite(float loss, int64_t epoch, int64_t step, int64_t last_run, const FitOptions& options,
+                       const Snapshot& epoch_start, FitResult& result) {
     nonfinite_stop_ = true;
     const std::string what = "non-finite loss (" + std::to_string(loss) + ") at step " + std::to_string(step) +
                              " of epoch " + std::to_string(epoch);
+    const std::string after = last_run == step ? "that step"
+                                               : "step " + std::to_string(last_run) + ", the end of the run of " +
+                                                     std::to_string(step_runs_->steps_per_run()) + " steps it was in";
     switch (options.on_nonfinite) {
-      case OnNonFinite::kRaise: throw NonFiniteLoss(what + "; the weights are those after that step");
-      case OnNonFinite::kStop: Stop(result, what); return;
+      case OnNonFinite::kRaise: throw NonFiniteLoss(what + "; the weights are those after " + after);
+      case OnNonFinite::kStop:
+        Stop(result, last_run == step ? what : what + "; the weights are those after " + after);
+        return;
       case OnNonFinite::kRollback:
         Restore(epoch_start);
         Stop(result, what + "; weights rolled back to the start of the epoch");
@@ -437,7 +492,8 @@ class Trainer::Impl {
   std::optional<SignatureRunner> save_;     // see Save()
   std::optional<SignatureRunner> restore_;  // see Restorer()
   std::size_t loss_index_;
-  std::vector<std::size_t> metric_indices_;  // float32 scalar outputs besides the loss
+  std::vector<std::size_t> metric_indices_;    // float32 scalar outputs besides the loss
+  std::optional<detail::StepRuns> step_runs_;  // K steps per run, if the model has them
   detail::LearningRate learning_rate_;
   std::map<std::string, std::vector<int64_t>> label_classes_;  // per signature, per input; -1: not labels
   std::optional<TrainingState> state_;                         // where the run stands (training_state())

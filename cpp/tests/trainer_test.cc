@@ -107,6 +107,61 @@ TEST(Trainer, NonFiniteLossPolicies) {
   for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(before[i].bytes, after[i].bytes) << before[i].name;
 }
 
+// mlp_steps has train_steps, 4 steps per run, beside train (batch 8).
+Trainer StepsTrainer(bool multi_step) {
+  TrainerOptions options;
+  options.multi_step = multi_step;
+  return Trainer(Model::FromFile(ModelPath("mlp_steps.tflite")), options);
+}
+
+TEST(Trainer, RunsOfStepsTrainAsSingleStepsDo) {
+  // 9 batches an epoch: two runs of 4 steps and a single step, every epoch
+  // in another order; a periodic callback every 6 steps splits runs too.
+  Data data(72);
+  FitOptions options = Batches(8, 3);
+  std::vector<int64_t> called;
+  options.callback_every = 6;
+  options.callback = [&](const FitProgress& p) {
+    called.push_back(p.step);
+    return true;
+  };
+  Trainer runs = StepsTrainer(true);
+  const FitResult a = runs.Fit(data.dataset(), options);
+  const std::vector<int64_t> called_in_runs = called;
+  called.clear();
+  Trainer single = StepsTrainer(false);
+  const FitResult b = single.Fit(data.dataset(), options);
+  EXPECT_EQ(a.steps, 27);
+  EXPECT_EQ(b.runs, 27);
+  EXPECT_LT(a.runs, 20);
+  EXPECT_EQ(a.losses, b.losses);  // bit for bit
+  EXPECT_EQ(a.epoch_metrics, b.epoch_metrics);
+  EXPECT_EQ(called_in_runs, called);
+  const Snapshot wa = runs.TakeSnapshot(), wb = single.TakeSnapshot();
+  for (std::size_t i = 0; i < wa.size(); ++i) EXPECT_EQ(wa[i].bytes, wb[i].bytes) << wa[i].name;
+}
+
+TEST(Trainer, ANonFiniteLossInARunOfStepsIsReportedAtItsStep) {
+  Data data(64);
+  data.x[9 * 32] = std::nanf("");  // sample 9: the second batch (no shuffle)
+  FitOptions options = Batches(8);
+  options.shuffle = false;
+  Trainer trainer = StepsTrainer(true);
+  try {
+    trainer.Fit(data.dataset(), options);
+    FAIL() << "no NonFiniteLoss";
+  } catch (const NonFiniteLoss& e) {
+    EXPECT_NE(std::string(e.what()).find("at step 1 of epoch 0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("after step 3, the end of the run of 4 steps"), std::string::npos) << e.what();
+  }
+  options.on_nonfinite = OnNonFinite::kStop;
+  Trainer stopping = StepsTrainer(true);
+  const FitResult result = stopping.Fit(data.dataset(), options);
+  EXPECT_TRUE(result.stopped);
+  EXPECT_EQ(result.steps, 2);
+  EXPECT_EQ(result.losses.size(), 2u);
+}
+
 TEST(Trainer, RefusesDataThatDoesNotFit) {
   Trainer trainer(Model::FromFile(ModelPath("mlp_fixed.tflite")));
   Data data(21);

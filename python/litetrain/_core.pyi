@@ -137,6 +137,7 @@ class FitResult:
     metric_names: list[str]
     epoch_metrics: list[list[float]]
     steps: int
+    runs: int
     epochs_completed: int
     seconds: float
     stopped: bool
@@ -160,9 +161,17 @@ class TrainingState:
     drop_remainder: bool
     learning_rate: float | None
 
+STEPS_SIGNATURE_SUFFIX: str
+
 class Trainer:
     def __init__(
-        self, model: Model, train: str = "train", save: str = "", restore: str = "", loss: str = "loss"
+        self,
+        model: Model,
+        train: str = "train",
+        save: str = "",
+        restore: str = "",
+        loss: str = "loss",
+        multi_step: bool = True,
     ) -> None: ...
     def fit(
         self,

@@ -24,6 +24,8 @@ TEST_MODELS = {
     "mlp_shared_init": {"layer_sizes": (32, 16, 16, 4), "batch_size": 8},
     # The dynamic-batch MLP with set_learning_rate / get_learning_rate signatures.
     "mlp_settable_lr": {"layer_sizes": (32, 16, 4), "batch_size": None, "settable_learning_rate": True},
+    # The fixed-batch MLP with train_steps: 4 steps per run (Trainer::Fit's multi-step runs).
+    "mlp_steps": {"layer_sizes": (32, 16, 4), "batch_size": 8, "steps_per_run": 4},
 }
 
 

@@ -48,6 +48,8 @@ class History:
         epoch: The numbers of the completed epochs (as Keras' ``History.epoch``).
         params: ``{"epochs", "steps", "batch_size"}`` of the fit (as Keras).
         steps: Steps trained.
+        runs: Runs of the model they took: one per step, or per run of several
+            steps (``train_steps``, see ``multi_step``).
         seconds: Wall time of the native loop (validation included).
         stopped: True if a callback, Ctrl-C or a non-finite loss ended it early.
         stop_reason: Why it stopped early ("" otherwise).
@@ -62,6 +64,7 @@ class History:
     epoch: list[int] = field(default_factory=list)
     params: dict[str, int] = field(default_factory=dict)
     steps: int = 0
+    runs: int = 0
     seconds: float = 0.0
     stopped: bool = False
     stop_reason: str = ""
@@ -108,6 +111,13 @@ class Trainer:
             in Flower's BaseTFLiteModel; "restore"). A model without them
             trains; snapshots, checkpoints and bake say what they need.
         loss: The ``train`` output that holds the loss (a float32 scalar).
+        multi_step: Run ``train_steps`` (several steps per run, which
+            :func:`litetrain.build` adds to models whose step is cheap) wherever
+            that many whole batches follow each other: the same arithmetic at a
+            lower cost per step. Between runs fit checks Ctrl-C, non-finite losses
+            and the periodic callbacks (runs never straddle one), so it stops at
+            most a run's length after the step that asked it to. False: one step
+            per run.
 
     A Model has one Trainer at a time (two would share its variables); a
     second ``fit`` while one runs raises :class:`litetrain.TrainerBusy`.
@@ -126,6 +136,7 @@ class Trainer:
         save: str | None = None,
         restore: str | None = None,
         loss: str = "loss",
+        multi_step: bool = True,
     ) -> None:
         self.model = model if isinstance(model, Model) else Model(model, threads=threads)
         cached = train is None and {FEATURES, TRAIN_ON_FEATURES} <= set(self.model.signatures)
@@ -133,7 +144,7 @@ class Trainer:
         self._features_signature = FEATURES if cached else None
         self._save_signature = save
         native_train = TRAIN_ON_FEATURES if cached else self._train_signature
-        self._native = _core.Trainer(self.model._native, native_train, save or "", restore or "", loss)
+        self._native = _core.Trainer(self.model._native, native_train, save or "", restore or "", loss, multi_step)
         # Set by a callback (as Keras' model.stop_training) to stop after the current epoch.
         self.stop_training = False
 
@@ -272,6 +283,7 @@ class Trainer:
                 bar.close()
         history.losses = result.losses
         history.steps = result.steps
+        history.runs = result.runs
         history.seconds = result.seconds
         history.stopped = result.stopped
         history.stop_reason = "early stopping" if run.stopped_by_callbacks else result.stop_reason

@@ -36,6 +36,8 @@ class LITETRAIN_API TrainerBusy : public Error {
 };
 
 enum class OnNonFinite {
+  // (With TrainerOptions::multi_step, "after the bad step" means after the
+  // run of steps it was in.)
   kRaise,     // throw NonFiniteLoss (the weights are those after the bad step)
   kStop,      // stop, keep the weights after the bad step, report it
   kRollback,  // stop and restore the weights from the start of that epoch
@@ -83,8 +85,9 @@ struct FitOptions {
   // called Fit; return false to stop. It may use this Trainer (snapshots,
   // checkpoints, the learning rate; not Fit) and may throw.
   std::function<bool(const EpochLogs&)> on_epoch_end;
-  // Checked before every step; set it (e.g. from a signal handler) to stop
-  // after the current step, leaving the model usable.
+  // Checked before every step (or run of steps, see TrainerOptions::multi_step);
+  // set it (e.g. from a signal handler) to stop after the current one,
+  // leaving the model usable.
   const std::atomic<bool>* stop = nullptr;
 };
 
@@ -96,11 +99,18 @@ struct FitResult {
   std::vector<std::string> metric_names;
   std::vector<std::vector<double>> epoch_metrics;  // [epoch][metric]
   int64_t steps = 0;
+  int64_t runs = 0;  // of the model: one per step, or per run of steps (TrainerOptions::multi_step)
   int64_t epochs_completed = 0;
   double seconds = 0.0;     // wall time of the loop
   bool stopped = false;     // by callback, stop flag or a non-finite loss
   std::string stop_reason;  // "", "callback", "stop flag", "non-finite loss ..."
 };
+
+// A model may carry the train signature's multi-step form under its name plus
+// this suffix ("train_steps"): K steps per run, inputs [K, batch, ...], each
+// float32 scalar output of train as [K]. litetrain.build adds one to models
+// whose step is cheap; Fit runs it where K whole batches follow each other.
+inline constexpr char kStepsSignatureSuffix[] = "_steps";
 
 struct TrainerOptions {
   std::string train_signature = "train";
@@ -109,6 +119,11 @@ struct TrainerOptions {
   std::string save_signature;
   std::string restore_signature;
   std::string loss_output = "loss";
+  // Run `<train_signature>_steps` where it can stand for K steps of train:
+  // the same arithmetic with the cost of one run per K steps. Between runs
+  // the fit loop checks the stop flag and non-finite losses, so with it a
+  // fit stops at most K-1 steps after the step that asked it to.
+  bool multi_step = true;
 };
 
 // Calls from several threads are serialised; a Fit while another runs throws

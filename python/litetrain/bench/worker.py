@@ -49,7 +49,7 @@ class _Guarded:
 
 
 def _flops(spec, batch: int) -> int:
-    from litetrain.bench.arithmetic import flops_per_step
+    from litetrain.tf.flops import flops_per_step
 
     return flops_per_step(spec.keras(), batch)
 

@@ -54,6 +54,7 @@ def mlp_training_model(
     seed: int = 0,
     accuracy: bool = True,
     settable_learning_rate: bool = False,
+    steps_per_run: int = 1,
 ) -> bytes:
     """Builds a trainable MLP (ReLU hidden layers, logits out, SGD) as ``.tflite`` bytes.
 
@@ -66,6 +67,8 @@ def mlp_training_model(
         settable_learning_rate: Keep the step size in a variable with
             ``set_learning_rate`` / ``get_learning_rate`` signatures; else it
             is a constant of the graph.
+        steps_per_run: > 1 adds ``train_steps``, that many steps of ``train``
+            per run (inputs [steps_per_run, batch, ...]; a fixed batch needed).
 
     Returns:
         The model file's bytes.
@@ -106,16 +109,27 @@ def mlp_training_model(
     x_spec = tf.TensorSpec([batch_size, layer_sizes[0]], tf.float32, name="x")
     y_spec = tf.TensorSpec([batch_size, layer_sizes[-1]], tf.float32, name="y")
 
-    @tf.function(input_signature=[x_spec, y_spec])
-    def train(x, y):
+    def step(x, y):
         with tf.GradientTape() as tape:
             logits = module.logits(x)
             loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
         variables = [module.vars[n] for n in names]
-        step = module.learning_rate if settable_learning_rate else learning_rate
+        rate = module.learning_rate if settable_learning_rate else learning_rate
         for var, grad in zip(variables, tape.gradient(loss, variables)):
-            var.assign_sub(step * grad)
+            var.assign_sub(rate * grad)
         return {"loss": loss, "accuracy": _accuracy(logits, y)} if accuracy else {"loss": loss}
+
+    @tf.function(input_signature=[x_spec, y_spec])
+    def train(x, y):
+        return step(x, y)
+
+    k = steps_per_run
+    steps_specs = [tf.TensorSpec([k, *s.shape], tf.float32, name=s.name) for s in (x_spec, y_spec)]
+
+    @tf.function(input_signature=steps_specs)
+    def train_steps(xs, ys):
+        outputs = [step(xs[i], ys[i]) for i in range(k)]
+        return {name: tf.stack([o[name] for o in outputs]) for name in outputs[0]}
 
     @tf.function(input_signature=[x_spec, y_spec])
     def evaluate(x, y):
@@ -143,6 +157,8 @@ def mlp_training_model(
         return {"ok": tf.constant(True)}
 
     signatures = {"train": train, "eval": evaluate, "infer": infer, "save": save, "restore": restore}
+    if steps_per_run > 1:
+        signatures["train_steps"] = train_steps
     if settable_learning_rate:
 
         @tf.function(input_signature=[tf.TensorSpec([], tf.float32, name="learning_rate")])

@@ -24,7 +24,8 @@ def fuse_dense_bias(model_bytes: bytes) -> bytes:
             for t in op.inputs:
                 consumers.setdefault(int(t), []).append(op)
         graph_outputs = {int(t) for t in subgraph.outputs}
-        remove = []
+        remove: set[int] = set()  # FC operators that move to their ADD's place
+        replace: dict[int, object] = {}  # id(ADD) -> the fused FC
         for op in subgraph.operators:
             if codes[op.opcodeIndex] != fc_code or not _fc_without_bias(op):
                 continue
@@ -40,15 +41,16 @@ def fuse_dense_bias(model_bytes: bytes) -> bytes:
             bias = other[0]
             if subgraph.tensors[bias].type != subgraph.tensors[out].type:
                 continue
-            inputs = list(op.inputs[:2]) + [bias]
-            op.inputs = inputs
+            op.inputs = list(op.inputs[:2]) + [bias]
             op.builtinOptions.fusedActivationFunction = add.builtinOptions.fusedActivationFunction
             op.outputs = list(add.outputs)
-            remove.append(add)
+            # The fused operator takes the ADD's place, not the FC's: the bias may be
+            # computed between the two (a variable read again after an update).
+            replace[id(add)] = op
+            remove.add(id(op))
         if remove:
             changed = True
-            ids = {id(a) for a in remove}
-            subgraph.operators = [op for op in subgraph.operators if id(op) not in ids]
+            subgraph.operators = [replace.get(id(op), op) for op in subgraph.operators if id(op) not in remove]
     if not changed:
         return model_bytes
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

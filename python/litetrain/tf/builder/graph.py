@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
+from litetrain._core import STEPS_SIGNATURE_SUFFIX  # the name Trainer.fit looks for
 from litetrain.errors import BuildError
 from litetrain.trainer import FEATURES, TRAIN_ON_FEATURES  # the names Trainer.fit looks for
 from litetrain.tf.builder import frozen, layers, losses, updates
@@ -44,6 +45,7 @@ class GraphSpec:
     module_variables: dict[str, object] | None = None
     signature_names: list[str] = field(default_factory=list)
     feature_cut: object | None = None  # cut.FeatureCut: add the features / train_features signatures
+    steps_per_run: int = 1  # > 1: add train_steps, that many steps per run
 
 
 class _Context:
@@ -169,7 +171,9 @@ def build_module(spec: GraphSpec):
         w.name: [tf.Variable(np.zeros_like(w.stored()), name=s) for s in updates.slot_names(spec.optimizer, w.name)]
         for w in trainable
     }
-    module.lr_ = tf.Variable(np.float32(spec.optimizer.learning_rate), name="learning_rate")
+    # Shape [1], not a scalar: XNNPACK reads no variable of rank 0, and a read outside it would split
+    # the step into several XNNPACK partitions.
+    module.lr_ = tf.Variable(np.full([1], spec.optimizer.learning_rate, np.float32), name="learning_rate")
     module.iterations_ = tf.Variable(np.int32(0), name="iterations") if updates.has_iterations(spec.optimizer) else None
 
     model = spec.model
@@ -202,7 +206,7 @@ def build_module(spec: GraphSpec):
             ctx = _Context(spec.weights, module.weights_, training=True, tape=tape, seed=spec.seed)
             (outputs,) = _forward(ctx, keras_model, inputs)
             loss = losses.compute(spec.loss, outputs, labels)
-        lr = module.lr_.read_value()
+        lr = tf.reshape(module.lr_.read_value(), [])
         reads = ctx.trainable_reads()
         seed = lr if updates.prescales_gradients(spec.optimizer) else None
         grads = tape.gradient(loss, [value for _, value in reads], output_gradients=seed)
@@ -223,7 +227,7 @@ def build_module(spec: GraphSpec):
         with tf.GradientTape() as tape:
             outputs = model(*inputs)
             loss = losses.compute(spec.loss, outputs, labels)
-        lr = module.lr_.read_value()
+        lr = tf.reshape(module.lr_.read_value(), [])
         seed = lr if updates.prescales_gradients(spec.optimizer) else None
         grads = tape.gradient(loss, variables, output_gradients=seed)
         missing = [name for name, g in zip(names, grads) if g is None]
@@ -264,7 +268,7 @@ def build_module(spec: GraphSpec):
 
     @tf.function(autograph=False, input_signature=[tf.TensorSpec([], tf.float32, name="learning_rate")])
     def set_learning_rate(learning_rate):
-        module.lr_.assign(learning_rate)
+        module.lr_.assign(tf.reshape(learning_rate, [1]))
         return {"learning_rate": _saved_form(module.lr_.read_value(), None)}
 
     @tf.function(autograph=False, input_signature=[])
@@ -282,7 +286,35 @@ def build_module(spec: GraphSpec):
     }
     if spec.feature_cut is not None:
         signatures.update(_feature_signatures(spec, module, input_specs, label_spec, train_step))
+    if spec.steps_per_run > 1:
+        steps = _steps_signature(spec.steps_per_run, input_specs, label_spec, lambda x, y: train_step(model, x, y))
+        signatures["train" + STEPS_SIGNATURE_SUFFIX] = steps
     return module, signatures
+
+
+def _steps_signature(k: int, input_specs, label_spec, step):
+    """``train_steps``: `k` steps of ``train`` in one run, on `k` batches ([k, batch, ...]
+    inputs), each of train's outputs as [k]. LiteRT's cost per run is then paid once
+    per `k` steps (Trainer.fit uses it; see kStepsSignatureSuffix in litetrain/trainer.h)."""
+    specs = [tf.TensorSpec([k, *s.shape], s.dtype, name=s.name) for s in [*input_specs, label_spec]]
+
+    @tf.function(autograph=False, input_signature=specs)
+    def train_steps(*args):
+        # One reshape to [k * batch, ...], then a SLICE of explicit size per step: operators
+        # XNNPACK takes (a STRIDED_SLICE that drops the leading axis is not).
+        rows = [tf.reshape(a, [-1, *a.shape[2:]]) for a in args]
+        outputs = []
+        for i in range(k):
+            batch = [_rows(r, i * a.shape[1], a.shape[1]) for r, a in zip(rows, args)]
+            outputs.append(step(batch[:-1], batch[-1]))
+        return {name: layers.concat([tf.reshape(o[name], [1]) for o in outputs], axis=0) for name in outputs[0]}
+
+    return train_steps
+
+
+def _rows(t, first: int, count: int):
+    """Rows [first, first + count) of `t`, as a SLICE of explicit size."""
+    return tf.slice(t, [first] + [0] * (t.shape.rank - 1), [count, *t.shape[1:]])
 
 
 def _feature_signatures(spec: GraphSpec, module, input_specs, label_spec, train_step) -> dict:

@@ -84,6 +84,165 @@ def dense(ctx, layer, x):
 
 
 # --- Convolutions --------------------------------------------------------------
+#
+# XNNPACK runs a CONV_2D or TRANSPOSE_CONV only with a constant filter; with a
+# variable one, LiteRT's builtin kernels run it several times slower. A
+# convolution that trains is therefore im2col + matrix products, which XNNPACK
+# runs at its GEMM rate: y = patches . kernel^T (FULLY_CONNECTED, bias and
+# activation fused), dkernel = dy^T . patches and dpatches = dy . kernel
+# (BATCH_MATMUL), and dx puts each entry of dpatches back where the patch read
+# it (col2im). Patches are gathered with operators XNNPACK takes: a CONV_2D
+# with a constant one-hot filter for few input channels (its TRANSPOSE_CONV is
+# then col2im), else stride-1 slices of the padded input concatenated along
+# channels (after SPACE_TO_DEPTH for a stride), and col2im pads each slice
+# back and sums them.
+
+# Storage layout of a Conv2D kernel: [cout, kh, kw, cin], the rows of the
+# FULLY_CONNECTED weights (one per output channel) over patches laid out (i, j, cin).
+CONV_KERNEL_PERM = (3, 0, 1, 2)
+# Patches of inputs with at most this many channels come from a one-hot
+# convolution (kh*kw*cin multiply-adds per patch entry; slices of so few
+# channels are slow copies in XNNPACK).
+ONE_HOT_PATCH_CHANNELS = 2
+# The most inputs of one CONCATENATION that XNNPACK (in ai-edge-litert 2.3) takes.
+XNNPACK_CONCAT_INPUTS = 5
+
+
+def concat(tensors: list, axis: int):
+    """tf.concat as a tree of CONCATENATIONs XNNPACK takes."""
+    while len(tensors) > XNNPACK_CONCAT_INPUTS:
+        groups = -(-len(tensors) // XNNPACK_CONCAT_INPUTS)
+        size = -(-len(tensors) // groups)
+        tensors = [
+            tensors[i] if len(tensors[i : i + size]) == 1 else tf.concat(tensors[i : i + size], axis)
+            for i in range(0, len(tensors), size)
+        ]
+    return tensors[0] if len(tensors) == 1 else tf.concat(tensors, axis)
+
+
+class _PatchGeometry:
+    """Where the patches of a convolution read its input [n, h, w, c].
+
+    The input is padded (SAME: TensorFlow's pads; then up to a multiple of the
+    stride s) and, for s > 1, folded by SPACE_TO_DEPTH(s), after which tap
+    (i, j) is channel block (i % s, j % s) at spatial offset (i // s, j // s).
+    """
+
+    def __init__(self, x_shape, kernel_hw, strides, padding: str):
+        self.n, self.h, self.w, self.c = x_shape
+        self.kh, self.kw = kernel_hw
+        if strides[0] != strides[1]:
+            raise BuildError(f"strides {tuple(strides)}: a convolution that trains needs equal strides")
+        self.s = s = strides[0]
+        self.padding = padding
+        if padding == "SAME":
+            (self.top, bottom), (self.left, right) = _same_pads(self.h, self.kh, s), _same_pads(self.w, self.kw, s)
+        else:
+            self.top = bottom = self.left = right = 0
+        reach_h, reach_w = self.h + self.top + bottom, self.w + self.left + right
+        self.out_h, self.out_w = (reach_h - self.kh) // s + 1, (reach_w - self.kw) // s + 1
+        # Padded to a multiple of s (and at least what the windows read).
+        self.padded_h, self.padded_w = -(-reach_h // s) * s, -(-reach_w // s) * s
+        self.rows = self.n * self.out_h * self.out_w
+        self.depth = self.kh * self.kw * self.c
+
+    def taps(self):
+        return [(i, j) for i in range(self.kh) for j in range(self.kw)]
+
+    def one_hot_filter(self) -> np.ndarray:
+        """[kh, kw, c, depth]: output channel (i, j, ci) copies input channel ci at tap (i, j)."""
+        f = np.zeros([self.kh, self.kw, self.c, self.depth], np.float32)
+        for t, (i, j) in enumerate(self.taps()):
+            for ci in range(self.c):
+                f[i, j, ci, t * self.c + ci] = 1.0
+        return f
+
+    def patches(self, x):
+        """[n, h, w, c] -> [rows, depth]."""
+        if self.c <= ONE_HOT_PATCH_CHANNELS:
+            p = tf.nn.conv2d(x, self.one_hot_filter(), strides=self.s, padding=self.padding)
+            return tf.reshape(p, [self.rows, self.depth])
+        n, c, s = self.n, self.c, self.s
+        x = tf.pad(
+            x,
+            [
+                [0, 0],
+                [self.top, self.padded_h - self.h - self.top],
+                [self.left, self.padded_w - self.w - self.left],
+                [0, 0],
+            ],
+        )
+        if s > 1:
+            x = tf.nn.space_to_depth(x, s)
+        # Explicit sizes: XNNPACK takes no SLICE with a -1 size.
+        size = [n, self.out_h, self.out_w, c]
+        slices = [tf.slice(x, [0, i // s, j // s, ((i % s) * s + j % s) * c], size) for i, j in self.taps()]
+        return tf.reshape(concat(slices, axis=3), [self.rows, self.depth])
+
+    def col2im(self, dpatches):
+        """The adjoint of patches(): [rows, depth] -> [n, h, w, c], every entry
+        added to the input element it was read from."""
+        n, c, s = self.n, self.c, self.s
+        d = tf.reshape(dpatches, [n, self.out_h, self.out_w, self.depth])
+        if self.c <= ONE_HOT_PATCH_CHANNELS:
+            return tf.nn.conv2d_transpose(
+                d, self.one_hot_filter(), [n, self.h, self.w, c], strides=self.s, padding=self.padding
+            )
+        folded_h, folded_w = self.padded_h // s, self.padded_w // s
+        total = None
+        for t, (i, j) in enumerate(self.taps()):
+            block = tf.slice(d, [0, 0, 0, t * c], [n, self.out_h, self.out_w, c])
+            channel = ((i % s) * s + j % s) * c
+            placed = tf.pad(
+                block,
+                [
+                    [0, 0],
+                    [i // s, folded_h - i // s - self.out_h],
+                    [j // s, folded_w - j // s - self.out_w],
+                    [channel, s * s * c - channel - c],
+                ],
+            )
+            total = placed if total is None else total + placed
+        if s > 1:
+            total = tf.nn.depth_to_space(total, s)
+        return tf.slice(total, [0, self.top, self.left, 0], [n, self.h, self.w, c])
+
+
+def conv2d(ctx, layer, x):
+    _check_conv(layer)
+    padding = _padding(layer)
+    strides = tuple(layer.strides)
+    kernel = ctx.weight(layer.kernel)  # [cout, kh, kw, cin]
+    act = _activation(layer, layer.activation)
+    bias = ctx.weight(layer.bias) if layer.use_bias else None
+    if not ctx.trains(layer):
+        # A constant filter: XNNPACK's own convolution.
+        y = tf.nn.conv2d(x, tf.transpose(kernel, (1, 2, 3, 0)), strides=list(strides), padding=padding)
+        return act(y if bias is None else tf.nn.bias_add(y, bias))
+    if x.shape[0] is None:
+        raise BuildError(
+            f"{_name(layer)}: a trainable convolution needs a fixed batch size (its gradients are matrix "
+            "products over the batch's patches): pass batch_size= to litetrain.build"
+        )
+    geometry = _PatchGeometry(tuple(x.shape), tuple(layer.kernel_size), strides, padding)
+    cout = kernel.shape[0]
+
+    @tf.custom_gradient
+    def convolution(x, kernel):
+        patches = geometry.patches(x)
+        matrix = tf.reshape(kernel, [cout, geometry.depth])
+        y = tf.matmul(patches, matrix, transpose_b=True)
+
+        def grad(dy):
+            dkernel = tf.reshape(tf.matmul(dy, patches, transpose_a=True), kernel.shape)
+            return geometry.col2im(tf.matmul(dy, matrix)), dkernel
+
+        return y, grad
+
+    # On the [rows, cout] product, so that the bias and the activation fuse into it.
+    y = convolution(x, kernel)
+    y = act(y if bias is None else y + bias)
+    return tf.reshape(y, [geometry.n, geometry.out_h, geometry.out_w, cout])
 
 
 def _conv_filter_grad(x, dy, kernel_hw, strides, padding):
@@ -128,30 +287,6 @@ def _check_conv(layer):
         raise BuildError(f"{_name(layer)}: dilation_rate {layer.dilation_rate}; only 1 is supported in training graphs")
     if getattr(layer, "groups", 1) != 1:
         raise BuildError(f"{_name(layer)}: groups={layer.groups}; grouped convolutions are not supported")
-
-
-def conv2d(ctx, layer, x):
-    _check_conv(layer)
-    padding = _padding(layer)
-    strides = tuple(layer.strides)
-    kernel_hw = tuple(layer.kernel_size)
-    kernel = ctx.weight(layer.kernel)  # [kh, kw, cin, cout]
-    act = _activation(layer, layer.activation)
-
-    @tf.custom_gradient
-    def convolution(x, kernel):
-        y = tf.nn.conv2d(x, kernel, strides=list(strides), padding=padding)
-
-        def grad(dy):
-            dx = _conv_input_grad(dy, kernel, _static_or_dynamic_shape(x), strides, padding)
-            return dx, _conv_filter_grad(x, dy, kernel_hw, strides, padding)
-
-        return y, grad
-
-    y = convolution(x, kernel)
-    if layer.use_bias:
-        y = tf.nn.bias_add(y, ctx.weight(layer.bias))
-    return act(y)
 
 
 def depthwise_conv2d(ctx, layer, x):
@@ -230,6 +365,31 @@ def _pad_back(dx, x):
     return dx
 
 
+def _max_pool_grad(x, y, dy, p: int):
+    """dy sent to the first maximum of each p x p window (row-major), 0
+    elsewhere: TensorFlow's MaxPoolGrad, in operators XNNPACK takes (no
+    ARG_MAX / ONE_HOT).
+
+    The windows are laid out position-major, [p*p, n, h, w, c] (one
+    TRANSPOSE), so that comparing with the maxima y and gating by position
+    broadcast over the outermost axis, which XNNPACK does at full speed.
+    below[k] = ceil(min(y - x_k, 1)) is 1 where position k is below the
+    maximum (exact for any finite difference); position k gets dy where it is
+    a maximum and every earlier position is below it.
+    """
+    n, h, w, c = dy.shape
+    n = -1 if n is None else n  # a dynamic batch runs too, partly outside XNNPACK
+    k = p * p
+    windows = tf.reshape(x[:, : h * p, : w * p, :], [n, h, p, w, p, c])
+    windows = tf.reshape(tf.transpose(windows, (2, 4, 0, 1, 3, 5)), [k, n, h, w, c])
+    below = tf.math.ceil(tf.minimum(tf.reshape(y, [1, n, h, w, c]) - windows, 1.0))
+    gated = [tf.reshape(dy, [1, n, h, w, c])]  # dy times "every earlier position is below the maximum"
+    for position in range(k - 1):
+        gated.append(gated[-1] * tf.slice(below, [position, 0, 0, 0, 0], [1, n, h, w, c]))
+    spread = tf.reshape(concat(gated, axis=0) * (1.0 - below), [p, p, n, h, w, c])
+    return tf.reshape(tf.transpose(spread, (2, 3, 0, 4, 1, 5)), [n, h * p, w * p, c])
+
+
 def max_pooling2d(ctx, layer, x):
     pool, strides, padding = _pool_geometry(layer, x)
 
@@ -240,15 +400,7 @@ def max_pooling2d(ctx, layer, x):
         def grad(dy):
             if not _tiles_input(pool, strides, padding, x):
                 _refuse_pool_grad(layer, pool, strides, padding)
-            p = pool[0]
-            h, w = dy.shape[1] * p, dy.shape[2] * p
-            # Each window becomes p*p channels; the first maximum in row-major
-            # order gets the gradient, as in TensorFlow's MaxPoolGrad.
-            windows = tf.nn.space_to_depth(x[:, :h, :w, :], p)
-            windows = tf.reshape(windows, [-1, dy.shape[1], dy.shape[2], p * p, x.shape[3]])
-            winner = tf.one_hot(tf.argmax(windows, axis=3), p * p, axis=3, dtype=dy.dtype)
-            spread = tf.reshape(winner * dy[:, :, :, None, :], [-1, dy.shape[1], dy.shape[2], p * p * x.shape[3]])
-            return _pad_back(tf.nn.depth_to_space(spread, p), x)
+            return _pad_back(_max_pool_grad(x, y, dy, pool[0]), x)
 
         return y, grad
 
@@ -411,7 +563,7 @@ IMPLEMENTATIONS = {
 }
 
 # Weights stored in another layout than Keras': (class name, attribute) -> permutation.
-STORAGE_PERMUTATIONS = {("Dense", "kernel"): DENSE_KERNEL_PERM}
+STORAGE_PERMUTATIONS = {("Dense", "kernel"): DENSE_KERNEL_PERM, ("Conv2D", "kernel"): CONV_KERNEL_PERM}
 
 
 def unsupported(layer) -> BuildError:

@@ -126,11 +126,13 @@ def _mean_of_last_axis_means(per_element, n):
 def _softmax_cross_entropy(logits, labels, n):
     @tf.custom_gradient
     def cross_entropy(logits):
-        log_probs = tf.nn.log_softmax(logits)
-        value = tf.reduce_sum(labels * log_probs) * (-1.0 / n)
+        shifted = logits - tf.reduce_max(logits, axis=-1, keepdims=True)
+        exps = tf.exp(shifted)
+        total = tf.reduce_sum(exps, axis=-1, keepdims=True)
+        value = tf.reduce_sum(labels * (tf.math.log(total) - shifted)) * (1.0 / n)
 
         def grad(upstream):
-            return (tf.exp(log_probs) - labels) * (upstream * (1.0 / n))
+            return (exps / total - labels) * (upstream * (1.0 / n))
 
         return value, grad
 

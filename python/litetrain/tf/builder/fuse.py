@@ -1,9 +1,14 @@
-"""Post-conversion rewrite of a .tflite: bias additions folded into FULLY_CONNECTED.
+"""Post-conversion rewrites of a .tflite's FULLY_CONNECTED operators.
 
-The converter fuses a MatMul's bias only when the bias is a constant; a
-trainable bias (a variable) stays a separate ADD after FULLY_CONNECTED, one
-more op per dense layer per step. FULLY_CONNECTED takes any bias tensor and a
-fused activation, so FC(x, W) -> ADD(., b, act) becomes FC(x, W, b, act).
+- Bias additions folded in: the converter fuses a MatMul's bias only when the
+  bias is a constant; a trainable bias (a variable) stays a separate ADD after
+  FULLY_CONNECTED, one more op per dense layer per step. FULLY_CONNECTED takes
+  any bias tensor and a fused activation, so FC(x, W) -> ADD(., b, act)
+  becomes FC(x, W, b, act).
+- keep_num_dims on matrix inputs: without it XNNPACK flattens the input with a
+  reshape of its own, which copies it (every dense layer's input, every
+  convolution's patches, each step); for an input of rank 2 the result is the
+  same either way.
 """
 
 from __future__ import annotations
@@ -11,49 +16,93 @@ from __future__ import annotations
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
+# The FULLY_CONNECTED version that has keep_num_dims.
+KEEP_NUM_DIMS_VERSION = 5
 
-def fuse_dense_bias(model_bytes: bytes) -> bytes:
-    """Returns the model with every foldable FC + ADD pair folded (unchanged if none)."""
+
+def rewrite_fully_connected(model_bytes: bytes) -> bytes:
+    """Returns the model with both rewrites applied (unchanged if neither applies)."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
     codes = [_builtin_code(c) for c in model.operatorCodes]
-    fc_code, add_code = schema.BuiltinOperator.FULLY_CONNECTED, schema.BuiltinOperator.ADD
     changed = False
     for subgraph in model.subgraphs:
-        consumers: dict[int, list] = {}
-        for op in subgraph.operators:
-            for t in op.inputs:
-                consumers.setdefault(int(t), []).append(op)
-        graph_outputs = {int(t) for t in subgraph.outputs}
-        remove: set[int] = set()  # FC operators that move to their ADD's place
-        replace: dict[int, object] = {}  # id(ADD) -> the fused FC
-        for op in subgraph.operators:
-            if codes[op.opcodeIndex] != fc_code or not _fc_without_bias(op):
-                continue
-            out = int(op.outputs[0])
-            users = consumers.get(out, [])
-            if out in graph_outputs or len(users) != 1 or codes[users[0].opcodeIndex] != add_code:
-                continue
-            add = users[0]
-            other = [int(t) for t in add.inputs if int(t) != out]
-            units = subgraph.tensors[out].shape[-1]
-            if len(other) != 1 or list(subgraph.tensors[other[0]].shape) != [units]:
-                continue
-            bias = other[0]
-            if subgraph.tensors[bias].type != subgraph.tensors[out].type:
-                continue
-            op.inputs = list(op.inputs[:2]) + [bias]
-            op.builtinOptions.fusedActivationFunction = add.builtinOptions.fusedActivationFunction
-            op.outputs = list(add.outputs)
-            # The fused operator takes the ADD's place, not the FC's: the bias may be
-            # computed between the two (a variable read again after an update).
-            replace[id(add)] = op
-            remove.add(id(op))
-        if remove:
-            changed = True
-            subgraph.operators = [replace.get(id(op), op) for op in subgraph.operators if id(op) not in remove]
+        changed |= _fold_biases(subgraph, codes)
+        changed |= _keep_matrix_dims(model, subgraph, codes)
     if not changed:
         return model_bytes
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _fold_biases(subgraph, codes) -> bool:
+    fc_code, add_code = schema.BuiltinOperator.FULLY_CONNECTED, schema.BuiltinOperator.ADD
+    consumers: dict[int, list] = {}
+    for op in subgraph.operators:
+        for t in op.inputs:
+            consumers.setdefault(int(t), []).append(op)
+    graph_outputs = {int(t) for t in subgraph.outputs}
+    remove: set[int] = set()  # FC operators that move to their ADD's place
+    replace: dict[int, object] = {}  # id(ADD) -> the fused FC
+    for op in subgraph.operators:
+        if codes[op.opcodeIndex] != fc_code or not _fc_without_bias(op):
+            continue
+        out = int(op.outputs[0])
+        users = consumers.get(out, [])
+        if out in graph_outputs or len(users) != 1 or codes[users[0].opcodeIndex] != add_code:
+            continue
+        add = users[0]
+        other = [int(t) for t in add.inputs if int(t) != out]
+        units = subgraph.tensors[out].shape[-1]
+        if len(other) != 1 or list(subgraph.tensors[other[0]].shape) != [units]:
+            continue
+        bias = other[0]
+        if subgraph.tensors[bias].type != subgraph.tensors[out].type:
+            continue
+        op.inputs = list(op.inputs[:2]) + [bias]
+        op.builtinOptions.fusedActivationFunction = add.builtinOptions.fusedActivationFunction
+        op.outputs = list(add.outputs)
+        # The fused operator takes the ADD's place, not the FC's: the bias may be
+        # computed between the two (a variable read again after an update).
+        replace[id(add)] = op
+        remove.add(id(op))
+    if remove:
+        subgraph.operators = [replace.get(id(op), op) for op in subgraph.operators if id(op) not in remove]
+    return bool(remove)
+
+
+def _keep_matrix_dims(model, subgraph, codes) -> bool:
+    changed = False
+    flattened: dict[int, int] = {}  # tensor -> an earlier RESHAPE of it to a matrix
+    for op in subgraph.operators:
+        options = op.builtinOptions
+        code = codes[op.opcodeIndex]
+        if code == schema.BuiltinOperator.RESHAPE:
+            source, out = int(op.inputs[0]), int(op.outputs[0])
+            shapes = _static_shape(subgraph.tensors[source]), _static_shape(subgraph.tensors[out])
+            if shapes[0] and shapes[1] and len(shapes[1]) == 2 and shapes[1][-1] == shapes[0][-1]:
+                flattened.setdefault(source, out)
+        if code != schema.BuiltinOperator.FULLY_CONNECTED or options is None or options.keepNumDims:
+            continue
+        # The converter feeds FULLY_CONNECTED the unflattened tensor where a reshape
+        # of it exists for other uses (a convolution's patches): take that one.
+        if int(op.inputs[0]) in flattened:
+            op.inputs[0] = flattened[int(op.inputs[0])]
+            changed = True
+        shape = subgraph.tensors[int(op.inputs[0])].shape
+        if shape is None or len(shape) != 2:
+            continue
+        options.keepNumDims = True
+        code = model.operatorCodes[op.opcodeIndex]
+        code.version = max(code.version, KEEP_NUM_DIMS_VERSION)
+        changed = True
+    return changed
+
+
+def _static_shape(tensor) -> list[int] | None:
+    """The tensor's shape if every dimension is known when converting, else None."""
+    signature = tensor.shapeSignature if tensor.shapeSignature is not None else tensor.shape
+    if tensor.shape is None or any(int(d) < 0 for d in signature):
+        return None
+    return [int(d) for d in tensor.shape]
 
 
 def _builtin_code(code) -> int:

@@ -188,6 +188,21 @@ class _PatchGeometry:
             return tf.nn.conv2d_transpose(
                 d, self.one_hot_filter(), [n, self.h, self.w, c], strides=self.s, padding=self.padding
             )
+        if s == 1:
+            # Rows [n, h, w * c]: a tap's shift along w is a pad of whole
+            # channel groups, so every pad moves contiguous runs.
+            wide = self.padded_w * c
+            total = None
+            for t, (i, j) in enumerate(self.taps()):
+                block = tf.reshape(
+                    tf.slice(d, [0, 0, 0, t * c], [n, self.out_h, self.out_w, c]), [n, self.out_h, self.out_w * c]
+                )
+                placed = tf.pad(
+                    block, [[0, 0], [i, self.padded_h - i - self.out_h], [j * c, wide - j * c - self.out_w * c]]
+                )
+                total = placed if total is None else total + placed
+            total = tf.reshape(total, [n, self.padded_h, self.padded_w, c])
+            return tf.slice(total, [0, self.top, self.left, 0], [n, self.h, self.w, c])
         folded_h, folded_w = self.padded_h // s, self.padded_w // s
         total = None
         for t, (i, j) in enumerate(self.taps()):

@@ -111,6 +111,16 @@ CASES = {
         True,
         optim.SGD(0.05),
     ),
+    "depthwise_stack_stride2": (
+        lambda: cnn(
+            L.Conv2D(3, 1, activation="tanh"),
+            L.DepthwiseConv2D(3, depth_multiplier=2, strides=2, padding="same"),
+            shape=(7, 7, 2),
+        ),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
     "max_pool": (
         lambda: cnn(L.Conv2D(4, 3, padding="same", activation="relu"), L.MaxPooling2D()),
         "categorical_crossentropy",

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "aligned_buffer.h"
 #include "compiled_model.h"
@@ -129,13 +130,31 @@ bool IsConstant(const fb::ModelT& model, const fb::SubGraphT& subgraph, int32_t 
          (!model.buffers[buffer]->data.empty() || model.buffers[buffer]->size > 0);
 }
 
+// The operators LiteRT's XNNPACK delegate has a kernel for (its node
+// visitor, tflite/delegates/xnnpack/xnnpack_delegate.cc). Whether it takes a
+// given one also depends on types, shapes and options.
+bool XnnpackHasKernel(const std::string& op) {
+  // clang-format off
+  static const std::set<std::string> kOperators = {
+      "ABS", "ADD", "ASSIGN_VARIABLE", "AVERAGE_POOL_2D", "BATCH_MATMUL", "CEIL", "CONCATENATION", "CONV_2D", "COS",
+      "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE", "DEQUANTIZE", "DIV", "ELU", "EXP", "EXPAND_DIMS", "FLOOR",
+      "FULLY_CONNECTED", "GELU", "HARD_SWISH", "LEAKY_RELU", "LOG", "LOGISTIC", "MAX_POOL_2D", "MAXIMUM", "MEAN",
+      "MINIMUM", "MUL", "NEG", "PAD", "PRELU", "QUANTIZE", "READ_VARIABLE", "REDUCE_MAX", "REDUCE_MIN", "RELU",
+      "RELU6", "RELU_N1_TO_1", "RESHAPE", "RESIZE_BILINEAR", "ROUND", "RSQRT", "SIN", "SLICE", "SOFTMAX",
+      "SPACE_TO_DEPTH", "SPLIT", "SQRT", "SQUARE", "SQUARED_DIFFERENCE", "STRIDED_SLICE", "SUB", "SUM", "TANH",
+      "TRANSPOSE", "TRANSPOSE_CONV", "VAR_HANDLE"};
+  // clang-format on
+  return kOperators.count(op) > 0;
+}
+
 // Why XNNPACK did not take an operator, as far as the file and the options
 // tell. The delegate's own checks (types, options, shapes) are not visible.
 std::string ReasonOutside(const fb::ModelT& model, const fb::SubGraphT& subgraph, const fb::OperatorT& op, int32_t code,
-                          const CpuOptions& cpu) {
+                          const std::string& name, const CpuOptions& cpu) {
   if (cpu.kernel_mode != KernelMode::kXnnpack) {
     return std::string("kernel mode '") + KernelModeName(cpu.kernel_mode) + "'";
   }
+  if (!XnnpackHasKernel(name)) return "XNNPACK has no kernel for " + name;
   const int32_t weights = op.inputs.size() > 1 ? op.inputs[1] : -1;
   if (code == kFullyConnected && !IsConstant(model, subgraph, weights) &&
       (cpu.xnnpack_flags & xnnpack_flags::kDynamicFullyConnected) == 0) {
@@ -147,7 +166,9 @@ std::string ReasonOutside(const fb::ModelT& model, const fb::SubGraphT& subgraph
   if (code == kTransposeConv && !(op.inputs.size() > 1 && IsConstant(model, subgraph, op.inputs[1]))) {
     return "XNNPACK takes transposed convolutions with constant filters only";
   }
-  return "the XNNPACK delegate does not take this operator with these types or options";
+  return "XNNPACK has a kernel for " + name +
+         " but not for these tensors or options (e.g. integer or rank-0 tensors, a -1 size, "
+         "more inputs than it takes)";
 }
 
 // The signature's subgraph, its operators named and the reason each would
@@ -169,7 +190,7 @@ SubgraphOperators DescribeOperators(const detail::CompiledModel& model, const Si
   for (const auto& op : subgraph.operators) {
     const OperatorUse& code = codes.at(op->opcode_index);
     out.names.push_back(code.name);
-    out.reasons.push_back(ReasonOutside(*tree, subgraph, *op, code.builtin_code, model.options().cpu));
+    out.reasons.push_back(ReasonOutside(*tree, subgraph, *op, code.builtin_code, code.name, model.options().cpu));
   }
   return out;
 }

@@ -13,7 +13,7 @@ from litetrain import optim
 from litetrain.errors import BuildError
 from litetrain.tf.builder import graph, losses, weights
 from litetrain.tf.builder.cut import feature_cut
-from litetrain.tf.builder.fuse import rewrite_fully_connected
+from litetrain.tf.builder.fuse import rewrite_for_xnnpack
 from litetrain.tf.builder.weights import LastLayers, LayersFrom
 from litetrain.tf.builtin_forms import builtin_forms
 from litetrain.tf.flops import flops_per_step
@@ -184,7 +184,7 @@ def build(
     # Keras, the loss's broadcasts) in builtin forms, as litetrain.convert does.
     with builtin_forms(set()):
         tflite = graph.convert(module, signatures, quantize_frozen=quantize_frozen == "int8")
-    tflite = rewrite_fully_connected(tflite)
+    tflite = rewrite_for_xnnpack(tflite)
     return BuiltModel(
         tflite=tflite,
         keras_model=model if is_keras else None,

@@ -48,13 +48,23 @@ def get(name: str, where: str, negative_slope: float = KERAS_LEAKY_RELU_SLOPE):
     return builders[name]()
 
 
+def positive(a):
+    """1 where a > 0, else 0, for a >= 0: ceil(min(a, 1)), exact for any a >= 0.
+
+    The masks of piecewise gradients are written with it: XNNPACK has kernels
+    for MINIMUM and CEIL, none for SIGN, comparisons or SELECT, and an
+    operator it lacks splits a step into several XNNPACK partitions.
+    """
+    return tf.math.ceil(tf.minimum(a, 1.0))
+
+
 def _relu():
     @tf.custom_gradient
     def relu(x):
         y = tf.nn.relu(x)
 
         def grad(dy):
-            return dy * tf.math.ceil(tf.minimum(y, 1.0))
+            return dy * positive(y)
 
         return y, grad
 
@@ -67,8 +77,7 @@ def _relu6():
         y = tf.nn.relu6(x)
 
         def grad(dy):
-            inside = tf.logical_and(y > 0.0, y < 6.0)
-            return tf.where(inside, dy, tf.zeros_like(dy))
+            return dy * positive(y * (6.0 - y))  # 0 < y < 6
 
         return y, grad
 
@@ -81,7 +90,7 @@ def _leaky_relu(slope: float):
         y = tf.nn.leaky_relu(x, alpha=slope)
 
         def grad(dy):
-            return tf.where(x > 0.0, dy, dy * slope)
+            return dy * (slope + (1.0 - slope) * positive(tf.nn.relu(x)))
 
         return y, grad
 
@@ -115,9 +124,9 @@ def _tanh():
 
 
 def _hard_gate(x):
-    """relu6(x + 3) / 6, and where its slope is 1/6 (not 0)."""
+    """relu6(x + 3) / 6, and 1 where its slope is 1/6 (0 < gate < 1), else 0."""
     gate = tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
-    return gate, tf.logical_and(gate > 0.0, gate < 1.0)
+    return gate, positive(gate * (1.0 - gate))
 
 
 def _hard_sigmoid():
@@ -128,7 +137,7 @@ def _hard_sigmoid():
         y, inside = _hard_gate(x)
 
         def grad(dy):
-            return tf.where(inside, dy * (1.0 / 6.0), tf.zeros_like(dy))
+            return dy * (inside * (1.0 / 6.0))
 
         return y, grad
 
@@ -144,7 +153,7 @@ def _hard_silu():
         y = x * gate
 
         def grad(dy):
-            return dy * (gate + tf.where(inside, x * (1.0 / 6.0), tf.zeros_like(x)))
+            return dy * (gate + inside * x * (1.0 / 6.0))
 
         return y, grad
 
@@ -187,7 +196,7 @@ def _erf(x):
     """
     p = 0.3275911
     a1, a2, a3, a4, a5 = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429
-    s = tf.sign(x)
+    s = positive(tf.nn.relu(x)) - positive(tf.nn.relu(-x))  # sign(x), in operators XNNPACK takes
     ax = tf.abs(x)
     t = 1.0 / (1.0 + p * ax)
     poly = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))))

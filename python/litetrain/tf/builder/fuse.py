@@ -1,4 +1,4 @@
-"""Post-conversion rewrites of a .tflite's FULLY_CONNECTED operators.
+"""Post-conversion rewrites of a .tflite, so that a training step stays inside XNNPACK.
 
 - Bias additions folded in: the converter fuses a MatMul's bias only when the
   bias is a constant; a trainable bias (a variable) stays a separate ADD after
@@ -9,6 +9,8 @@
   reshape of its own, which copies it (every dense layer's input, every
   convolution's patches, each step); for an input of rank 2 the result is the
   same either way.
+- ADD_N (TensorFlow's sum of the gradients a tensor gets from several uses)
+  as a chain of ADDs: XNNPACK has no ADD_N; the ADDs add in ADD_N's order.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from tensorflow.lite.tools import flatbuffer_utils
 KEEP_NUM_DIMS_VERSION = 5
 
 
-def rewrite_fully_connected(model_bytes: bytes) -> bytes:
-    """Returns the model with both rewrites applied (unchanged if neither applies)."""
+def rewrite_for_xnnpack(model_bytes: bytes) -> bytes:
+    """Returns the model with the rewrites applied (unchanged if none applies)."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
     codes = [_builtin_code(c) for c in model.operatorCodes]
     changed = False
     for subgraph in model.subgraphs:
         changed |= _fold_biases(subgraph, codes)
         changed |= _keep_matrix_dims(model, subgraph, codes)
+        changed |= _add_n_as_adds(model, subgraph, codes)
     if not changed:
         return model_bytes
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
@@ -95,6 +98,52 @@ def _keep_matrix_dims(model, subgraph, codes) -> bool:
         code.version = max(code.version, KEEP_NUM_DIMS_VERSION)
         changed = True
     return changed
+
+
+def _add_n_as_adds(model, subgraph, codes) -> bool:
+    if not any(codes[op.opcodeIndex] == schema.BuiltinOperator.ADD_N for op in subgraph.operators):
+        return False
+    add_index = _operator_code(model, codes, schema.BuiltinOperator.ADD)
+    rewritten = []
+    for op in subgraph.operators:
+        if codes[op.opcodeIndex] != schema.BuiltinOperator.ADD_N:
+            rewritten.append(op)
+            continue
+        inputs, output = [int(t) for t in op.inputs], int(op.outputs[0])
+        total = inputs[0]
+        for k, addend in enumerate(inputs[1:], start=2):
+            target = output if k == len(inputs) else _tensor_like(subgraph, output, f"add_n_partial_{k}")
+            add = schema.OperatorT()
+            add.opcodeIndex = add_index
+            add.inputs, add.outputs = [total, addend], [target]
+            add.builtinOptionsType = schema.BuiltinOptions.AddOptions
+            add.builtinOptions = schema.AddOptionsT()
+            rewritten.append(add)
+            total = target
+    subgraph.operators = rewritten
+    return True
+
+
+def _tensor_like(subgraph, index: int, suffix: str) -> int:
+    """A new tensor of the shape and type of tensor `index` (a partial sum)."""
+    like, tensor = subgraph.tensors[index], schema.TensorT()
+    tensor.shape, tensor.shapeSignature, tensor.type, tensor.buffer = like.shape, like.shapeSignature, like.type, 0
+    tensor.name = (like.name or b"") + b"/" + suffix.encode()
+    subgraph.tensors.append(tensor)
+    return len(subgraph.tensors) - 1
+
+
+def _operator_code(model, codes, builtin: int) -> int:
+    """The index of `builtin`'s operator code, added to the model if missing."""
+    if builtin in codes:
+        return codes.index(builtin)
+    code = schema.OperatorCodeT()
+    code.builtinCode = builtin
+    code.deprecatedBuiltinCode = min(builtin, schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
+    code.version = 1
+    model.operatorCodes.append(code)
+    codes.append(builtin)
+    return len(codes) - 1
 
 
 def _static_shape(tensor) -> list[int] | None:

@@ -260,42 +260,6 @@ def conv2d(ctx, layer, x):
     return tf.reshape(y, [geometry.n, geometry.out_h, geometry.out_w, cout])
 
 
-def _conv_filter_grad(x, dy, kernel_hw, strides, padding):
-    """dL/dkernel of a 2-D convolution as a convolution (builtin CONV_2D).
-
-    The batch becomes the contracted channel: x as [cin, H, W, N] convolved
-    with dy as [H', W', N, cout], the forward strides as dilations, gives
-    [cin, kh', kw', cout] with kh' >= kh; crop and transpose to Keras' layout.
-    """
-    kh, kw = kernel_hw
-    if x.shape[0] is None:
-        raise BuildError(
-            "a trainable convolution needs a fixed batch size (its filter gradient contracts over the batch): "
-            "pass batch_size= to litetrain.build"
-        )
-    if padding == "SAME":
-        (pt, pb), (pl, pr) = (_same_pads(x.shape[1], kh, strides[0]), _same_pads(x.shape[2], kw, strides[1]))
-        if pt or pb or pl or pr:
-            x = tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]])
-    xt = tf.transpose(x, [3, 1, 2, 0])
-    dyt = tf.transpose(dy, [1, 2, 0, 3])
-    g = tf.nn.conv2d(xt, dyt, strides=1, padding="VALID", dilations=list(strides))
-    if g.shape[1] != kh or g.shape[2] != kw:
-        g = g[:, :kh, :kw, :]
-    return tf.transpose(g, [1, 2, 0, 3])
-
-
-def _conv_input_grad(dy, kernel, x_shape, strides, padding):
-    """dL/dx of a 2-D convolution: TRANSPOSE_CONV."""
-    return tf.nn.conv2d_transpose(dy, kernel, output_shape=x_shape, strides=list(strides), padding=padding)
-
-
-def _static_or_dynamic_shape(x):
-    if x.shape.is_fully_defined():
-        return x.shape.as_list()
-    return tf.shape(x)
-
-
 def _check_conv(layer):
     _check_channels_last(layer)
     if tuple(layer.dilation_rate) != (1, 1):
@@ -305,42 +269,48 @@ def _check_conv(layer):
 
 
 def depthwise_conv2d(ctx, layer, x):
-    """Depthwise convolution; its gradients go through an equivalent dense convolution.
+    """Depthwise convolution; when it trains, as patches times the kernel, elementwise.
 
-    TFLite has no builtin for either depthwise gradient. The depthwise kernel
-    [kh, kw, cin, m] equals a dense kernel [kh, kw, cin, cin*m] that is zero
-    off the channel diagonal, so dx is that kernel's TRANSPOSE_CONV and dkernel
-    is the diagonal of the dense filter gradient (cin times the arithmetic of
-    a depthwise step; fine for the small channel counts of edge models).
+    XNNPACK takes no DEPTHWISE_CONV_2D with a variable filter. With the
+    patches [rows, taps, cin] of the input (as a Conv2D that trains gathers
+    them), y = sum over taps of patches * kernel, dkernel = sum over rows of
+    patches * dy, dpatches = dy * kernel summed over the multiplier, then
+    col2im: multiplications and sums XNNPACK runs.
     """
     _check_conv(layer)
     padding = _padding(layer)
     strides = tuple(layer.strides)
-    kh, kw = tuple(layer.kernel_size)
     kernel = ctx.weight(layer.kernel)  # [kh, kw, cin, m]
-    cin, mult = kernel.shape[2], kernel.shape[3]
+    kh, kw, cin, mult = kernel.shape
     act = _activation(layer, layer.activation)
-    # diagonal[ci, cj, m] = 1 where ci == cj
-
-    diagonal = np.broadcast_to(np.eye(cin, dtype=np.float32)[:, :, None], (cin, cin, mult))
+    bias = ctx.weight(layer.bias) if layer.use_bias else None
+    if not ctx.trains(layer):
+        y = tf.nn.depthwise_conv2d(x, kernel, strides=[1, *strides, 1], padding=padding)
+        return act(y if bias is None else tf.nn.bias_add(y, bias))
+    if x.shape[0] is None:
+        raise BuildError(
+            f"{_name(layer)}: a trainable convolution needs a fixed batch size (its gradients are sums over the "
+            "batch's patches): pass batch_size= to litetrain.build"
+        )
+    geometry = _PatchGeometry(tuple(x.shape), (kh, kw), strides, padding)
+    rows, taps = geometry.rows, kh * kw
 
     @tf.custom_gradient
     def depthwise(x, kernel):
-        y = tf.nn.depthwise_conv2d(x, kernel, strides=[1, *strides, 1], padding=padding)
+        patches = tf.reshape(geometry.patches(x), [rows, taps, cin, 1])
+        per_tap = tf.reshape(kernel, [1, taps, cin, mult])
+        y = tf.reduce_sum(patches * per_tap, axis=1)  # [rows, cin, mult]: channel c * mult + m, as TensorFlow's
 
         def grad(dy):
-            dense_kernel = tf.reshape(kernel[:, :, :, None, :] * diagonal, [kh, kw, cin, cin * mult])
-            dx = _conv_input_grad(dy, dense_kernel, _static_or_dynamic_shape(x), strides, padding)
-            dense_grad = _conv_filter_grad(x, dy, (kh, kw), strides, padding)
-            dkernel = tf.reduce_sum(tf.reshape(dense_grad, [kh, kw, cin, cin, mult]) * diagonal, axis=3)
-            return dx, dkernel
+            dy = tf.reshape(dy, [rows, 1, cin, mult])
+            dkernel = tf.reshape(tf.reduce_sum(patches * dy, axis=0), [kh, kw, cin, mult])
+            dpatches = tf.reduce_sum(dy * per_tap, axis=3)
+            return geometry.col2im(tf.reshape(dpatches, [rows, taps * cin])), dkernel
 
-        return y, grad
+        return tf.reshape(y, [geometry.n, geometry.out_h, geometry.out_w, cin * mult]), grad
 
     y = depthwise(x, kernel)
-    if layer.use_bias:
-        y = tf.nn.bias_add(y, ctx.weight(layer.bias))
-    return act(y)
+    return act(y if bias is None else tf.nn.bias_add(y, bias))
 
 
 # --- Pooling -------------------------------------------------------------------
@@ -433,8 +403,9 @@ def average_pooling2d(ctx, layer, x):
             if not _tiles_input(pool, strides, padding, x):
                 _refuse_pool_grad(layer, pool, strides, padding)
             p = pool[0]
-            spread = tf.tile(dy * (1.0 / (p * p)), [1, 1, 1, p * p])
-            return _pad_back(tf.nn.depth_to_space(spread, p), x)
+            share = dy * (1.0 / (p * p))
+            # Copies by concatenation: XNNPACK has no TILE.
+            return _pad_back(tf.nn.depth_to_space(concat([share] * (p * p), axis=3), p), x)
 
         return y, grad
 
@@ -443,7 +414,21 @@ def average_pooling2d(ctx, layer, x):
 
 def global_average_pooling2d(ctx, layer, x):
     _check_channels_last(layer)
-    return tf.reduce_mean(x, axis=[1, 2], keepdims=bool(getattr(layer, "keepdims", False)))
+    keepdims = bool(getattr(layer, "keepdims", False))
+    h, w = x.shape[1], x.shape[2]
+    if h is None or w is None:
+        return tf.reduce_mean(x, axis=[1, 2], keepdims=keepdims)
+
+    @tf.custom_gradient
+    def mean(x):
+        def grad(dy):
+            # dy over every pixel: a broadcasting MUL (TensorFlow's gradient tiles, which XNNPACK cannot).
+            dy = dy if keepdims else dy[:, None, None, :]
+            return dy * np.full([1, h, w, 1], 1.0 / (h * w), np.float32)
+
+        return tf.reduce_mean(x, axis=[1, 2], keepdims=keepdims), grad
+
+    return mean(x)
 
 
 # --- Shape, regularisation, normalisation, activations ---------------------------
@@ -482,6 +467,37 @@ def _rsqrt():
     return rsqrt
 
 
+def _batch_normalized(x, mean, variance, gamma, beta, epsilon: float):
+    """x normalised with the batch's own statistics, as Keras computes it, with the
+    whole gradient written out (through the statistics too): TensorFlow's own
+    would broadcast the statistics' gradients back with TILE, which XNNPACK lacks.
+
+    dx = gamma * rstd / m * (m * dy - sum(dy) - x_hat * sum(dy * x_hat)),
+    dgamma = sum(dy * x_hat), dbeta = sum(dy), sums over all but the channel axis.
+    """
+    axes = list(range(x.shape.rank - 1))
+    weights = [w for w in (gamma, beta) if w is not None]
+
+    @tf.custom_gradient
+    def normalize(x, *weights):
+        rstd = tf.math.rsqrt(variance + epsilon)
+        inv = rstd * gamma if gamma is not None else rstd
+        shift = -mean * inv if beta is None else beta - mean * inv
+        y = x * inv + shift
+
+        def grad(dy):
+            count = float(np.prod([x.shape[a] for a in axes]))
+            x_hat = (x - mean) * rstd
+            dbeta = tf.reduce_sum(dy, axis=axes)
+            dgamma = tf.reduce_sum(dy * x_hat, axis=axes)
+            dx = (inv * (1.0 / count)) * (count * dy - dbeta - x_hat * dgamma)
+            return (dx, *([dgamma] if gamma is not None else []), *([dbeta] if beta is not None else []))
+
+        return y, grad
+
+    return normalize(x, *weights)
+
+
 def batch_normalization(ctx, layer, x):
     """BatchNormalization over the last axis.
 
@@ -500,12 +516,18 @@ def batch_normalization(ctx, layer, x):
     if ctx.updates_state(layer.moving_mean):
         axes = list(range(x.shape.rank - 1))
         mean = tf.reduce_mean(x, axis=axes)
-        variance = tf.reduce_mean(tf.math.squared_difference(x, tf.stop_gradient(mean)), axis=axes)
+        variance = tf.reduce_mean(tf.math.squared_difference(x, mean), axis=axes)
         momentum = layer.momentum
         ctx.assign_state(layer.moving_mean, ctx.weight(layer.moving_mean) * momentum + mean * (1.0 - momentum))
         ctx.assign_state(
             layer.moving_variance, ctx.weight(layer.moving_variance) * momentum + variance * (1.0 - momentum)
         )
+        if x.shape.is_fully_defined():
+            gamma = ctx.weight(layer.gamma) if layer.scale else None
+            beta = ctx.weight(layer.beta) if layer.center else None
+            return _batch_normalized(x, tf.stop_gradient(mean), tf.stop_gradient(variance), gamma, beta, layer.epsilon)
+        # A dynamic batch: TensorFlow's own gradient (partly outside XNNPACK).
+        variance = tf.reduce_mean(tf.math.squared_difference(x, tf.stop_gradient(mean)), axis=axes)
     else:
         mean, variance = ctx.weight(layer.moving_mean), ctx.weight(layer.moving_variance)
     inv = _rsqrt()(variance + layer.epsilon)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from litetrain.errors import BuildError
+from litetrain.tf.builder.activations import positive
 
 NAMES = (
     "categorical_crossentropy",
@@ -87,40 +88,91 @@ def batch_count(y):
 
 
 def compute(loss: Loss, outputs, labels):
-    """The mean loss of a batch (a float32 scalar)."""
+    """The mean loss of a batch (a float32 scalar), with its gradient written out
+    in operators XNNPACK takes (TensorFlow's own would bring SELECT, TILE, SIGN,
+    comparisons and ADD_N into every step)."""
     n = batch_count(labels)
     if loss.name == "sparse_categorical_crossentropy":
         labels = tf.one_hot(labels, outputs.shape[-1], dtype=tf.float32)
     if loss.name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
         if loss.from_logits:
             return _softmax_cross_entropy(outputs, labels, n)
-        p = outputs / tf.reduce_sum(outputs, axis=-1, keepdims=True)
-        p = tf.clip_by_value(p, EPSILON, 1.0 - EPSILON)
-        return -tf.reduce_sum(labels * tf.math.log(p)) / n
+        return _categorical_cross_entropy(outputs, labels, n)
     if loss.name == "binary_crossentropy":
         if loss.from_logits:
-            # max(z, 0) - z*y + log(1 + exp(-|z|)), TensorFlow's stable form.
-            per = tf.maximum(outputs, 0.0) - outputs * labels + tf.math.log(1.0 + tf.exp(-tf.abs(outputs)))
-        else:
-            p = tf.clip_by_value(outputs, EPSILON, 1.0 - EPSILON)
-            per = -(labels * tf.math.log(p) + (1.0 - labels) * tf.math.log(1.0 - p))
-        return _mean_of_last_axis_means(per, n)
-    error = outputs - labels
+            # max(z, 0) - z*y + log(1 + exp(-|z|)), TensorFlow's stable form; d/dz = sigmoid(z) - y.
+            return _elementwise_mean(
+                outputs,
+                n,
+                lambda z: tf.maximum(z, 0.0) - z * labels + tf.math.log(1.0 + tf.exp(-tf.abs(z))),
+                lambda z: tf.sigmoid(z) - labels,
+            )
+
+        def per(o):
+            p = tf.clip_by_value(o, EPSILON, 1.0 - EPSILON)
+            return -(labels * tf.math.log(p) + (1.0 - labels) * tf.math.log(1.0 - p))
+
+        def derivative(o):
+            p = tf.clip_by_value(o, EPSILON, 1.0 - EPSILON)
+            return ((1.0 - labels) / (1.0 - p) - labels / p) * _within(o, EPSILON, 1.0 - EPSILON)
+
+        return _elementwise_mean(outputs, n, per, derivative)
     if loss.name == "mean_squared_error":
-        return _mean_of_last_axis_means(error * error, n)
+        return _elementwise_mean(outputs, n, lambda o: tf.square(o - labels), lambda o: 2.0 * (o - labels))
     if loss.name == "huber":
-        absolute = tf.abs(error)
-        quadratic = tf.minimum(absolute, loss.delta)
-        linear = absolute - quadratic
-        return _mean_of_last_axis_means(0.5 * quadratic * quadratic + loss.delta * linear, n)
+        delta = loss.delta
+
+        def per(o):
+            absolute = tf.abs(o - labels)
+            quadratic = tf.minimum(absolute, delta)
+            return 0.5 * quadratic * quadratic + delta * (absolute - quadratic)
+
+        # The error itself inside [-delta, delta], delta's sign outside.
+        return _elementwise_mean(outputs, n, per, lambda o: tf.clip_by_value(o - labels, -delta, delta))
     raise BuildError(f"loss {loss.name!r} is not supported")  # pragma: no cover - resolve() guards
 
 
-def _mean_of_last_axis_means(per_element, n):
-    # Keras: mean over the last axis per sample, then mean over the batch,
-    # which is the sum divided by (batch * last axis) for equal widths.
-    width = per_element.shape[-1] if per_element.shape.rank > 1 else 1
-    return tf.reduce_sum(per_element) / (n * width)
+def _within(x, low: float, high: float):
+    """1 where low <= x <= high, else 0 (where clip_by_value passes its gradient)."""
+    return (1.0 - positive(tf.nn.relu(low - x))) * (1.0 - positive(tf.nn.relu(x - high)))
+
+
+def _elementwise_mean(outputs, n, per_element, derivative):
+    """Keras' reduction of `per_element(outputs)`: the mean over the last axis per
+    sample, then over the batch (the sum over (batch * last axis) for equal widths);
+    its gradient is `derivative(outputs)` (elementwise) scaled the same way."""
+    width = outputs.shape[-1] if outputs.shape.rank > 1 else 1
+    scale = 1.0 / (n * width)
+
+    @tf.custom_gradient
+    def mean(outputs):
+        def grad(upstream):
+            return derivative(outputs) * (upstream * scale)
+
+        return tf.reduce_sum(per_element(outputs)) * scale, grad
+
+    return mean(outputs)
+
+
+def _categorical_cross_entropy(probabilities, labels, n):
+    """Keras' categorical cross-entropy of probabilities: normalised, clipped to
+    [EPSILON, 1 - EPSILON], -sum(labels * log(p)) / n."""
+
+    @tf.custom_gradient
+    def cross_entropy(outputs):
+        total = tf.reduce_sum(outputs, axis=-1, keepdims=True)
+        p = outputs / total
+        clipped = tf.clip_by_value(p, EPSILON, 1.0 - EPSILON)
+        value = -tf.reduce_sum(labels * tf.math.log(clipped)) / n
+
+        def grad(upstream):
+            dp = -labels / clipped * _within(p, EPSILON, 1.0 - EPSILON) * (upstream / n)
+            # p = outputs / total: d/do_k = (dp_k - sum_j dp_j p_j) / total.
+            return (dp - tf.reduce_sum(dp * p, axis=-1, keepdims=True)) / total
+
+        return value, grad
+
+    return cross_entropy(probabilities)
 
 
 def _softmax_cross_entropy(logits, labels, n):

@@ -27,7 +27,7 @@ from litetrain import _core
 # runtime bundled in it, whose XNNPACK build differs: listed, not gated), or
 # "onnxruntime" (ONNX Runtime training: another runtime, listed, not gated).
 SYSTEMS: dict[str, tuple[str, str]] = {
-    "limit": ("limit (C++ loop, one batch bound once)", "limit"),
+    "limit": ("limit (C++ loop, batches bound once)", "limit"),
     "litetrain_fit": ("litetrain Trainer.fit", "litetrain"),
     "cpp_fit": ("C++ Trainer::Fit", "litetrain"),
     "litert_interpreter": ("ai_edge_litert Interpreter loop", "litert"),

@@ -15,8 +15,7 @@ std::optional<StepRuns> StepRuns::Find(const Model& model, const SignatureSpec& 
                            "; rename it, or train one step per run (TrainerOptions::multi_step = false, Python: "
                            "Trainer(..., multi_step=False))");
   };
-  const int64_t batch = FixedBatch(train);
-  if (batch < 1) throw refuse("'" + train.key + "' has no fixed batch size");
+  if (FixedBatch(train) < 1) throw refuse("'" + train.key + "' has no fixed batch size");
   if (spec->inputs.size() != train.inputs.size()) throw refuse("it takes other inputs");
   int64_t steps = -1;
   std::vector<std::size_t> train_input;
@@ -61,14 +60,13 @@ std::optional<StepRuns> StepRuns::Find(const Model& model, const SignatureSpec& 
       throw refuse("it lacks output '" + one.name + "'");
     }
   }
-  return StepRuns(model.runner(key), steps, batch, std::move(train_input), std::move(outputs));
+  return StepRuns(model.runner(key), steps, std::move(train_input), std::move(outputs));
 }
 
-StepRuns::StepRuns(SignatureRunner runner, int64_t steps, int64_t batch, std::vector<std::size_t> train_input,
+StepRuns::StepRuns(SignatureRunner runner, int64_t steps, std::vector<std::size_t> train_input,
                    std::vector<int64_t> output_of_train_output)
     : runner_(std::move(runner)),
       steps_(steps),
-      batch_(batch),
       train_input_(std::move(train_input)),
       output_of_train_output_(std::move(output_of_train_output)),
       views_(runner_.spec().inputs.size()) {}

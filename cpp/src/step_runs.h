@@ -27,7 +27,6 @@ class StepRuns {
   static std::optional<StepRuns> Find(const Model& model, const SignatureSpec& train);
 
   int64_t steps_per_run() const { return steps_; }
-  int64_t batch_size() const { return batch_; }
 
   // The dataset column feeding each of this signature's inputs, given the
   // columns feeding `train`'s inputs.
@@ -42,12 +41,11 @@ class StepRuns {
   float Output(std::size_t train_output, int64_t k) const;
 
  private:
-  StepRuns(SignatureRunner runner, int64_t steps, int64_t batch, std::vector<std::size_t> train_input,
+  StepRuns(SignatureRunner runner, int64_t steps, std::vector<std::size_t> train_input,
            std::vector<int64_t> output_of_train_output);
 
   SignatureRunner runner_;
   int64_t steps_;
-  int64_t batch_;
   std::vector<std::size_t> train_input_;         // for each input here, the train input it batches
   std::vector<int64_t> output_of_train_output_;  // for each train output, the output here (-1: none)
   std::vector<ConstTensorView> views_;           // Run's inputs reshaped to [K, batch, ...]

@@ -118,13 +118,15 @@ class Trainer::Impl {
     result.epoch_losses.reserve(static_cast<std::size_t>(options.epochs));
     result.epoch_metrics.reserve(static_cast<std::size_t>(options.epochs));
     for (std::size_t m : metric_indices_) result.metric_names.push_back(spec.outputs[m].name);
-    // Runs of K steps need K whole batches at a time; with a helper thread
-    // gathering (large batches) a run's cost is not worth saving.
-    std::optional<BatchFeeder> run_feeder;
-    const bool step_runs = step_runs_ && step_runs_->batch_size() == batch;
-    if (step_runs) run_feeder.emplace(data, step_runs_->Columns(columns), step_runs_->steps_per_run() * batch);
+    // Runs of K steps gather K whole batches at a time (the fixed batch, see
+    // above). With a helper thread gathering (large batches) a run's own
+    // cost is not worth saving.
+    std::vector<std::size_t> run_columns = step_runs_ ? step_runs_->Columns(columns) : std::vector<std::size_t>{};
     BatchFeeder feeder(data, std::move(columns), std::min(batch, n));
-    if (feeder.prefetching()) run_feeder.reset();
+    std::optional<BatchFeeder> run_feeder;
+    if (step_runs_ && !feeder.prefetching()) {
+      run_feeder.emplace(data, std::move(run_columns), step_runs_->steps_per_run() * batch);
+    }
     TrainingState state;
     state.epochs_done = options.initial_epoch;
     state.steps_done = options.initial_step;
@@ -374,17 +376,17 @@ class Trainer::Impl {
     result.stop_reason = std::move(reason);
   }
 
-  // Records step `step`'s outputs; false when the fit must stop there.
-  using OutputOf = std::function<float(std::size_t output)>;
-  bool Record(int64_t step, int64_t count, int64_t last_run, int64_t epoch, const OutputOf& output,
-              const FitOptions& options, const Snapshot& epoch_start, EpochTotals& totals, FitResult& result) {
-    const float loss = output(loss_index_);
+  // Records step `step`'s loss and metrics (metric_indices_ order); false
+  // when the fit must stop there.
+  bool Record(int64_t step, int64_t count, int64_t last_run, int64_t epoch, float loss,
+              const std::vector<float>& metrics, const FitOptions& options, const Snapshot& epoch_start,
+              EpochTotals& totals, FitResult& result) {
     result.losses.push_back(loss);
     ++result.steps;
     totals.samples += count;
     totals.loss += static_cast<double>(loss) * static_cast<double>(count);
-    for (std::size_t m = 0; m < metric_indices_.size(); ++m) {
-      totals.metrics[m] += static_cast<double>(output(metric_indices_[m])) * static_cast<double>(count);
+    for (std::size_t m = 0; m < metrics.size(); ++m) {
+      totals.metrics[m] += static_cast<double>(metrics[m]) * static_cast<double>(count);
     }
     if (!std::isfinite(loss)) {
       HandleNonFinite(loss, epoch, step, last_run, options, epoch_start, result);
@@ -411,6 +413,7 @@ class Trainer::Impl {
     auto count_of = [&](int64_t step) { return std::min(batch, n - step * batch); };
     auto rows_of = [&](int64_t step) { return order.data() + step * batch; };
     const int64_t k = run_feeder != nullptr ? step_runs_->steps_per_run() : 0;
+    std::vector<float> metrics(metric_indices_.size());
     // K steps in one run when K whole batches follow and no periodic
     // callback falls between them.
     auto runs_k_steps = [&](int64_t step) {
@@ -430,14 +433,17 @@ class Trainer::Impl {
         Stop(result, "stop flag");
         return;
       }
-      if (!overlap && runs_k_steps(step)) {
+      if (runs_k_steps(step)) {  // never with `overlap`: then there is no run_feeder
         run_feeder->Start(0, rows_of(step), k * batch);
         run_feeder->Wait();
         step_runs_->Run(run_feeder->Views(0, k * batch));
         ++result.runs;
         for (int64_t s = 0; s < k; ++s) {
-          const OutputOf output = [&](std::size_t o) { return step_runs_->Output(o, s); };
-          if (!Record(step + s, batch, step + k - 1, epoch, output, options, epoch_start, totals, result)) return;
+          for (std::size_t m = 0; m < metrics.size(); ++m) metrics[m] = step_runs_->Output(metric_indices_[m], s);
+          const float loss = step_runs_->Output(loss_index_, s);
+          if (!Record(step + s, batch, step + k - 1, epoch, loss, metrics, options, epoch_start, totals, result)) {
+            return;
+          }
         }
         step += k;
         if (!PeriodicCallback(epoch, options, result)) return;
@@ -458,8 +464,9 @@ class Trainer::Impl {
       feeder.Wait();
       ++result.runs;
       const auto& outputs = train_.outputs();
-      const OutputOf output = [&](std::size_t o) { return *static_cast<const float*>(outputs[o].data); };
-      if (!Record(step, count, step, epoch, output, options, epoch_start, totals, result)) return;
+      const auto scalar = [&](std::size_t o) { return *static_cast<const float*>(outputs[o].data); };
+      for (std::size_t m = 0; m < metrics.size(); ++m) metrics[m] = scalar(metric_indices_[m]);
+      if (!Record(step, count, step, epoch, scalar(loss_index_), metrics, options, epoch_start, totals, result)) return;
       ++step;
       if (!PeriodicCallback(epoch, options, result)) return;
     }

@@ -110,8 +110,8 @@ def build(
             follow each other: the same arithmetic, bit for bit, with the runtime's
             cost per run (about a microsecond) paid once per run. 1: no such
             signature. None (default): 8 when the step is cheap (at most
-            ``CHEAP_STEP_FLOPS`` multiply-add FLOPs at a fixed batch, every weight
-            a variable, no dropout), else 1.
+            ``CHEAP_STEP_FLOPS`` FLOPs, 2 per multiply-add, at a fixed batch, every
+            weight a variable, no dropout), else 1.
 
     Raises:
         BuildError: a layer, activation, loss, optimizer or gradient that has

@@ -223,6 +223,16 @@ class _PatchGeometry:
         return tf.slice(total, [0, self.top, self.left, 0], [n, self.h, self.w, c])
 
 
+def _trainable_patches(layer, x, kernel_hw, strides, padding) -> _PatchGeometry:
+    """The patch geometry of a convolution that trains; its batch must be fixed."""
+    if x.shape[0] is None:
+        raise BuildError(
+            f"{_name(layer)}: a trainable convolution needs a fixed batch size (its gradients sum over the "
+            "batch's patches): pass batch_size= to litetrain.build"
+        )
+    return _PatchGeometry(tuple(x.shape), kernel_hw, strides, padding)
+
+
 def conv2d(ctx, layer, x):
     _check_conv(layer)
     padding = _padding(layer)
@@ -234,12 +244,7 @@ def conv2d(ctx, layer, x):
         # A constant filter: XNNPACK's own convolution.
         y = tf.nn.conv2d(x, tf.transpose(kernel, (1, 2, 3, 0)), strides=list(strides), padding=padding)
         return act(y if bias is None else tf.nn.bias_add(y, bias))
-    if x.shape[0] is None:
-        raise BuildError(
-            f"{_name(layer)}: a trainable convolution needs a fixed batch size (its gradients are matrix "
-            "products over the batch's patches): pass batch_size= to litetrain.build"
-        )
-    geometry = _PatchGeometry(tuple(x.shape), tuple(layer.kernel_size), strides, padding)
+    geometry = _trainable_patches(layer, x, tuple(layer.kernel_size), strides, padding)
     cout = kernel.shape[0]
 
     @tf.custom_gradient
@@ -287,12 +292,7 @@ def depthwise_conv2d(ctx, layer, x):
     if not ctx.trains(layer):
         y = tf.nn.depthwise_conv2d(x, kernel, strides=[1, *strides, 1], padding=padding)
         return act(y if bias is None else tf.nn.bias_add(y, bias))
-    if x.shape[0] is None:
-        raise BuildError(
-            f"{_name(layer)}: a trainable convolution needs a fixed batch size (its gradients are sums over the "
-            "batch's patches): pass batch_size= to litetrain.build"
-        )
-    geometry = _PatchGeometry(tuple(x.shape), (kh, kw), strides, padding)
+    geometry = _trainable_patches(layer, x, (kh, kw), strides, padding)
     rows, taps = geometry.rows, kh * kw
 
     @tf.custom_gradient

@@ -129,6 +129,54 @@ def test_trainable_convolution_needs_a_fixed_batch():
         litetrain.build(factory(), loss, optimizer, from_logits=from_logits)
 
 
+def _matrix_products(tflite: bytes, signature: str) -> dict[str, list[tuple[int, int, int]]]:
+    """(m, n, k) of each matrix BATCH_MATMUL and each FULLY_CONNECTED in a signature's subgraph."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite))
+    index = next(s.subgraphIndex for s in model.signatureDefs if s.signatureKey.decode() == signature)
+    graph = model.subgraphs[index]
+    shape = lambda t: [int(d) for d in graph.tensors[t].shape]  # noqa: E731
+    found: dict[str, list] = {"BATCH_MATMUL": [], "FULLY_CONNECTED": []}
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+        if builtin not in (schema.BuiltinOperator.BATCH_MATMUL, schema.BuiltinOperator.FULLY_CONNECTED):
+            continue
+        a, b = shape(op.inputs[0]), shape(op.inputs[1])
+        if builtin == schema.BuiltinOperator.BATCH_MATMUL:
+            if len(a) != 2 or len(b) != 2:
+                continue  # a batch of products
+            m, k = a[::-1] if op.builtinOptions.adjX else a
+            found["BATCH_MATMUL"].append((m, b[0] if op.builtinOptions.adjY else b[1], k))
+        else:
+            found["FULLY_CONNECTED"].append((int(np.prod(a[:-1])), b[0], a[-1]))
+    return found
+
+
+def test_convolution_filter_gradients_run_as_fully_connected():
+    """XNNPACK's BATCH_MATMUL is slow on the long reductions of a filter gradient
+    (dy^T . patches over every output pixel of the batch), so the builder writes
+    them as FULLY_CONNECTED; the parity matrix checks the values."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((12, 12, 1)), L.Conv2D(4, 3, activation="relu"), L.Conv2D(6, 3), L.Flatten(), L.Dense(3)]
+    )
+    built = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), batch_size=16, from_logits=True)
+    products = _matrix_products(built.tflite, "train")
+    rows1, rows2 = 16 * 10 * 10, 16 * 8 * 8
+    # Filter gradients as [taps * cin, rows] . [cout, rows]^T.
+    assert {(9, 4, rows1), (36, 6, rows2)} <= set(products["FULLY_CONNECTED"]), products
+    assert not [p for p in products["BATCH_MATMUL"] if p[2] >= 4 * max(p[0], p[1])], products
+    profile = litetrain.profile(built.tflite, "train", runs=2)
+    assert {op.op for op in profile.operators if not op.in_xnnpack} <= {"CALL_ONCE", "ARG_MAX", "EQUAL", "CAST"}
+
+    # The dense layers of an MLP keep BATCH_MATMUL: the transposes would cost more.
+    mlp = litetrain.build(issue_mlp(), "categorical_crossentropy", optim.SGD(0.1), batch_size=8, from_logits=True)
+    assert len(_matrix_products(mlp.tflite, "train")["BATCH_MATMUL"]) == 3
+
+
 def test_frozen_layers_are_constants_and_match_tensorflow():
     factory = CASES["max_pool"][0]
     ours, theirs, weights, reference, initial, built = run_both(

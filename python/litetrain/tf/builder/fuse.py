@@ -11,10 +11,15 @@
   same either way.
 - ADD_N (TensorFlow's sum of the gradients a tensor gets from several uses)
   as a chain of ADDs: XNNPACK has no ADD_N; the ADDs add in ADD_N's order.
+- BATCH_MATMUL of matrices as FULLY_CONNECTED (with TRANSPOSEs of the
+  operands it needs in another layout) where XNNPACK runs that faster: long
+  reductions such as a convolution's filter gradient (see
+  _faster_as_fully_connected).
 """
 
 from __future__ import annotations
 
+import numpy as np
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.lite.tools import flatbuffer_utils
 
@@ -31,6 +36,7 @@ def rewrite_for_xnnpack(model_bytes: bytes) -> bytes:
         changed |= _fold_biases(subgraph, codes)
         changed |= _keep_matrix_dims(model, subgraph, codes)
         changed |= _add_n_as_adds(model, subgraph, codes)
+        changed |= _products_as_fully_connected(model, subgraph, codes)
     if not changed:
         return model_bytes
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
@@ -168,3 +174,131 @@ def _fc_without_bias(op) -> bool:
         and options.fusedActivationFunction == 0
         and not getattr(options, "keepNumDims", False)
     )
+
+
+def _products_as_fully_connected(model, subgraph, codes) -> bool:
+    """BATCH_MATMUL of two matrices as FULLY_CONNECTED (+ TRANSPOSEs) where that is faster."""
+    transposed: dict[int, int] = {}  # tensor -> its transpose, made once
+    rewritten, changed = [], False
+
+    def transpose(source: int, target: int | None = None) -> int:
+        if target is None and source in transposed:
+            return transposed[source]
+        result = _transposed_tensor(subgraph, source) if target is None else target
+        rewritten.append(_transpose_op(model, subgraph, codes, source, result))
+        if target is None:
+            transposed[source] = result
+        return result
+
+    for op in subgraph.operators:
+        product = _matrix_product(subgraph, codes, op)
+        if product is None:
+            rewritten.append(op)
+            continue
+        a, b, adj_x, adj_y, (m, n, k) = product
+        # XNNPACK packs the weights' rows each run: the smaller side is the weights.
+        swap = n > m
+        moved = (0 if adj_y else n * k) + (m * k if adj_x else 0) + (m * n if swap else 0)
+        if not _faster_as_fully_connected(m, n, k, moved):
+            rewritten.append(op)
+            continue
+        fc_index = _operator_code(model, codes, schema.BuiltinOperator.FULLY_CONNECTED)
+        code = model.operatorCodes[fc_index]
+        code.version = max(code.version, KEEP_NUM_DIMS_VERSION)
+        out = int(op.outputs[0])
+        if not swap:  # out = A' . B' as FC(A', B'^T)
+            x = transpose(a) if adj_x else a
+            w = b if adj_y else transpose(b)
+            rewritten.append(_fully_connected(fc_index, x, w, out))
+        else:  # out^T = B'^T . A'^T as FC(B'^T, A'), then transposed
+            x = b if adj_y else transpose(b)
+            w = transpose(a) if adj_x else a
+            out_t = _tensor_of_shape(subgraph, out, [n, m], "transposed")
+            rewritten.append(_fully_connected(fc_index, x, w, out_t))
+            transpose(out_t, target=out)
+        changed = True
+    subgraph.operators = rewritten
+    return changed
+
+
+def _matrix_product(subgraph, codes, op):
+    """(a, b, adj_x, adj_y, (m, n, k)) of a BATCH_MATMUL of two float matrices
+    of known shapes ([m, k] x [k, n] after the adjoints), else None."""
+    if codes[op.opcodeIndex] != schema.BuiltinOperator.BATCH_MATMUL:
+        return None
+    a, b = (int(t) for t in op.inputs)
+    shapes = [_static_shape(subgraph.tensors[t]) for t in (a, b)]
+    if any(s is None or len(s) != 2 for s in shapes) or any(
+        subgraph.tensors[t].type != schema.TensorType.FLOAT32 for t in (a, b)
+    ):
+        return None
+    adj_x, adj_y = bool(op.builtinOptions.adjX), bool(op.builtinOptions.adjY)
+    m, k = shapes[0][::-1] if adj_x else shapes[0]
+    n = shapes[1][0] if adj_y else shapes[1][1]
+    return a, b, adj_x, adj_y, (m, n, k)
+
+
+def _fully_connected(code_index: int, x: int, w: int, out: int):
+    op = schema.OperatorT()
+    op.opcodeIndex = code_index
+    op.inputs, op.outputs = [x, w, -1], [out]
+    op.builtinOptionsType = schema.BuiltinOptions.FullyConnectedOptions
+    op.builtinOptions = schema.FullyConnectedOptionsT()
+    op.builtinOptions.keepNumDims = True
+    return op
+
+
+def _transpose_op(model, subgraph, codes, source: int, target: int):
+    op = schema.OperatorT()
+    op.opcodeIndex = _operator_code(model, codes, schema.BuiltinOperator.TRANSPOSE)
+    op.inputs, op.outputs = [source, _swap_permutation(model, subgraph)], [target]
+    op.builtinOptionsType = schema.BuiltinOptions.TransposeOptions
+    op.builtinOptions = schema.TransposeOptionsT()
+    return op
+
+
+def _transposed_tensor(subgraph, index: int) -> int:
+    rows, cols = _static_shape(subgraph.tensors[index])
+    return _tensor_of_shape(subgraph, index, [cols, rows], "transposed")
+
+
+def _tensor_of_shape(subgraph, like_index: int, shape: list[int], suffix: str) -> int:
+    index = _tensor_like(subgraph, like_index, suffix)
+    subgraph.tensors[index].shape = subgraph.tensors[index].shapeSignature = list(shape)
+    return index
+
+
+def _swap_permutation(model, subgraph) -> int:
+    """The constant [1, 0] (one per subgraph)."""
+    for i, tensor in enumerate(subgraph.tensors):
+        if tensor.name == b"litetrain/swap_axes":
+            return i
+    buffer = schema.BufferT()
+    buffer.data = list(np.array([1, 0], np.int32).tobytes())
+    model.buffers.append(buffer)
+    tensor = schema.TensorT()
+    tensor.shape, tensor.type, tensor.buffer = [2], schema.TensorType.INT32, len(model.buffers) - 1
+    tensor.name = b"litetrain/swap_axes"
+    subgraph.tensors.append(tensor)
+    return len(subgraph.tensors) - 1
+
+
+# Measured with ai-edge-litert 2.3, one thread (the bench CNN's products, alone
+# and in its step). XNNPACK's BATCH_MATMUL runs a long reduction over few
+# outputs at half its FULLY_CONNECTED rate: a convolution's filter gradient,
+# [16, 3872] x [3872, 72], 186 us against 90 us as FC (+ 43 us of transposes);
+# [8, 21632] x [21632, 9], 229 us against 138 (+ 51). A large product whose
+# transposes are tiny wins too: dpatches = dy [3872, 16] x kernel [16, 72],
+# 122 against 89 us. Elsewhere the transposes cost more than FC saves (the
+# MLPs' gradients, 1-4 % slower), or the product is too small to matter.
+LONG_REDUCTION = 4  # k >= LONG_REDUCTION * max(m, n)
+FEW_MOVED_ELEMENTS = 4096
+LARGE_PRODUCT_FLOPS = 1_000_000
+
+
+def _faster_as_fully_connected(m: int, n: int, k: int, moved: int) -> bool:
+    """Whether [m, k] x [k, n] runs faster in XNNPACK as FULLY_CONNECTED, which
+    needs `moved` elements transposed, than as BATCH_MATMUL."""
+    if k >= LONG_REDUCTION * max(m, n):
+        return True
+    return moved <= FEW_MOVED_ELEMENTS and 2 * m * n * k >= LARGE_PRODUCT_FLOPS

@@ -177,6 +177,19 @@ def test_convolution_filter_gradients_run_as_fully_connected():
     assert len(_matrix_products(mlp.tflite, "train")["BATCH_MATMUL"]) == 3
 
 
+def test_wide_dense_layers_pack_the_batch_not_the_weights():
+    """XNNPACK packs a FULLY_CONNECTED's variable weights every run; where they
+    outnumber the batch the product runs swapped (values: the dense_wide parity case)."""
+    factory, loss, from_logits, optimizer = CASES["dense_wide"]
+    keras.utils.set_random_seed(0)
+    built = litetrain.build(factory(), loss, optimizer, batch_size=8, from_logits=from_logits)
+    forward = _matrix_products(built.tflite, "train")["FULLY_CONNECTED"]
+    assert {(320, 8, 64), (300, 8, 320)} <= set(forward), forward  # W [n, k] . x^T
+    assert (8, 4, 300) in forward  # 4 x 300 weights: cheaper to pack than to swap
+    one = litetrain.build(factory(), loss, optimizer, batch_size=1, from_logits=from_logits)
+    assert (1, 320, 64) in _matrix_products(one.tflite, "train")["FULLY_CONNECTED"]
+
+
 def test_frozen_layers_are_constants_and_match_tensorflow():
     factory = CASES["max_pool"][0]
     ours, theirs, weights, reference, initial, built = run_both(

@@ -172,9 +172,17 @@ class _PatchGeometry:
                 [0, 0],
             ],
         )
-        if s > 1:
-            x = tf.nn.space_to_depth(x, s)
         # Explicit sizes: XNNPACK takes no SLICE with a -1 size.
+        if s == 1:
+            # Two gathers of wider runs than one of every tap: the kw taps of
+            # each input row, then kh rows of those.
+            rows = concat(
+                [tf.slice(x, [0, 0, j, 0], [n, self.padded_h, self.out_w, c]) for j in range(self.kw)], axis=3
+            )
+            size = [n, self.out_h, self.out_w, self.kw * c]
+            patches = concat([tf.slice(rows, [0, i, 0, 0], size) for i in range(self.kh)], axis=3)
+            return tf.reshape(patches, [self.rows, self.depth])
+        x = tf.nn.space_to_depth(x, s)
         size = [n, self.out_h, self.out_w, c]
         slices = [tf.slice(x, [0, i // s, j // s, ((i % s) * s + j % s) * c], size) for i, j in self.taps()]
         return tf.reshape(concat(slices, axis=3), [self.rows, self.depth])

@@ -197,17 +197,24 @@ class _PatchGeometry:
                 d, self.one_hot_filter(), [n, self.h, self.w, c], strides=self.s, padding=self.padding
             )
         if s == 1:
-            # Rows [n, h, w * c]: a tap's shift along w is a pad of whole
-            # channel groups, so every pad moves contiguous runs.
+            # The adjoint of the two gathers of patches(), in reverse: the kh
+            # row blocks padded back to their rows and summed, then the kw
+            # taps of each row, on rows [n, h, w * c], where a shift along w
+            # is a pad of whole channel groups.
+            kwc = self.kw * c
+            rows = None
+            for i in range(self.kh):
+                block = tf.slice(d, [0, 0, 0, i * kwc], [n, self.out_h, self.out_w, kwc])
+                placed = tf.pad(block, [[0, 0], [i, self.padded_h - i - self.out_h], [0, 0], [0, 0]])
+                rows = placed if rows is None else rows + placed
             wide = self.padded_w * c
             total = None
-            for t, (i, j) in enumerate(self.taps()):
+            for j in range(self.kw):
                 block = tf.reshape(
-                    tf.slice(d, [0, 0, 0, t * c], [n, self.out_h, self.out_w, c]), [n, self.out_h, self.out_w * c]
+                    tf.slice(rows, [0, 0, 0, j * c], [n, self.padded_h, self.out_w, c]),
+                    [n, self.padded_h, self.out_w * c],
                 )
-                placed = tf.pad(
-                    block, [[0, 0], [i, self.padded_h - i - self.out_h], [j * c, wide - j * c - self.out_w * c]]
-                )
+                placed = tf.pad(block, [[0, 0], [0, 0], [j * c, wide - j * c - self.out_w * c]])
                 total = placed if total is None else total + placed
             total = tf.reshape(total, [n, self.padded_h, self.padded_w, c])
             return tf.slice(total, [0, self.top, self.left, 0], [n, self.h, self.w, c])

@@ -36,6 +36,14 @@ def two_inputs():
     return keras.Model([a, b], L.Dense(4)(joined))
 
 
+def pooled_and_direct():
+    """A ReLU's output used by a max pool (which pools its input first) and by a Flatten."""
+    x = keras.Input((8, 8, 1))
+    h = L.Conv2D(3, 3, activation="relu")(x)
+    joined = L.Concatenate()([L.Flatten()(L.MaxPooling2D()(h)), L.Flatten()(h)])
+    return keras.Model(x, L.Dense(4)(joined))
+
+
 def residual():
     x = keras.Input((12,))
     h = L.Dense(12, activation="relu")(x)
@@ -127,6 +135,7 @@ CASES = {
         True,
         optim.SGD(0.05),
     ),
+    "max_pool_and_direct": (pooled_and_direct, "categorical_crossentropy", True, optim.SGD(0.05)),
     "max_pool_odd": (
         lambda: cnn(L.Conv2D(2, 2, activation="relu"), L.MaxPooling2D(), shape=(8, 8, 1)),
         "categorical_crossentropy",

@@ -201,7 +201,8 @@ def _products_as_fully_connected(model, subgraph, codes) -> bool:
             continue
         a, b, adj_x, adj_y, (m, n, k) = product
         # XNNPACK packs the weights' rows each run: the smaller side is the weights.
-        swap = n > m
+        # (FULLY_CONNECTED keeps the leading dimensions of an input of rank > 2.)
+        swap = n > m and len(subgraph.tensors[a].shape) == 2
         moved = (0 if adj_y else n * k) + (m * k if adj_x else 0) + (m * n if swap else 0)
         if not _faster_as_fully_connected(m, n, k, moved):
             rewritten.append(op)
@@ -226,18 +227,19 @@ def _products_as_fully_connected(model, subgraph, codes) -> bool:
 
 
 def _matrix_product(subgraph, codes, op):
-    """(a, b, adj_x, adj_y, (m, n, k)) of a BATCH_MATMUL of two float matrices
-    of known shapes ([m, k] x [k, n] after the adjoints), else None."""
+    """(a, b, adj_x, adj_y, (m, n, k)) of a BATCH_MATMUL of float operands of
+    known shapes that is one matrix product ([m, k] x [k, n] after the
+    adjoints; `a` may be [..., k], the rows of m), else None."""
     if codes[op.opcodeIndex] != schema.BuiltinOperator.BATCH_MATMUL:
         return None
     a, b = (int(t) for t in op.inputs)
     shapes = [_static_shape(subgraph.tensors[t]) for t in (a, b)]
-    if any(s is None or len(s) != 2 for s in shapes) or any(
-        subgraph.tensors[t].type != schema.TensorType.FLOAT32 for t in (a, b)
-    ):
+    if any(s is None for s in shapes) or any(subgraph.tensors[t].type != schema.TensorType.FLOAT32 for t in (a, b)):
         return None
     adj_x, adj_y = bool(op.builtinOptions.adjX), bool(op.builtinOptions.adjY)
-    m, k = shapes[0][::-1] if adj_x else shapes[0]
+    if len(shapes[1]) != 2 or len(shapes[0]) < 2 or (len(shapes[0]) > 2 and adj_x):
+        return None
+    m, k = shapes[0][::-1] if adj_x else (int(np.prod(shapes[0][:-1])), shapes[0][-1])
     n = shapes[1][0] if adj_y else shapes[1][1]
     return a, b, adj_x, adj_y, (m, n, k)
 

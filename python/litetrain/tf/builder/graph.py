@@ -60,6 +60,16 @@ class _Context:
         self._seed = seed
         self.state_updates: list[tuple[str, object]] = []
         self.keras_forwarded: list[str] = []  # frozen layers run by Keras' own call (frozen.py)
+        self._relu_inputs: dict = {}  # a ReLU's output (ref) -> its input
+
+    def note_relu(self, output, pre_activation) -> None:
+        """Records that `output` is relu(`pre_activation`), so that a max pool
+        of it can pool first (see layers.max_pooling2d)."""
+        self._relu_inputs[output.ref()] = pre_activation
+
+    def relu_input(self, tensor):
+        """The input of the ReLU that made `tensor`, or None."""
+        return self._relu_inputs.get(tensor.ref())
 
     def weight(self, keras_variable):
         """The weight's value in its stored layout: read once per signature, or a constant."""

@@ -27,10 +27,12 @@ def _name(layer) -> str:
     return f"layer {layer.name!r} ({type(layer).__name__})"
 
 
+def _activation_name(activation) -> str:
+    return activation if isinstance(activation, str) else getattr(activation, "__name__", repr(activation))
+
+
 def _activation(layer, name):
-    if not isinstance(name, str):
-        name = getattr(name, "__name__", repr(name))
-    return activations.get(name, _name(layer))
+    return activations.get(_activation_name(name), _name(layer))
 
 
 def _check_channels_last(layer):
@@ -276,8 +278,12 @@ def conv2d(ctx, layer, x):
 
     # On the [rows, cout] product, so that the bias and the activation fuse into it.
     y = convolution(x, kernel)
-    y = act(y if bias is None else y + bias)
-    return tf.reshape(y, [geometry.n, geometry.out_h, geometry.out_w, cout])
+    y = y if bias is None else y + bias
+    shape = [geometry.n, geometry.out_h, geometry.out_w, cout]
+    out = tf.reshape(act(y), shape)
+    if _activation_name(layer.activation) == "relu":
+        ctx.note_relu(out, tf.reshape(y, shape))
+    return out
 
 
 def _check_conv(layer):
@@ -391,6 +397,20 @@ def _max_pool_grad(x, y, dy, p: int):
 
 
 def max_pooling2d(ctx, layer, x):
+    """Max pooling; of a ReLU's output, the ReLU's input pooled, then the ReLU.
+
+    The two commute, values and gradients alike (the first maximum of a
+    window of relu(z) is the first maximum of z where that is positive, and
+    the gradient is 0 otherwise either way), and after the pool the ReLU and
+    its gradient mask run on a quarter of the values (a 2x2 pool).
+    """
+    pre_activation = ctx.relu_input(x)
+    if pre_activation is not None:
+        return activations.get("relu", _name(layer))(_max_pool(layer, pre_activation))
+    return _max_pool(layer, x)
+
+
+def _max_pool(layer, x):
     pool, strides, padding = _pool_geometry(layer, x)
 
     @tf.custom_gradient

@@ -186,6 +186,8 @@ def test_wide_dense_layers_pack_the_batch_not_the_weights():
     forward = _matrix_products(built.tflite, "train")["FULLY_CONNECTED"]
     assert {(320, 8, 64), (300, 8, 320)} <= set(forward), forward  # W [n, k] . x^T
     assert (8, 4, 300) in forward  # 4 x 300 weights: cheaper to pack than to swap
+    # Inference keeps x . W^T, the form a baked model's constant weights need.
+    assert (8, 320, 64) in _matrix_products(built.tflite, "infer")["FULLY_CONNECTED"]
     one = litetrain.build(factory(), loss, optimizer, batch_size=1, from_logits=from_logits)
     assert (1, 320, 64) in _matrix_products(one.tflite, "train")["FULLY_CONNECTED"]
 

@@ -40,7 +40,10 @@ def rewrite_for_xnnpack(model_bytes: bytes) -> bytes:
         changed |= _keep_matrix_dims(model, subgraph, codes)
         changed |= _add_n_as_adds(model, subgraph, codes)
         changed |= _products_as_fully_connected(model, subgraph, codes)
-        changed |= _fully_connected_packing_the_batch(model, subgraph, codes)
+        if any(codes[op.opcodeIndex] == schema.BuiltinOperator.ASSIGN_VARIABLE for op in subgraph.operators):
+            # Steps only: an inference signature keeps the usual form, which a baked
+            # model (constant weights, packed once) needs.
+            changed |= _fully_connected_packing_the_batch(model, subgraph, codes)
     if not changed:
         return model_bytes
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

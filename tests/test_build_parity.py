@@ -173,7 +173,7 @@ CASES = {
         optim.SGD(0.1),
     ),
     "two_inputs": (two_inputs, "categorical_crossentropy", True, optim.SGD(0.1)),
-    # Wide enough that the forward FULLY_CONNECTEDs run swapped (litetrain.tf.builder.fuse).
+    # Wide enough that the forward FULLY_CONNECTEDs run swapped (litetrain.tf.builder.products).
     "dense_wide": (
         lambda: keras.Sequential(
             [keras.Input((64,)), L.Dense(320, activation="relu"), L.Dense(300, use_bias=False), L.Dense(4)]

@@ -1,0 +1,211 @@
+"""Matrix products in the form XNNPACK runs fastest, chosen after conversion
+by rules measured on ai-edge-litert 2.3 (the constants below).
+
+- BATCH_MATMUL of matrices as FULLY_CONNECTED (with TRANSPOSEs of the
+  operands it needs in another layout) where XNNPACK runs that faster: long
+  reductions such as a convolution's filter gradient.
+- FULLY_CONNECTED with variable weights larger than its batch, swapped:
+  out = FC(W, x)^T, so that XNNPACK packs the batch, not the weights, every
+  step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tensorflow.lite.python import schema_py_generated as schema
+
+from litetrain.tf.builder.flatbuffer_edits import (
+    KEEP_NUM_DIMS_VERSION,
+    operator_code,
+    static_shape,
+    tensor_of_shape,
+)
+
+
+def long_products_as_fully_connected(model, subgraph, codes) -> bool:
+    """BATCH_MATMUL of two matrices as FULLY_CONNECTED (+ TRANSPOSEs) where that is faster."""
+    transposed: dict[int, int] = {}  # tensor -> its transpose, made once
+    rewritten, changed = [], False
+
+    def transpose(source: int, target: int | None = None) -> int:
+        if target is None and source in transposed:
+            return transposed[source]
+        result = _transposed_tensor(subgraph, source) if target is None else target
+        rewritten.append(_transpose_op(model, subgraph, codes, source, result))
+        if target is None:
+            transposed[source] = result
+        return result
+
+    for op in subgraph.operators:
+        product = _matrix_product(subgraph, codes, op)
+        if product is None:
+            rewritten.append(op)
+            continue
+        a, b, adj_x, adj_y, (m, n, k) = product
+        # XNNPACK packs the weights' rows each run: the smaller side is the weights.
+        # (FULLY_CONNECTED keeps the leading dimensions of an input of rank > 2.)
+        swap = n > m and len(subgraph.tensors[a].shape) == 2
+        moved = (0 if adj_y else n * k) + (m * k if adj_x else 0) + (m * n if swap else 0)
+        if not _faster_as_fully_connected(m, n, k, moved):
+            rewritten.append(op)
+            continue
+        fc_index = operator_code(model, codes, schema.BuiltinOperator.FULLY_CONNECTED)
+        code = model.operatorCodes[fc_index]
+        code.version = max(code.version, KEEP_NUM_DIMS_VERSION)
+        out = int(op.outputs[0])
+        if not swap:  # out = A' . B' as FC(A', B'^T)
+            x = transpose(a) if adj_x else a
+            w = b if adj_y else transpose(b)
+            rewritten.append(_fully_connected(fc_index, x, w, out))
+        else:  # out^T = B'^T . A'^T as FC(B'^T, A'), then transposed
+            x = b if adj_y else transpose(b)
+            w = transpose(a) if adj_x else a
+            out_t = tensor_of_shape(subgraph, out, [n, m], "transposed")
+            rewritten.append(_fully_connected(fc_index, x, w, out_t))
+            transpose(out_t, target=out)
+        changed = True
+    subgraph.operators = rewritten
+    return changed
+
+
+def _matrix_product(subgraph, codes, op):
+    """(a, b, adj_x, adj_y, (m, n, k)) of a BATCH_MATMUL of float operands of
+    known shapes that is one matrix product ([m, k] x [k, n] after the
+    adjoints; `a` may be [..., k], the rows of m), else None."""
+    if codes[op.opcodeIndex] != schema.BuiltinOperator.BATCH_MATMUL:
+        return None
+    a, b = (int(t) for t in op.inputs)
+    shapes = [static_shape(subgraph.tensors[t]) for t in (a, b)]
+    if any(s is None for s in shapes) or any(subgraph.tensors[t].type != schema.TensorType.FLOAT32 for t in (a, b)):
+        return None
+    adj_x, adj_y = bool(op.builtinOptions.adjX), bool(op.builtinOptions.adjY)
+    if len(shapes[1]) != 2 or len(shapes[0]) < 2 or (len(shapes[0]) > 2 and adj_x):
+        return None
+    m, k = shapes[0][::-1] if adj_x else (int(np.prod(shapes[0][:-1])), shapes[0][-1])
+    n = shapes[1][0] if adj_y else shapes[1][1]
+    return a, b, adj_x, adj_y, (m, n, k)
+
+
+def _fully_connected(code_index: int, x: int, w: int, out: int):
+    op = schema.OperatorT()
+    op.opcodeIndex = code_index
+    op.inputs, op.outputs = [x, w, -1], [out]
+    op.builtinOptionsType = schema.BuiltinOptions.FullyConnectedOptions
+    op.builtinOptions = schema.FullyConnectedOptionsT()
+    op.builtinOptions.keepNumDims = True
+    return op
+
+
+def _transpose_op(model, subgraph, codes, source: int, target: int):
+    op = schema.OperatorT()
+    op.opcodeIndex = operator_code(model, codes, schema.BuiltinOperator.TRANSPOSE)
+    op.inputs, op.outputs = [source, _swap_permutation(model, subgraph)], [target]
+    op.builtinOptionsType = schema.BuiltinOptions.TransposeOptions
+    op.builtinOptions = schema.TransposeOptionsT()
+    return op
+
+
+def _transposed_tensor(subgraph, index: int) -> int:
+    rows, cols = static_shape(subgraph.tensors[index])
+    return tensor_of_shape(subgraph, index, [cols, rows], "transposed")
+
+
+def _swap_permutation(model, subgraph) -> int:
+    """The constant [1, 0] (one per subgraph)."""
+    for i, tensor in enumerate(subgraph.tensors):
+        if tensor.name == b"litetrain/swap_axes":
+            return i
+    buffer = schema.BufferT()
+    buffer.data = list(np.array([1, 0], np.int32).tobytes())
+    model.buffers.append(buffer)
+    tensor = schema.TensorT()
+    tensor.shape, tensor.type, tensor.buffer = [2], schema.TensorType.INT32, len(model.buffers) - 1
+    tensor.name = b"litetrain/swap_axes"
+    subgraph.tensors.append(tensor)
+    return len(subgraph.tensors) - 1
+
+
+# Measured with ai-edge-litert 2.3, one thread (the bench CNN's products, alone
+# and in its step). XNNPACK's BATCH_MATMUL runs a long reduction over few
+# outputs at half its FULLY_CONNECTED rate: a convolution's filter gradient,
+# [16, 3872] x [3872, 72], 186 us against 90 us as FC (+ 43 us of transposes);
+# [8, 21632] x [21632, 9], 229 us against 138 (+ 51). A large product whose
+# transposes are tiny wins too: dpatches = dy [3872, 16] x kernel [16, 72],
+# 122 against 89 us. Elsewhere the transposes cost more than FC saves (the
+# MLPs' gradients, 1-4 % slower), or the product is too small to matter.
+LONG_REDUCTION = 4  # k >= LONG_REDUCTION * max(m, n)
+FEW_MOVED_ELEMENTS = 4096
+LARGE_PRODUCT_FLOPS = 1_000_000
+
+
+def _faster_as_fully_connected(m: int, n: int, k: int, moved: int) -> bool:
+    """Whether [m, k] x [k, n] runs faster in XNNPACK as FULLY_CONNECTED, which
+    needs `moved` elements transposed, than as BATCH_MATMUL."""
+    if k >= LONG_REDUCTION * max(m, n):
+        return True
+    return moved <= FEW_MOVED_ELEMENTS and 2 * m * n * k >= LARGE_PRODUCT_FLOPS
+
+
+def fully_connected_packing_the_batch(model, subgraph, codes) -> bool:
+    """FC(x [m, k], W [n, k]) with variable weights and m < n as the transpose of
+    FC(W, x), bias and activation then added by an ADD."""
+    rewritten, changed = [], False
+    for op in subgraph.operators:
+        swap = _batch_side_packing(model, subgraph, codes, op)
+        if swap is None:
+            rewritten.append(op)
+            continue
+        x, w, bias, (m, n) = swap
+        out = int(op.outputs[0])
+        activation = op.builtinOptions.fusedActivationFunction
+        out_t = tensor_of_shape(subgraph, out, [n, m], "transposed")
+        rewritten.append(_fully_connected(op.opcodeIndex, w, x, out_t))
+        product = out if bias < 0 else tensor_of_shape(subgraph, out, [m, n], "without_bias")
+        rewritten.append(_transpose_op(model, subgraph, codes, out_t, product))
+        if bias >= 0:
+            add = schema.OperatorT()
+            add.opcodeIndex = operator_code(model, codes, schema.BuiltinOperator.ADD)
+            add.inputs, add.outputs = [product, bias], [out]
+            add.builtinOptionsType = schema.BuiltinOptions.AddOptions
+            add.builtinOptions = schema.AddOptionsT()
+            add.builtinOptions.fusedActivationFunction = activation
+            rewritten.append(add)
+        changed = True
+    subgraph.operators = rewritten
+    return changed
+
+
+def _batch_side_packing(model, subgraph, codes, op):
+    """(x, w, bias, (m, n)) of a FULLY_CONNECTED that runs faster swapped, else None."""
+    if codes[op.opcodeIndex] != schema.BuiltinOperator.FULLY_CONNECTED:
+        return None
+    inputs = [int(t) for t in op.inputs] + [-1]
+    x, w, bias = inputs[:3]
+    shapes = [static_shape(subgraph.tensors[t]) for t in (x, w)]
+    if any(s is None or len(s) != 2 for s in shapes) or subgraph.tensors[x].type != schema.TensorType.FLOAT32:
+        return None
+    if model.buffers[subgraph.tensors[w].buffer].data is not None:
+        return None  # constant weights: XNNPACK packs them once
+    options = op.builtinOptions
+    if bias < 0 and options.fusedActivationFunction != 0:
+        return None
+    (m, k), n = shapes[0], shapes[1][0]
+    if not _packs_less_swapped(m, n, k):
+        return None
+    return x, w, bias, (m, n)
+
+
+# XNNPACK packs a FULLY_CONNECTED's variable weights [n, k] every run; swapped,
+# it packs the batch's [m, k] instead. Measured with ai-edge-litert 2.3, one
+# thread, a whole step: the 784-128-10 MLP 86.7 -> 80.5 us at batch 8, 175.0 ->
+# 162.9 at 32; 784-512-512-10 702 -> 607 us at batch 8, 4.31 -> 4.24 ms at 128;
+# but 430 -> 453 us at batch 1 (a one-row product as the weights wastes most
+# of XNNPACK's 16-wide tiles). Small weights cost less to pack than the two
+# operators the swap adds.
+SWAP_MIN_BATCH = 8
+SWAP_MIN_WEIGHTS = 16384
+
+
+def _packs_less_swapped(m: int, n: int, k: int) -> bool:
+    """Whether FC of [m, k] by weights [n, k] runs faster as the transpose of FC([n, k], [m, k])."""
+    return SWAP_MIN_BATCH <= m < n and n * k >= SWAP_MIN_WEIGHTS

@@ -49,3 +49,9 @@ def tensor_of_shape(subgraph, like_index: int, shape: list[int], suffix: str) ->
     index = tensor_like(subgraph, like_index, suffix)
     subgraph.tensors[index].shape = subgraph.tensors[index].shapeSignature = list(shape)
     return index
+
+
+def is_constant(model, tensor) -> bool:
+    """Whether the tensor's value is in the file (inline, or at an offset past the flatbuffer)."""
+    buffer = model.buffers[tensor.buffer]
+    return bool(buffer.data is not None and len(buffer.data)) or buffer.offset > 1

@@ -16,6 +16,7 @@ from tensorflow.lite.python import schema_py_generated as schema
 
 from litetrain.tf.builder.flatbuffer_edits import (
     KEEP_NUM_DIMS_VERSION,
+    is_constant,
     operator_code,
     static_shape,
     tensor_of_shape,
@@ -156,6 +157,8 @@ def fully_connected_packing_the_batch(model, subgraph, codes) -> bool:
             rewritten.append(op)
             continue
         x, w, bias, (m, n) = swap
+        code = model.operatorCodes[op.opcodeIndex]
+        code.version = max(code.version, KEEP_NUM_DIMS_VERSION)
         out = int(op.outputs[0])
         activation = op.builtinOptions.fusedActivationFunction
         out_t = tensor_of_shape(subgraph, out, [n, m], "transposed")
@@ -184,10 +187,10 @@ def _batch_side_packing(model, subgraph, codes, op):
     shapes = [static_shape(subgraph.tensors[t]) for t in (x, w)]
     if any(s is None or len(s) != 2 for s in shapes) or subgraph.tensors[x].type != schema.TensorType.FLOAT32:
         return None
-    if model.buffers[subgraph.tensors[w].buffer].data is not None:
+    if is_constant(model, subgraph.tensors[w]):
         return None  # constant weights: XNNPACK packs them once
-    options = op.builtinOptions
-    if bias < 0 and options.fusedActivationFunction != 0:
+    activation = op.builtinOptions.fusedActivationFunction
+    if activation not in ADD_ACTIVATIONS or (bias < 0 and activation != schema.ActivationFunctionType.NONE):
         return None
     (m, k), n = shapes[0], shapes[1][0]
     if not _packs_less_swapped(m, n, k):
@@ -204,6 +207,13 @@ def _batch_side_packing(model, subgraph, codes, op):
 # operators the swap adds.
 SWAP_MIN_BATCH = 8
 SWAP_MIN_WEIGHTS = 16384
+# The fused activations ADD takes (it then carries the FC's).
+ADD_ACTIVATIONS = (
+    schema.ActivationFunctionType.NONE,
+    schema.ActivationFunctionType.RELU,
+    schema.ActivationFunctionType.RELU_N1_TO_1,
+    schema.ActivationFunctionType.RELU6,
+)
 
 
 def _packs_less_swapped(m: int, n: int, k: int) -> bool:

@@ -55,3 +55,19 @@ def is_constant(model, tensor) -> bool:
     """Whether the tensor's value is in the file (inline, or at an offset past the flatbuffer)."""
     buffer = model.buffers[tensor.buffer]
     return bool(buffer.data is not None and len(buffer.data)) or buffer.offset > 1
+
+
+def new_operator(code_index: int, inputs: list[int], outputs: list[int], options_type: int, options):
+    """An operator of the model's operator code `code_index` (-1 in `inputs`: an omitted input)."""
+    op = schema.OperatorT()
+    op.opcodeIndex = code_index
+    op.inputs, op.outputs = list(inputs), list(outputs)
+    op.builtinOptionsType, op.builtinOptions = options_type, options
+    return op
+
+
+def add_op(code_index: int, a: int, b: int, out: int, activation: int = 0):
+    """ADD(a, b) -> out, with a fused activation."""
+    options = schema.AddOptionsT()
+    options.fusedActivationFunction = activation
+    return new_operator(code_index, [a, b], [out], schema.BuiltinOptions.AddOptions, options)

@@ -21,6 +21,7 @@ from tensorflow.lite.tools import flatbuffer_utils
 
 from litetrain.tf.builder.flatbuffer_edits import (
     KEEP_NUM_DIMS_VERSION,
+    add_op,
     builtin_code,
     operator_code,
     static_shape,
@@ -125,12 +126,7 @@ def _add_n_as_adds(model, subgraph, codes) -> bool:
         total = inputs[0]
         for k, addend in enumerate(inputs[1:], start=2):
             target = output if k == len(inputs) else tensor_like(subgraph, output, f"add_n_partial_{k}")
-            add = schema.OperatorT()
-            add.opcodeIndex = add_index
-            add.inputs, add.outputs = [total, addend], [target]
-            add.builtinOptionsType = schema.BuiltinOptions.AddOptions
-            add.builtinOptions = schema.AddOptionsT()
-            rewritten.append(add)
+            rewritten.append(add_op(add_index, total, addend, target))
             total = target
     subgraph.operators = rewritten
     return True

@@ -16,7 +16,9 @@ from tensorflow.lite.python import schema_py_generated as schema
 
 from litetrain.tf.builder.flatbuffer_edits import (
     KEEP_NUM_DIMS_VERSION,
+    add_op,
     is_constant,
+    new_operator,
     operator_code,
     static_shape,
     tensor_of_shape,
@@ -88,22 +90,17 @@ def _matrix_product(subgraph, codes, op):
 
 
 def _fully_connected(code_index: int, x: int, w: int, out: int):
-    op = schema.OperatorT()
-    op.opcodeIndex = code_index
-    op.inputs, op.outputs = [x, w, -1], [out]
-    op.builtinOptionsType = schema.BuiltinOptions.FullyConnectedOptions
-    op.builtinOptions = schema.FullyConnectedOptionsT()
-    op.builtinOptions.keepNumDims = True
-    return op
+    options = schema.FullyConnectedOptionsT()
+    options.keepNumDims = True
+    return new_operator(code_index, [x, w, -1], [out], schema.BuiltinOptions.FullyConnectedOptions, options)
 
 
 def _transpose_op(model, subgraph, codes, source: int, target: int):
-    op = schema.OperatorT()
-    op.opcodeIndex = operator_code(model, codes, schema.BuiltinOperator.TRANSPOSE)
-    op.inputs, op.outputs = [source, _swap_permutation(model, subgraph)], [target]
-    op.builtinOptionsType = schema.BuiltinOptions.TransposeOptions
-    op.builtinOptions = schema.TransposeOptionsT()
-    return op
+    code_index = operator_code(model, codes, schema.BuiltinOperator.TRANSPOSE)
+    inputs = [source, _swap_permutation(model, subgraph)]
+    return new_operator(
+        code_index, inputs, [target], schema.BuiltinOptions.TransposeOptions, schema.TransposeOptionsT()
+    )
 
 
 def _transposed_tensor(subgraph, index: int) -> int:
@@ -166,13 +163,8 @@ def fully_connected_packing_the_batch(model, subgraph, codes) -> bool:
         product = out if bias < 0 else tensor_of_shape(subgraph, out, [m, n], "without_bias")
         rewritten.append(_transpose_op(model, subgraph, codes, out_t, product))
         if bias >= 0:
-            add = schema.OperatorT()
-            add.opcodeIndex = operator_code(model, codes, schema.BuiltinOperator.ADD)
-            add.inputs, add.outputs = [product, bias], [out]
-            add.builtinOptionsType = schema.BuiltinOptions.AddOptions
-            add.builtinOptions = schema.AddOptionsT()
-            add.builtinOptions.fusedActivationFunction = activation
-            rewritten.append(add)
+            add_index = operator_code(model, codes, schema.BuiltinOperator.ADD)
+            rewritten.append(add_op(add_index, product, bias, out, activation))
         changed = True
     subgraph.operators = rewritten
     return changed

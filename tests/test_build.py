@@ -166,8 +166,10 @@ def test_convolution_filter_gradients_run_as_fully_connected():
     built = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), batch_size=16, from_logits=True)
     products = _matrix_products(built.tflite, "train")
     rows1, rows2 = 16 * 10 * 10, 16 * 8 * 8
-    # Filter gradients as [taps * cin, rows] . [cout, rows]^T.
-    assert {(9, 4, rows1), (36, 6, rows2)} <= set(products["FULLY_CONNECTED"]), products
+    # Filter gradients as [taps * cin, rows] . [cout, rows]^T, or the other way round
+    # (whichever transposes less; see products._fold_cost).
+    for depth, cout, rows in ((9, 4, rows1), (36, 6, rows2)):
+        assert {(depth, cout, rows), (cout, depth, rows)} & set(products["FULLY_CONNECTED"]), products
     assert not [p for p in products["BATCH_MATMUL"] if p[2] >= 4 * max(p[0], p[1])], products
     profile = litetrain.profile(built.tflite, "train", runs=2)
     assert {op.op for op in profile.operators if not op.in_xnnpack} <= {"CALL_ONCE", "ARG_MAX", "EQUAL", "CAST"}
@@ -175,6 +177,23 @@ def test_convolution_filter_gradients_run_as_fully_connected():
     # The dense layers of an MLP keep BATCH_MATMUL: the transposes would cost more.
     mlp = litetrain.build(issue_mlp(), "categorical_crossentropy", optim.SGD(0.1), batch_size=8, from_logits=True)
     assert len(_matrix_products(mlp.tflite, "train")["BATCH_MATMUL"]) == 3
+
+
+def test_max_pool_of_a_one_hot_convolution_moves_no_windows():
+    """A convolution of few input channels, max pooled, makes its patches
+    window position by window position, so that the pool is a REDUCE_MAX and
+    its gradient needs no TRANSPOSE of the windows (values: the max_pool*
+    parity cases)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((12, 12, 1)), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(), L.Flatten(), L.Dense(3)]
+    )
+    built = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), batch_size=16, from_logits=True)
+    ops = [op.op for op in litetrain.profile(built.tflite, "train", runs=2).operators]
+    assert "REDUCE_MAX" in ops and "MAX_POOL_2D" not in ops and "TRANSPOSE" in ops, ops
+    assert ops.count("TRANSPOSE") == 2, ops  # only the filter gradient's (XNNPACK folds one into the product)
+    # Inference runs the same form.
+    assert "REDUCE_MAX" in [op.op for op in litetrain.profile(built.tflite, "infer", runs=2).operators]
 
 
 def test_wide_dense_layers_pack_the_batch_not_the_weights():

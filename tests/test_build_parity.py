@@ -142,6 +142,20 @@ CASES = {
         True,
         optim.SGD(0.05),
     ),
+    "max_pool_gradient_to_input": (  # a pooled one-hot convolution that is not the first layer, linear
+        lambda: cnn(
+            L.Conv2D(2, 3, padding="same", activation="tanh"), L.Conv2D(4, 3), L.MaxPooling2D(), shape=(9, 9, 1)
+        ),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "max_pool_3": (
+        lambda: cnn(L.Conv2D(3, 2, activation="relu"), L.MaxPooling2D(3), shape=(8, 8, 1)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
     "average_pool": (
         lambda: cnn(L.Conv2D(4, 3, padding="same"), L.AveragePooling2D(2)),
         "categorical_crossentropy",

@@ -22,6 +22,7 @@ from litetrain._core import STEPS_SIGNATURE_SUFFIX  # the name Trainer.fit looks
 from litetrain.errors import BuildError
 from litetrain.trainer import FEATURES, TRAIN_ON_FEATURES  # the names Trainer.fit looks for
 from litetrain.tf.builder import frozen, layers, losses, updates
+from litetrain.tf.builder.concat import concat
 from litetrain.tf.builder.weights import Weight
 
 
@@ -60,16 +61,17 @@ class _Context:
         self._seed = seed
         self.state_updates: list[tuple[str, object]] = []
         self.keras_forwarded: list[str] = []  # frozen layers run by Keras' own call (frozen.py)
-        self._relu_inputs: dict = {}  # a ReLU's output (ref) -> its input
+        self._pool_first: dict = {}  # a layer's output (ref) -> how its layer pools it
 
-    def note_relu(self, output, pre_activation) -> None:
-        """Records that `output` is relu(`pre_activation`), so that a max pool
-        of it can pool first (see layers.max_pooling2d)."""
-        self._relu_inputs[output.ref()] = pre_activation
+    def note_pool_first(self, output, pool_first) -> None:
+        """Records how the layer that made `output` computes a max pool of it
+        (`pool_first(pool_layer)`), faster than pooling `output` (see
+        layers.conv2d and layers.max_pooling2d)."""
+        self._pool_first[output.ref()] = pool_first
 
-    def relu_input(self, tensor):
-        """The input of the ReLU that made `tensor`, or None."""
-        return self._relu_inputs.get(tensor.ref())
+    def pool_first(self, tensor):
+        """How the layer that made `tensor` pools it, or None."""
+        return self._pool_first.get(tensor.ref())
 
     def weight(self, keras_variable):
         """The weight's value in its stored layout: read once per signature, or a constant."""
@@ -317,7 +319,7 @@ def _steps_signature(k: int, input_specs, label_spec, step):
         for i in range(k):
             batch = [_rows(r, i * a.shape[1], a.shape[1]) for r, a in zip(rows, args)]
             outputs.append(step(batch[:-1], batch[-1]))
-        return {name: layers.concat([tf.reshape(o[name], [1]) for o in outputs], axis=0) for name in outputs[0]}
+        return {name: concat([tf.reshape(o[name], [1]) for o in outputs], axis=0) for name in outputs[0]}
 
     return train_steps
 

@@ -18,6 +18,8 @@ import tensorflow as tf
 
 from litetrain.errors import BuildError
 from litetrain.tf.builder import activations
+from litetrain.tf.builder.concat import concat
+from litetrain.tf.builder.pooled_convolution import first_maximum_gradients, pooled_one_hot_convolution
 
 # Storage permutation of each weight kind that is not kept in Keras' layout.
 DENSE_KERNEL_PERM = (1, 0)
@@ -106,20 +108,6 @@ CONV_KERNEL_PERM = (3, 0, 1, 2)
 # convolution (kh*kw*cin multiply-adds per patch entry; slices of so few
 # channels are slow copies in XNNPACK).
 ONE_HOT_PATCH_CHANNELS = 2
-# The most inputs of one CONCATENATION that XNNPACK (in ai-edge-litert 2.3) takes.
-XNNPACK_CONCAT_INPUTS = 5
-
-
-def concat(tensors: list, axis: int):
-    """tf.concat as a tree of CONCATENATIONs XNNPACK takes."""
-    while len(tensors) > XNNPACK_CONCAT_INPUTS:
-        groups = -(-len(tensors) // XNNPACK_CONCAT_INPUTS)
-        size = -(-len(tensors) // groups)
-        tensors = [
-            tensors[i] if len(tensors[i : i + size]) == 1 else tf.concat(tensors[i : i + size], axis)
-            for i in range(0, len(tensors), size)
-        ]
-    return tensors[0] if len(tensors) == 1 else tf.concat(tensors, axis)
 
 
 class _PatchGeometry:
@@ -159,9 +147,14 @@ class _PatchGeometry:
                 f[i, j, ci, t * self.c + ci] = 1.0
         return f
 
+    @property
+    def one_hot(self) -> bool:
+        """Whether the patches come from a CONV_2D with a one-hot filter."""
+        return self.c <= ONE_HOT_PATCH_CHANNELS
+
     def patches(self, x):
         """[n, h, w, c] -> [rows, depth]."""
-        if self.c <= ONE_HOT_PATCH_CHANNELS:
+        if self.one_hot:
             p = tf.nn.conv2d(x, self.one_hot_filter(), strides=self.s, padding=self.padding)
             return tf.reshape(p, [self.rows, self.depth])
         n, c, s = self.n, self.c, self.s
@@ -194,7 +187,7 @@ class _PatchGeometry:
         added to the input element it was read from."""
         n, c, s = self.n, self.c, self.s
         d = tf.reshape(dpatches, [n, self.out_h, self.out_w, self.depth])
-        if self.c <= ONE_HOT_PATCH_CHANNELS:
+        if self.one_hot:
             return tf.nn.conv2d_transpose(
                 d, self.one_hot_filter(), [n, self.h, self.w, c], strides=self.s, padding=self.padding
             )
@@ -281,9 +274,26 @@ def conv2d(ctx, layer, x):
     y = y if bias is None else y + bias
     shape = [geometry.n, geometry.out_h, geometry.out_w, cout]
     out = tf.reshape(act(y), shape)
-    if _activation_name(layer.activation) == "relu":
-        ctx.note_relu(out, tf.reshape(y, shape))
+    if _activation_name(layer.activation) in POOL_COMMUTING_ACTIVATIONS:
+
+        def pool_first(pool_layer):
+            """act(max_pool(conv(x) + bias)): the pool moves before the bias and the activation."""
+            p = pool_layer.pool_size[0]
+            if geometry.one_hot and geometry.s == 1:
+                pooled = pooled_one_hot_convolution(geometry, x, kernel, p)
+                return act(pooled if bias is None else pooled + bias)
+            return act(_max_pool(pool_layer, tf.reshape(y, shape)))
+
+        ctx.note_pool_first(out, pool_first)
     return out
+
+
+# Activations a max pool commutes with, values and gradients alike: the first
+# maximum of a window of act(z) is the first maximum of z wherever act's
+# gradient is not 0 (for relu: where z > 0; below, every gradient is 0 either
+# way). After the pool the activation and its gradient run on a quarter of
+# the values (a 2x2 pool).
+POOL_COMMUTING_ACTIVATIONS = ("relu", "linear")
 
 
 def _check_conv(layer):
@@ -372,41 +382,25 @@ def _pad_back(dx, x):
 
 
 def _max_pool_grad(x, y, dy, p: int):
-    """dy sent to the first maximum of each p x p window (row-major), 0
-    elsewhere: TensorFlow's MaxPoolGrad, in operators XNNPACK takes (no
-    ARG_MAX / ONE_HOT).
-
-    The windows are laid out position-major, [p*p, n, h, w, c] (one
-    TRANSPOSE), so that comparing with the maxima y and gating by position
-    broadcast over the outermost axis, which XNNPACK does at full speed.
-    below[k] = ceil(min(y - x_k, 1)) is 1 where position k is below the
-    maximum (exact for any finite difference); position k gets dy where it is
-    a maximum and every earlier position is below it.
-    """
+    """TensorFlow's MaxPoolGrad: the windows of x moved position-major (one
+    TRANSPOSE each way) for first_maximum_gradients."""
     n, h, w, c = dy.shape
-    n = -1 if n is None else n  # a dynamic batch runs too, partly outside XNNPACK
-    k = p * p
-    windows = tf.reshape(x[:, : h * p, : w * p, :], [n, h, p, w, p, c])
-    windows = tf.reshape(tf.transpose(windows, (2, 4, 0, 1, 3, 5)), [k, n, h, w, c])
-    below = tf.math.ceil(tf.minimum(tf.reshape(y, [1, n, h, w, c]) - windows, 1.0))
-    gated = [tf.reshape(dy, [1, n, h, w, c])]  # dy times "every earlier position is below the maximum"
-    for position in range(k - 1):
-        gated.append(gated[-1] * tf.slice(below, [position, 0, 0, 0, 0], [1, n, h, w, c]))
-    spread = tf.reshape(concat(gated, axis=0) * (1.0 - below), [p, p, n, h, w, c])
+    n = -1 if n is None else n
+    if x.shape[1] != h * p or x.shape[2] != w * p:
+        x = x[:, : h * p, : w * p, :]  # rows and columns a VALID pool never reads
+    windows = tf.reshape(x, [n, h, p, w, p, c])
+    windows = tf.reshape(tf.transpose(windows, (2, 4, 0, 1, 3, 5)), [p * p, n, h, w, c])
+    spread = tf.reshape(first_maximum_gradients(windows, y, dy), [p, p, n, h, w, c])
     return tf.reshape(tf.transpose(spread, (2, 3, 0, 4, 1, 5)), [n, h * p, w * p, c])
 
 
 def max_pooling2d(ctx, layer, x):
-    """Max pooling; of a ReLU's output, the ReLU's input pooled, then the ReLU.
-
-    The two commute, values and gradients alike (the first maximum of a
-    window of relu(z) is the first maximum of z where that is positive, and
-    the gradient is 0 otherwise either way), and after the pool the ReLU and
-    its gradient mask run on a quarter of the values (a 2x2 pool).
-    """
-    pre_activation = ctx.relu_input(x)
-    if pre_activation is not None:
-        return activations.get("relu", _name(layer))(_max_pool(layer, pre_activation))
+    """Max pooling; of a convolution's output, pooled by the convolution
+    itself where that is faster (conv2d's pool_first)."""
+    pool, strides, padding = _pool_geometry(layer, x)
+    pool_first = ctx.pool_first(x)
+    if pool_first is not None and _tiles_input(pool, strides, padding, x):
+        return pool_first(layer)
     return _max_pool(layer, x)
 
 

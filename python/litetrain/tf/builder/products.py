@@ -45,9 +45,14 @@ def long_products_as_fully_connected(model, subgraph, codes) -> bool:
             rewritten.append(op)
             continue
         a, b, adj_x, adj_y, (m, n, k) = product
-        # XNNPACK packs the weights' rows each run: the smaller side is the weights.
-        # (FULLY_CONNECTED keeps the leading dimensions of an input of rank > 2.)
-        swap = n > m and len(subgraph.tensors[a].shape) == 2
+        if adj_x and not adj_y:
+            # Both operands [k, .]: a filter gradient. Each form transposes one
+            # operand itself and hands XNNPACK the other's transpose to fold.
+            swap = _fold_cost(a, b, subgraph) > _fold_cost(b, a, subgraph)
+        else:
+            # XNNPACK packs the weights' rows each run: the smaller side is the weights.
+            # (FULLY_CONNECTED keeps the leading dimensions of an input of rank > 2.)
+            swap = n > m and len(subgraph.tensors[a].shape) == 2
         moved = (0 if adj_y else n * k) + (m * k if adj_x else 0) + (m * n if swap else 0)
         if not _faster_as_fully_connected(m, n, k, moved):
             rewritten.append(op)
@@ -136,6 +141,29 @@ FEW_MOVED_ELEMENTS = 4096
 LARGE_PRODUCT_FLOPS = 1_000_000
 
 
+# XNNPACK folds a TRANSPOSE into the FULLY_CONNECTED whose weights it makes
+# (packing the untransposed [k, n] directly), but packs such weights in one
+# pass over the matrix per 16 columns (its x86 GEMM tile). A TRANSPOSE it runs
+# itself is 4x slower per element when the rows are not a multiple of 8 floats.
+# Measured with ai-edge-litert 2.3, one thread, the bench CNN at batch 128:
+# conv1's dkernel, [86528, 8] and [86528, 9] patches: transposing the 9-wide
+# patches 569 us + FC 570 against transposing the 8-wide gradient 99 + FC 622;
+# conv2's, [15488, 16] and [15488, 72]: transposing the patches 420 + FC 377
+# against the gradient 59 + FC 1007.
+GEMM_TILE_COLUMNS = 16
+TRANSPOSE_ALIGNMENT = 8
+UNALIGNED_TRANSPOSE_COST = 4
+
+
+def _fold_cost(transposed: int, folded: int, subgraph) -> int:
+    """Relative cost of the product of two [k, .] matrices when `transposed` is
+    transposed by a TRANSPOSE and `folded`'s transpose is folded into the weights."""
+    rows, cols = static_shape(subgraph.tensors[transposed])
+    per_element = 1 if cols % TRANSPOSE_ALIGNMENT == 0 else UNALIGNED_TRANSPOSE_COST
+    folded_rows, folded_cols = static_shape(subgraph.tensors[folded])
+    return rows * cols * per_element + folded_rows * folded_cols * -(-folded_cols // GEMM_TILE_COLUMNS)
+
+
 def _faster_as_fully_connected(m: int, n: int, k: int, moved: int) -> bool:
     """Whether [m, k] x [k, n] runs faster in XNNPACK as FULLY_CONNECTED, which
     needs `moved` elements transposed, than as BATCH_MATMUL."""
@@ -148,8 +176,11 @@ def fully_connected_packing_the_batch(model, subgraph, codes) -> bool:
     """FC(x [m, k], W [n, k]) with variable weights and m < n as the transpose of
     FC(W, x), bias and activation then added by an ADD."""
     rewritten, changed = [], False
+    transposes = {
+        int(op.outputs[0]) for op in subgraph.operators if codes[op.opcodeIndex] == schema.BuiltinOperator.TRANSPOSE
+    }
     for op in subgraph.operators:
-        swap = _batch_side_packing(model, subgraph, codes, op)
+        swap = _batch_side_packing(model, subgraph, codes, op, transposes)
         if swap is None:
             rewritten.append(op)
             continue
@@ -170,7 +201,7 @@ def fully_connected_packing_the_batch(model, subgraph, codes) -> bool:
     return changed
 
 
-def _batch_side_packing(model, subgraph, codes, op):
+def _batch_side_packing(model, subgraph, codes, op, transposes: set[int]):
     """(x, w, bias, (m, n)) of a FULLY_CONNECTED that runs faster swapped, else None."""
     if codes[op.opcodeIndex] != schema.BuiltinOperator.FULLY_CONNECTED:
         return None
@@ -181,6 +212,8 @@ def _batch_side_packing(model, subgraph, codes, op):
         return None
     if is_constant(model, subgraph.tensors[w]):
         return None  # constant weights: XNNPACK packs them once
+    if w in transposes:
+        return None  # XNNPACK folds that TRANSPOSE into the weights, not into an input
     activation = op.builtinOptions.fusedActivationFunction
     if activation not in ADD_ACTIVATIONS or (bias < 0 and activation != schema.ActivationFunctionType.NONE):
         return None

@@ -129,14 +129,20 @@ def test_trainable_convolution_needs_a_fixed_batch():
         litetrain.build(factory(), loss, optimizer, from_logits=from_logits)
 
 
-def _matrix_products(tflite: bytes, signature: str) -> dict[str, list[tuple[int, int, int]]]:
-    """(m, n, k) of each matrix BATCH_MATMUL and each FULLY_CONNECTED in a signature's subgraph."""
-    from tensorflow.lite.python import schema_py_generated as schema
+def _signature_graph(tflite: bytes, signature: str):
+    """(the model's object tree, the subgraph of `signature`)."""
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite))
     index = next(s.subgraphIndex for s in model.signatureDefs if s.signatureKey.decode() == signature)
-    graph = model.subgraphs[index]
+    return model, model.subgraphs[index]
+
+
+def _matrix_products(tflite: bytes, signature: str) -> dict[str, list[tuple[int, int, int]]]:
+    """(m, n, k) of each matrix BATCH_MATMUL and each FULLY_CONNECTED in a signature's subgraph."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model, graph = _signature_graph(tflite, signature)
     shape = lambda t: [int(d) for d in graph.tensors[t].shape]  # noqa: E731
     found: dict[str, list] = {"BATCH_MATMUL": [], "FULLY_CONNECTED": []}
     for op in graph.operators:
@@ -180,20 +186,35 @@ def test_convolution_filter_gradients_run_as_fully_connected():
 
 
 def test_max_pool_of_a_one_hot_convolution_moves_no_windows():
-    """A convolution of few input channels, max pooled, makes its patches
-    window position by window position, so that the pool is a REDUCE_MAX and
-    its gradient needs no TRANSPOSE of the windows (values: the max_pool*
-    parity cases)."""
+    """A convolution of few input channels, max pooled, makes its patches one
+    window position at a time, so that the pool is a MAXIMUM of the positions
+    and its gradient moves no windows: the only TRANSPOSEs left are the filter
+    gradients' matrices (values: the max_pool* parity cases)."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [keras.Input((12, 12, 1)), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(), L.Flatten(), L.Dense(3)]
     )
     built = litetrain.build(model, "categorical_crossentropy", optim.SGD(0.1), batch_size=16, from_logits=True)
-    ops = [op.op for op in litetrain.profile(built.tflite, "train", runs=2).operators]
-    assert "REDUCE_MAX" in ops and "MAX_POOL_2D" not in ops and "TRANSPOSE" in ops, ops
-    assert ops.count("TRANSPOSE") == 2, ops  # only the filter gradient's (XNNPACK folds one into the product)
-    # Inference runs the same form.
-    assert "REDUCE_MAX" in [op.op for op in litetrain.profile(built.tflite, "infer", runs=2).operators]
+    for signature in ("train", "infer"):
+        ops = _operators(built.tflite, signature)
+        names = [name for name, _ in ops]
+        assert "MAXIMUM" in names and "MAX_POOL_2D" not in names, names
+    transposed = [shapes for name, shapes in _operators(built.tflite, "train") if name == "TRANSPOSE"]
+    assert transposed and all(len(shape) == 2 for shape in transposed), transposed
+
+
+def _operators(tflite: bytes, signature: str) -> list[tuple[str, list[int]]]:
+    """(operator name, shape of its first input) of each operator in a signature's subgraph."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    names = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    model, graph = _signature_graph(tflite, signature)
+    found = []
+    for op in graph.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        shape = graph.tensors[op.inputs[0]].shape if len(op.inputs) and op.inputs[0] >= 0 else None
+        found.append((names[max(code.builtinCode, code.deprecatedBuiltinCode)], [] if shape is None else list(shape)))
+    return found
 
 
 def test_wide_dense_layers_pack_the_batch_not_the_weights():

@@ -156,6 +156,20 @@ CASES = {
         True,
         optim.SGD(0.05),
     ),
+    "max_pool_after_two_convolutions": (  # the second's patches from slices; the pool tiles its output
+        lambda: cnn(L.Conv2D(3, 3, activation="relu"), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D()),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
+    "max_pool_cropped": (  # the pool reads 4 x 4 of the second convolution's 5 x 5 outputs
+        lambda: cnn(
+            L.Conv2D(3, 3, activation="relu"), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(), shape=(9, 9, 1)
+        ),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
     "average_pool": (
         lambda: cnn(L.Conv2D(4, 3, padding="same"), L.AveragePooling2D(2)),
         "categorical_crossentropy",

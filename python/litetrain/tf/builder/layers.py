@@ -13,6 +13,8 @@ FULLY_CONNECTED) so that forward and backward each take one op per product;
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import tensorflow as tf
 
@@ -136,6 +138,14 @@ class _PatchGeometry:
         self.rows = self.n * self.out_h * self.out_w
         self.depth = self.kh * self.kw * self.c
 
+    def cropped(self, out_h: int, out_w: int) -> _PatchGeometry:
+        """The geometry of the first out_h x out_w outputs only (not for one-hot patches,
+        which a CONV_2D makes at their full size)."""
+        crop = copy.copy(self)
+        crop.out_h, crop.out_w = out_h, out_w
+        crop.rows = self.n * out_h * out_w
+        return crop
+
     def taps(self):
         return [(i, j) for i in range(self.kh) for j in range(self.kw)]
 
@@ -256,6 +266,34 @@ def conv2d(ctx, layer, x):
         return act(y if bias is None else tf.nn.bias_add(y, bias))
     geometry = _trainable_patches(layer, x, tuple(layer.kernel_size), strides, padding)
     cout = kernel.shape[0]
+    # On the [rows, cout] product, so that the bias and the activation fuse into it.
+    y = _convolution(geometry, x, kernel)
+    y = y if bias is None else y + bias
+    out = tf.reshape(act(y), [geometry.n, geometry.out_h, geometry.out_w, cout])
+    if _activation_name(layer.activation) in POOL_COMMUTING_ACTIVATIONS:
+
+        def pool_first(pool_layer):
+            """act(max_pool(conv(x) + bias)): the pool moves before the bias and the
+            activation, and the convolution computes only the outputs the pool reads."""
+            p = pool_layer.pool_size[0]
+            if geometry.one_hot and geometry.s == 1:
+                pooled = pooled_one_hot_convolution(geometry, x, kernel, p)
+                return act(pooled if bias is None else pooled + bias)
+            reach_h, reach_w = geometry.out_h // p * p, geometry.out_w // p * p
+            read, z = geometry, y
+            if not geometry.one_hot and (reach_h, reach_w) != (geometry.out_h, geometry.out_w):
+                read = geometry.cropped(reach_h, reach_w)
+                z = _convolution(read, x, kernel)
+                z = z if bias is None else z + bias
+            return act(_max_pool(pool_layer, tf.reshape(z, [read.n, read.out_h, read.out_w, cout])))
+
+        ctx.note_pool_first(out, pool_first)
+    return out
+
+
+def _convolution(geometry, x, kernel):
+    """The convolution's outputs as [rows, cout], before the bias: patches . kernel^T."""
+    cout = kernel.shape[0]
 
     @tf.custom_gradient
     def convolution(x, kernel):
@@ -269,23 +307,7 @@ def conv2d(ctx, layer, x):
 
         return y, grad
 
-    # On the [rows, cout] product, so that the bias and the activation fuse into it.
-    y = convolution(x, kernel)
-    y = y if bias is None else y + bias
-    shape = [geometry.n, geometry.out_h, geometry.out_w, cout]
-    out = tf.reshape(act(y), shape)
-    if _activation_name(layer.activation) in POOL_COMMUTING_ACTIVATIONS:
-
-        def pool_first(pool_layer):
-            """act(max_pool(conv(x) + bias)): the pool moves before the bias and the activation."""
-            p = pool_layer.pool_size[0]
-            if geometry.one_hot and geometry.s == 1:
-                pooled = pooled_one_hot_convolution(geometry, x, kernel, p)
-                return act(pooled if bias is None else pooled + bias)
-            return act(_max_pool(pool_layer, tf.reshape(y, shape)))
-
-        ctx.note_pool_first(out, pool_first)
-    return out
+    return convolution(x, kernel)
 
 
 # Activations a max pool commutes with, values and gradients alike: the first
@@ -388,10 +410,13 @@ def _max_pool_grad(x, y, dy, p: int):
     n = -1 if n is None else n
     if x.shape[1] != h * p or x.shape[2] != w * p:
         x = x[:, : h * p, : w * p, :]  # rows and columns a VALID pool never reads
-    windows = tf.reshape(x, [n, h, p, w, p, c])
-    windows = tf.reshape(tf.transpose(windows, (2, 4, 0, 1, 3, 5)), [p * p, n, h, w, c])
-    spread = tf.reshape(first_maximum_gradients(windows, y, dy), [p, p, n, h, w, c])
-    return tf.reshape(tf.transpose(spread, (2, 3, 0, 4, 1, 5)), [n, h * p, w * p, c])
+    # Rank 5 at most (batch and rows merged): the converter folds these reshapes
+    # into a following product, and TFLite's BATCH_MATMUL takes no rank 6.
+    windows = tf.reshape(x, [-1, p, w, p, c])
+    windows = tf.reshape(tf.transpose(windows, (1, 3, 0, 2, 4)), [p * p, n, h, w, c])
+    positions = [tf.reshape(tf.slice(windows, [k, 0, 0, 0, 0], [1, n, h, w, c]), [n, h, w, c]) for k in range(p * p)]
+    spread = tf.reshape(concat(first_maximum_gradients(positions, y, dy), axis=0), [p, p, -1, w, c])
+    return tf.reshape(tf.transpose(spread, (2, 0, 3, 1, 4)), [n, h * p, w * p, c])
 
 
 def max_pooling2d(ctx, layer, x):

@@ -303,7 +303,9 @@ def _convolution(geometry, x, kernel):
 
         def grad(dy):
             dkernel = tf.reshape(tf.matmul(dy, patches, transpose_a=True), kernel.shape)
-            return geometry.col2im(tf.matmul(dy, matrix)), dkernel
+            # dpatches in the layout col2im slices (a product of rows [n, h, w, cout]).
+            rows = tf.reshape(dy, [geometry.n, geometry.out_h, geometry.out_w, cout])
+            return geometry.col2im(tf.matmul(rows, matrix)), dkernel
 
         return y, grad
 

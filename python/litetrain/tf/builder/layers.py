@@ -277,8 +277,7 @@ def conv2d(ctx, layer, x):
             activation, and the convolution computes only the outputs the pool reads."""
             p = pool_layer.pool_size[0]
             if geometry.one_hot and geometry.s == 1:
-                pooled = pooled_one_hot_convolution(geometry, x, kernel, p)
-                return act(pooled if bias is None else pooled + bias)
+                return act(pooled_one_hot_convolution(geometry, x, kernel, bias, p))
             reach_h, reach_w = geometry.out_h // p * p, geometry.out_w // p * p
             read, z = geometry, y
             if not geometry.one_hot and (reach_h, reach_w) != (geometry.out_h, geometry.out_w):

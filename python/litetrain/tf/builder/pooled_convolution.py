@@ -35,11 +35,13 @@ def first_maximum_gradients(windows: list, y, dy) -> list:
     return [gated[k] - gated[k + 1] for k in range(len(windows))]
 
 
-def pooled_one_hot_convolution(geometry, x, kernel, p: int):
-    """max_pool(conv(x, kernel), p x p, stride p), no bias, for a stride-1
-    convolution whose patches come from a one-hot CONV_2D (`geometry`: its
-    _PatchGeometry). Windows the pool does not reach (a VALID pool of an
-    odd size) are not computed."""
+def pooled_one_hot_convolution(geometry, x, kernel, bias, p: int):
+    """max_pool(conv(x, kernel) + bias, p x p, stride p) (bias may be None),
+    for a stride-1 convolution whose patches come from a one-hot CONV_2D
+    (`geometry`: its _PatchGeometry). Windows the pool does not reach (a VALID
+    pool of an odd size) are not computed. The bias is added in each
+    position's product (FULLY_CONNECTED adds it for free), not to the pooled
+    values: the maxima are the same."""
     g = geometry
     n, c, cout = g.n, g.c, kernel.shape[0]
     out_h, out_w = g.out_h // p, g.out_w // p
@@ -51,7 +53,7 @@ def pooled_one_hot_convolution(geometry, x, kernel, p: int):
     one_hot = g.one_hot_filter()
 
     @tf.custom_gradient
-    def pooled_convolution(x, kernel):
+    def pooled_convolution(x, kernel, *bias_arg):
         padded = tf.pad(x, [[0, 0], [g.top, bottom], [g.left, right], [0, 0]])
         matrix = tf.reshape(kernel, [cout, g.depth])
         patches, windows = [], []
@@ -59,6 +61,7 @@ def pooled_one_hot_convolution(geometry, x, kernel, p: int):
             shifted = tf.slice(padded, [0, i, j, 0], [n, crop_h, crop_w, c])
             patches.append(tf.reshape(tf.nn.conv2d(shifted, one_hot, strides=p, padding="VALID"), [rows, g.depth]))
             product = tf.matmul(patches[-1], matrix, transpose_b=True)
+            product = product + bias_arg[0] if bias_arg else product
             windows.append(tf.reshape(product, [n, out_h, out_w, cout]))
         y = windows[0]
         for window in windows[1:]:
@@ -74,8 +77,10 @@ def pooled_one_hot_convolution(geometry, x, kernel, p: int):
                 placed = tf.pad(dshifted, [[0, 0], [i, g.padded_h - i - crop_h], [j, g.padded_w - j - crop_w], [0, 0]])
                 dpadded = placed if dpadded is None else dpadded + placed
             dx = tf.slice(dpadded, [0, g.top, g.left, 0], [n, g.h, g.w, c])
-            return dx, tf.reshape(dkernel, kernel.shape)
+            # Each window's dy goes to one position: the bias gets dy's sum.
+            dbias = [tf.reduce_sum(dy, axis=[0, 1, 2])] if bias_arg else []
+            return (dx, tf.reshape(dkernel, kernel.shape), *dbias)
 
         return y, grad
 
-    return pooled_convolution(x, kernel)
+    return pooled_convolution(x, kernel) if bias is None else pooled_convolution(x, kernel, bias)

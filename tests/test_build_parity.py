@@ -150,6 +150,12 @@ CASES = {
         True,
         optim.SGD(0.05),
     ),
+    "max_pool_same": (  # two input channels (one-hot patches), SAME convolution and pool
+        lambda: cnn(L.Conv2D(4, 3, padding="same", activation="relu"), L.MaxPooling2D(padding="same"), shape=(8, 8, 2)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
     "max_pool_3": (
         lambda: cnn(L.Conv2D(3, 2, activation="relu"), L.MaxPooling2D(3), shape=(8, 8, 1)),
         "categorical_crossentropy",

@@ -168,6 +168,21 @@ def test_profile_needs_a_profiling_model_and_a_known_signature(mlp_fixed_path: P
         litetrain.profile(mlp_fixed_path, "nope")
 
 
+def test_profile_of_a_model_without_signature_defs() -> None:
+    """LiteRT gives such a model one placeholder signature: its main subgraph."""
+    tf = build_host_import("tensorflow", "TensorFlow converts a function without signatures")
+
+    @tf.function(input_signature=[tf.TensorSpec([4, 6], tf.float32)])
+    def doubled_relu(x):
+        return tf.nn.relu(x) * 2.0
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([doubled_relu.get_concrete_function()], doubled_relu)
+    model = litetrain.Model(converter.convert(), profiling=True)
+    (key,) = model.signatures
+    profile = model.profile(key, runs=2)
+    assert [op.op for op in profile.operators] == ["RELU", "MUL"] and profile.operators_in_xnnpack == 2
+
+
 def test_profile_lists_every_operator_of_the_signature(mlp_dynamic_path: Path) -> None:
     model = litetrain.Model(mlp_dynamic_path, profiling=True)
     profile = model.profile("train", runs=4, batch_size=5)

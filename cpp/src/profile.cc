@@ -183,10 +183,11 @@ SubgraphOperators DescribeOperators(const detail::CompiledModel& model, const Si
   const auto* data = static_cast<const uint8_t*>(model.bytes().data());
   const std::unique_ptr<fb::ModelT> tree = ReadModelTree(data, model.bytes().size());
   const std::vector<OperatorUse> codes = ListOperators(data, model.bytes().size());
-  const fb::SignatureDefT& signature = *tree->signature_defs.at(spec.index);
   SubgraphOperators out;
-  out.subgraph = static_cast<int32_t>(signature.subgraph_index);
-  const fb::SubGraphT& subgraph = *tree->subgraphs.at(signature.subgraph_index);
+  // A model without SignatureDefs has LiteRT's one placeholder signature: the main subgraph.
+  if (!tree->signature_defs.empty())
+    out.subgraph = static_cast<int32_t>(tree->signature_defs.at(spec.index)->subgraph_index);
+  const fb::SubGraphT& subgraph = *tree->subgraphs.at(out.subgraph);
   for (const auto& op : subgraph.operators) {
     const OperatorUse& code = codes.at(op->opcode_index);
     out.names.push_back(code.name);

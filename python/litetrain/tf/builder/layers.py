@@ -408,7 +408,7 @@ def _max_pool_grad(x, y, dy, p: int):
     """TensorFlow's MaxPoolGrad: the windows of x moved position-major (one
     TRANSPOSE each way) for first_maximum_gradients."""
     n, h, w, c = dy.shape
-    n = -1 if n is None else n
+    n = -1 if n is None else n  # a dynamic batch runs too, partly outside XNNPACK
     if x.shape[1] != h * p or x.shape[2] != w * p:
         x = x[:, : h * p, : w * p, :]  # rows and columns a VALID pool never reads
     # Rank 5 at most (batch and rows merged): the converter folds these reshapes

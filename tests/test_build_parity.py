@@ -176,6 +176,12 @@ CASES = {
         True,
         optim.SGD(0.05),
     ),
+    "max_pool_cropped_stride2": (  # a strided linear convolution (patches from slices), cropped to what the pool reads
+        lambda: cnn(L.Conv2D(4, 3, strides=2), L.MaxPooling2D(), shape=(11, 11, 3)),
+        "categorical_crossentropy",
+        True,
+        optim.SGD(0.05),
+    ),
     "average_pool": (
         lambda: cnn(L.Conv2D(4, 3, padding="same"), L.AveragePooling2D(2)),
         "categorical_crossentropy",

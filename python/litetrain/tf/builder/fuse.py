@@ -12,6 +12,8 @@
 - ADD_N (TensorFlow's sum of the gradients a tensor gets from several uses)
   as a chain of ADDs: XNNPACK has no ADD_N; the ADDs add in ADD_N's order.
 - Matrix products in the form XNNPACK runs fastest (products.py).
+- A variable read for each use of a weight, so that XNNPACK reads the
+  variable's buffer instead of copying it (variable_reads.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from litetrain.tf.builder.flatbuffer_edits import (
     tensor_like,
 )
 from litetrain.tf.builder.products import fully_connected_packing_the_batch, long_products_as_fully_connected
+from litetrain.tf.builder.variable_reads import read_variables_at_each_use
 
 
 def rewrite_for_xnnpack(model_bytes: bytes) -> bytes:
@@ -40,6 +43,7 @@ def rewrite_for_xnnpack(model_bytes: bytes) -> bytes:
         changed |= _keep_matrix_dims(model, subgraph, codes)
         changed |= _add_n_as_adds(model, subgraph, codes)
         changed |= long_products_as_fully_connected(model, subgraph, codes)
+        changed |= read_variables_at_each_use(subgraph, codes)
         if any(codes[op.opcodeIndex] == schema.BuiltinOperator.ASSIGN_VARIABLE for op in subgraph.operators):
             # Steps only: an inference signature keeps the usual form, which a baked
             # model (constant weights, packed once) needs.

@@ -1,7 +1,7 @@
 """A variable read of its own for each use (builder/variable_reads.py), on
 models converted by TensorFlow's own converter: the rewritten step computes
 what the converted one does, and a read whose uses straddle an assignment of
-its variable stays where it is."""
+its variable (direct, or inside a branch of an IF) stays where it is."""
 
 from __future__ import annotations
 
@@ -19,26 +19,36 @@ X = np.array([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]], dtype=np.float32)
 
 
 class Step(tf.Module):
-    """y = x w^T, w <- w - x / 2; with `after`, also w_read * w_new (a use of
-    the first read after the assignment)."""
+    """y = x w^T, w <- w - x / 2 (`use`: "before"); "after" also returns
+    w_read * w_new, a use of the first read after the assignment; "branch"
+    makes the assignment in a tf.cond (an IF) and then uses the first read."""
 
-    def __init__(self, after: bool):
+    def __init__(self, use: str):
         super().__init__()
         self.w = tf.Variable(W0)
-        self.after = after
+        self.use = use
 
     @tf.function(input_signature=[tf.TensorSpec([2, 3], tf.float32)])
     def step(self, x):
         w = self.w.read_value()
         outputs = {"y": tf.matmul(x, w, transpose_b=True)}
+        if self.use == "branch":
+
+            def update():
+                self.w.assign(w - 0.5 * x)
+                return tf.constant(1.0)
+
+            updated = tf.cond(tf.reduce_sum(x) < 100.0, update, lambda: tf.constant(0.0))
+            outputs["product"] = w * updated
+            return outputs
         self.w.assign(w - 0.5 * x)
-        if self.after:
+        if self.use == "after":
             outputs["product"] = w * self.w.read_value()
         return outputs
 
 
-def _converted(after: bool) -> bytes:
-    module = Step(after)
+def _converted(use: str) -> bytes:
+    module = Step(use)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([module.step.get_concrete_function()], module)
     converter.experimental_enable_resource_variables = True
     return converter.convert()
@@ -56,28 +66,30 @@ def _run_steps(model_bytes: bytes, steps: int = 3) -> list[dict]:
     return [run(x=X) for _ in range(steps)]
 
 
-def _expected(after: bool, steps: int = 3) -> list[dict]:
+def _expected(use: str, steps: int = 3) -> list[dict]:
     w, results = W0.copy(), []
     for _ in range(steps):
         new = w - 0.5 * X
         result = {"y": X @ w.T}
-        if after:
+        if use == "after":
             result["product"] = w * new
+        elif use == "branch":
+            result["product"] = w
         results.append(result)
         w = new
     return results
 
 
-@pytest.mark.parametrize("after", [False, True], ids=["uses_before_the_assignment", "a_use_after_the_assignment"])
-def test_rewritten_step_computes_what_the_converted_one_does(after):
-    converted = _converted(after)
+@pytest.mark.parametrize("use", ["before", "after", "branch"])
+def test_rewritten_step_computes_what_the_converted_one_does(use):
+    converted = _converted(use)
     rewritten = rewrite_for_xnnpack(converted)
-    if after:
-        # Read again after the assignment, the product would square the new value.
-        assert _reads(rewritten) == _reads(converted)
-    else:
+    if use == "before":
         assert _reads(rewritten) == _reads(converted) + 1  # one read for the product, one for the update
-    for got, want in zip(_run_steps(rewritten), _expected(after)):
+    else:
+        # Read again after the assignment, the product would see the new value.
+        assert _reads(rewritten) == _reads(converted)
+    for got, want in zip(_run_steps(rewritten), _expected(use)):
         assert set(got) == set(want)
         for name in want:
             np.testing.assert_allclose(got[name], want[name], rtol=1e-6, atol=1e-6, err_msg=name)

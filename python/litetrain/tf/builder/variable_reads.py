@@ -37,7 +37,7 @@ def read_variables_at_each_use(subgraph, codes) -> bool:
             consumers.setdefault(t, []).append(index)
 
     reads_before: dict[int, list] = {}  # operator index -> new reads to run just before it
-    moved: set[int] = set()  # indices of reads replaced by their copies
+    moved: set[int] = set()  # indices of the reads replaced by reads at their uses
     for index, op in enumerate(operators):
         if codes[op.opcodeIndex] != read_code:
             continue
@@ -45,13 +45,14 @@ def read_variables_at_each_use(subgraph, codes) -> bool:
         uses = consumers.get(value, [])
         if variable is None or value in graph_outputs or len(uses) < 2:
             continue
-        if any(assigns[k] in (variable, ANY_VARIABLE) for k in range(index + 1, uses[-1])):
+        if any(assigns[k] in (variable, _ANY_VARIABLE) for k in range(index + 1, uses[-1])):
             continue  # a use after an assignment must not see the new value
         for n, use in enumerate(uses):
-            copy = value if n == 0 else tensor_like(subgraph, value, f"read_{n}")
-            if copy != value:
-                operators[use].inputs = [copy if int(t) == value else int(t) for t in operators[use].inputs]
-            reads_before.setdefault(use, []).append(_read(op, copy))
+            target = value  # the first use keeps the original tensor
+            if n:
+                target = tensor_like(subgraph, value, f"read_{n}")
+                operators[use].inputs = [target if int(t) == value else int(t) for t in operators[use].inputs]
+            reads_before.setdefault(use, []).append(_read(op, target))
         moved.add(index)
     if not moved:
         return False
@@ -71,16 +72,16 @@ _CALLS = (
     schema.BuiltinOperator.IF,
     schema.BuiltinOperator.STABLEHLO_COMPOSITE,
 )
-ANY_VARIABLE = ("*",)
+_ANY_VARIABLE = ("*",)
 
 
 def _assigns(op, codes, variable_of) -> tuple | None:
-    """The variable `op` may assign: its name, ANY_VARIABLE, or None."""
+    """The variable `op` may assign: its name, _ANY_VARIABLE, or None."""
     code = codes[op.opcodeIndex]
     if code in _CALLS:
-        return ANY_VARIABLE
+        return _ANY_VARIABLE
     if code == schema.BuiltinOperator.ASSIGN_VARIABLE:
-        return variable_of.get(int(op.inputs[0]), ANY_VARIABLE)
+        return variable_of.get(int(op.inputs[0]), _ANY_VARIABLE)
     return None
 
 

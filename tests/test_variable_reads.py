@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow as tf
-from tensorflow.lite.python import schema_py_generated as schema
-from tensorflow.lite.tools import flatbuffer_utils
 
 import litetrain
-from litetrain.tf.builder.fuse import rewrite_for_xnnpack
+from conftest import build_host_import
+
+tf = build_host_import("tensorflow", "TensorFlow converts the models and rewrites them")
+from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
+from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
+
+from litetrain.tf.builder.fuse import rewrite_for_xnnpack  # noqa: E402
+
+pytestmark = pytest.mark.needs_tensorflow
 
 W0 = np.arange(6, dtype=np.float32).reshape(2, 3) / 4.0
 X = np.array([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]], dtype=np.float32)

@@ -210,7 +210,9 @@ class _PatchGeometry:
         channels [first, first + size) of dpatches as [n, out_h, out_w, size]:
         a caller that computes dpatches as a product can compute each block as
         a product of its own (XNNPACK's SLICE of one product's output is a
-        copy, and runs on one thread)."""
+        copy, and runs on one thread). Only the stride-1 gather asks for
+        blocks narrower than the whole; the other forms take it all and slice
+        it themselves, as measured fastest for them."""
         n, c, s = self.n, self.c, self.s
         if self.one_hot:
             return tf.nn.conv2d_transpose(
@@ -238,11 +240,12 @@ class _PatchGeometry:
             total = tf.reshape(total, [n, self.padded_h, self.padded_w, c])
             return tf.slice(total, [0, self.top, self.left, 0], [n, self.h, self.w, c])
         folded_h, folded_w = self.padded_h // s, self.padded_w // s
+        tap_block = self.sliced(block(0, self.depth))
         total = None
         for t, (i, j) in enumerate(self.taps()):
             channel = ((i % s) * s + j % s) * c
             placed = tf.pad(
-                block(t * c, c),
+                tap_block(t * c, c),
                 [
                     [0, 0],
                     [i // s, folded_h - i // s - self.out_h],
@@ -315,14 +318,16 @@ def _convolution(geometry, x, kernel):
 
         def grad(dy):
             dkernel = tf.reshape(tf.matmul(dy, patches, transpose_a=True), kernel.shape)
-            # dpatches as products of rows [n, h, w, cout], in col2im's layout.
+            # dpatches as products of rows [n, h, w, cout], in col2im's layout,
+            # a product per block col2im asks for: cheaper than slices of one
+            # product (the bench CNN's conv2 at batch 128: 3.49 -> 3.23 ms a
+            # step at two threads, 2-5 % at one).
             rows = tf.reshape(dy, [geometry.n, geometry.out_h, geometry.out_w, cout])
-            if geometry.s > 1 or geometry.one_hot:
-                return geometry.col2im(geometry.sliced(tf.matmul(rows, matrix))), dkernel
-            # Stride 1: col2im reads kh blocks of kw * c channels; a product per
-            # block is cheaper than slices of one product (the bench CNN's conv2
-            # at batch 128: 3.49 -> 3.23 ms a step at two threads, 2-5 % at one).
-            return geometry.col2im(lambda first, size: tf.matmul(rows, matrix[:, first : first + size])), dkernel
+
+            def dpatches(first: int, size: int):
+                return tf.matmul(rows, matrix if size == geometry.depth else matrix[:, first : first + size])
+
+            return geometry.col2im(dpatches), dkernel
 
         return y, grad
 

@@ -201,9 +201,13 @@ def test_convolution_filter_gradients_run_as_fully_connected():
     profile = litetrain.profile(built.tflite, "train", runs=2)
     assert {op.op for op in profile.operators if not op.in_xnnpack} <= {"CALL_ONCE", "ARG_MAX", "EQUAL", "CAST"}
 
-    # The dense layers of an MLP keep BATCH_MATMUL: the transposes would cost more.
+    # A dense layer's weight gradient dy^T . x runs as FC too, unswapped: [units, inputs]
+    # (XNNPACK folds x's transpose into the weights). The input gradient dy . W keeps
+    # BATCH_MATMUL: transposing W would cost more.
     mlp = litetrain.build(issue_mlp(), "categorical_crossentropy", optim.SGD(0.1), batch_size=8, from_logits=True)
-    assert len(_matrix_products(mlp.tflite, "train")["BATCH_MATMUL"]) == 3
+    products = _matrix_products(mlp.tflite, "train")
+    assert products["BATCH_MATMUL"] == [(8, 16, 4)], products
+    assert {(16, 32, 8), (4, 16, 8)} <= set(products["FULLY_CONNECTED"]), products
 
 
 def test_max_pool_of_a_one_hot_convolution_moves_no_windows():

@@ -29,7 +29,7 @@ from litetrain.tf.builder.flatbuffer_edits import (
     static_shape,
     tensor_like,
 )
-from litetrain.tf.builder.products import fully_connected_packing_the_batch, long_products_as_fully_connected
+from litetrain.tf.builder.products import fully_connected_packing_the_batch, matrix_products_as_fully_connected
 from litetrain.tf.builder.variable_reads import read_variables_at_each_use
 
 
@@ -42,7 +42,7 @@ def rewrite_for_xnnpack(model_bytes: bytes) -> bytes:
         changed |= _fold_biases(subgraph, codes)
         changed |= _keep_matrix_dims(model, subgraph, codes)
         changed |= _add_n_as_adds(model, subgraph, codes)
-        changed |= long_products_as_fully_connected(model, subgraph, codes)
+        changed |= matrix_products_as_fully_connected(model, subgraph, codes)
         changed |= read_variables_at_each_use(subgraph, codes)
         if any(codes[op.opcodeIndex] == schema.BuiltinOperator.ASSIGN_VARIABLE for op in subgraph.operators):
             # Steps only: an inference signature keeps the usual form, which a baked

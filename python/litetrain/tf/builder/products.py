@@ -2,8 +2,9 @@
 by rules measured on ai-edge-litert 2.3 (the constants below).
 
 - BATCH_MATMUL of matrices as FULLY_CONNECTED (with TRANSPOSEs of the
-  operands it needs in another layout) where XNNPACK runs that faster: long
-  reductions such as a convolution's filter gradient.
+  operands it needs in another layout) where XNNPACK runs that faster: every
+  weight gradient (dy^T . x), long reductions such as a convolution's filter
+  gradient above all.
 - FULLY_CONNECTED with variable weights larger than its batch, swapped:
   out = FC(W, x)^T, so that XNNPACK packs the batch, not the weights, every
   step.
@@ -25,7 +26,7 @@ from litetrain.tf.builder.flatbuffer_edits import (
 )
 
 
-def long_products_as_fully_connected(model, subgraph, codes) -> bool:
+def matrix_products_as_fully_connected(model, subgraph, codes) -> bool:
     """BATCH_MATMUL of two matrices as FULLY_CONNECTED (+ TRANSPOSEs) where that is faster."""
     transposed: dict[int, int] = {}  # tensor -> its transpose, made once
     rewritten, changed = [], False
@@ -46,18 +47,20 @@ def long_products_as_fully_connected(model, subgraph, codes) -> bool:
             continue
         a, b, adj_x, adj_y, (m, n, k) = product
         if adj_x and not adj_y:
-            # Both operands [k, .]: a filter gradient. Each form transposes one
-            # operand itself and hands XNNPACK the other's transpose to fold.
-            swap = _fold_cost(a, b, subgraph) > _fold_cost(b, a, subgraph)
+            # Both operands [k, .]: a weight gradient. Each form transposes one
+            # operand itself and hands XNNPACK the other's transpose to fold;
+            # BATCH_MATMUL would transpose `a` itself all the same.
+            long = k >= LONG_REDUCTION * max(m, n)
+            swap = long and _fold_cost(a, b, subgraph) > _fold_cost(b, a, subgraph)
         else:
             # XNNPACK packs the weights' rows each run: the smaller side is the weights.
             # (FULLY_CONNECTED keeps the leading dimensions of an input of rank > 2.)
             swap = n > m and len(subgraph.tensors[a].shape) == 2
-        moved = (0 if adj_y else n * k) + (m * k if adj_x else 0) + (m * n if swap else 0)
-        batched = len(subgraph.tensors[a].shape) > 2
-        if not _faster_as_fully_connected(m, n, k, moved, batched):
-            rewritten.append(op)
-            continue
+            moved = (0 if adj_y else n * k) + (m * k if adj_x else 0) + (m * n if swap else 0)
+            batched = len(subgraph.tensors[a].shape) > 2
+            if not _faster_as_fully_connected(m, n, k, moved, batched):
+                rewritten.append(op)
+                continue
         fc_index = operator_code(model, codes, schema.BuiltinOperator.FULLY_CONNECTED)
         code = model.operatorCodes[fc_index]
         code.version = max(code.version, KEEP_NUM_DIMS_VERSION)
@@ -135,8 +138,15 @@ def _swap_permutation(model, subgraph) -> int:
 # [16, 3872] x [3872, 72], 186 us against 90 us as FC (+ 43 us of transposes);
 # [8, 21632] x [21632, 9], 229 us against 138 (+ 51). A large product whose
 # transposes are tiny wins too: dpatches = dy [3872, 16] x kernel [16, 72],
-# 122 against 89 us. Elsewhere the transposes cost more than FC saves (the
-# MLPs' gradients, 1-4 % slower), or the product is too small to matter;
+# 122 against 89 us. A dense layer's weight gradient dy^T . x, unswapped
+# (XNNPACK folds x's transpose into the weights; BATCH_MATMUL transposes dy
+# too), whole bare steps against BATCH_MATMUL: 784-128-10 at batch 8 65.8 ->
+# 62.1 us, 32 148.4 -> 143.7, 128 540.7 -> 530.6; 784-512-512-10 at 8 502 ->
+# 494, 32 1,110 -> 1,091, 128 3,999 -> 3,984; 32-16-4 at 8 3.78 -> 3.73;
+# level at 2048-256-10 batch 256 and 4096-64-10 batch 64. Swapped (x folded
+# the other way, the result transposed) it is slower: 784-128-10 at batch 32
+# 155.3 us. Elsewhere the transposes cost more than FC saves (an input
+# gradient dy . W: level at best), or the product is too small to matter;
 # except a product of rows [..., rows, k], which BATCH_MATMUL runs as a batch
 # of small products: the bench CNN's dpatches at batch 1, [5, 2, 5, 2, 16] x
 # [16, 72], 11.1 us against 1.0 as FC.

@@ -257,6 +257,51 @@ def test_wide_dense_layers_pack_the_batch_not_the_weights():
     assert (1, 320, 64) in _matrix_products(one.tflite, "train")["FULLY_CONNECTED"]
 
 
+def test_portable_build_leaves_out_the_forms_tuned_for_litetrain():
+    """portable=True keeps the forms that any runtime's XNNPACK takes under its
+    default options (no DYNAMIC_FULLY_CONNECTED): one variable read per weight,
+    BATCH_MATMUL weight gradients, no swapped dense layer; and it trains alike."""
+    factory, loss, from_logits, optimizer = CASES["dense_wide"]
+    keras.utils.set_random_seed(0)
+    model = factory()
+    tuned, portable = (
+        litetrain.build(model, loss, optimizer, batch_size=8, from_logits=from_logits, portable=portable)
+        for portable in (False, True)
+    )
+    reads = {
+        name: [op for op, _ in _operators(built.tflite, "train")].count("READ_VARIABLE")
+        for name, built in (("tuned", tuned), ("portable", portable))
+    }
+    assert reads["portable"] < reads["tuned"], reads
+    products = _matrix_products(portable.tflite, "train")
+    assert (8, 320, 64) in products["FULLY_CONNECTED"] and (320, 8, 64) not in products["FULLY_CONNECTED"]
+    assert (320, 64, 8) in products["BATCH_MATMUL"], products  # dW = dy^T . x
+    assert (320, 64, 8) in _matrix_products(tuned.tflite, "train")["FULLY_CONNECTED"]
+
+    # What runs outside XNNPACK under the runtime's default flags.
+    default_flags = litetrain.xnnpack_flags.DEFAULT & ~litetrain.xnnpack_flags.DYNAMIC_FULLY_CONNECTED
+    builtin = {
+        name: sum(
+            not op.in_xnnpack and op.op == "FULLY_CONNECTED"
+            for op in litetrain.profile(built.tflite, "train", runs=1, xnnpack_flags=default_flags).operators
+        )
+        for name, built in (("tuned", tuned), ("portable", portable))
+    }
+    assert builtin["portable"] < builtin["tuned"], builtin
+
+    x = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[np.arange(64) % 4]
+    trained = {}
+    for name, built in (("tuned", tuned), ("portable", portable)):
+        trainer = built.trainer()
+        trainer.fit(x, y, batch_size=8, epochs=3, shuffle=False, progress=False)
+        trained[name] = trainer.snapshot()
+    for weight in tuned.trainable_weights:
+        np.testing.assert_allclose(trained["portable"][weight], trained["tuned"][weight], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="portable must be True or False"):
+        litetrain.build(model, loss, optimizer, batch_size=8, from_logits=from_logits, portable="yes")
+
+
 def test_frozen_layers_are_constants_and_match_tensorflow():
     factory = CASES["max_pool"][0]
     ours, theirs, weights, reference, initial, built = run_both(

@@ -33,8 +33,14 @@ from litetrain.tf.builder.products import fully_connected_packing_the_batch, mat
 from litetrain.tf.builder.variable_reads import read_variables_at_each_use
 
 
-def rewrite_for_xnnpack(model_bytes: bytes) -> bytes:
-    """Returns the model with the rewrites applied (unchanged if none applies)."""
+def rewrite_for_xnnpack(model_bytes: bytes, *, portable: bool = False) -> bytes:
+    """Returns the model with the rewrites applied (unchanged if none applies).
+
+    `portable`: only those that help any runtime (the first three above). The
+    others pay off where XNNPACK runs FULLY_CONNECTED with computed weights
+    (its DYNAMIC_FULLY_CONNECTED flag, litetrain's default) and reads
+    variables in place; under LiteRT's or TensorFlow's default options those
+    forms run on builtin kernels instead."""
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
     codes = [builtin_code(c) for c in model.operatorCodes]
     changed = False
@@ -42,6 +48,8 @@ def rewrite_for_xnnpack(model_bytes: bytes) -> bytes:
         changed |= _fold_biases(subgraph, codes)
         changed |= _keep_matrix_dims(model, subgraph, codes)
         changed |= _add_n_as_adds(model, subgraph, codes)
+        if portable:
+            continue
         changed |= matrix_products_as_fully_connected(model, subgraph, codes)
         changed |= read_variables_at_each_use(subgraph, codes)
         if any(codes[op.opcodeIndex] == schema.BuiltinOperator.ASSIGN_VARIABLE for op in subgraph.operators):

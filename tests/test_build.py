@@ -264,13 +264,14 @@ def test_portable_build_leaves_out_the_forms_tuned_for_litetrain():
     factory, loss, from_logits, optimizer = CASES["dense_wide"]
     keras.utils.set_random_seed(0)
     model = factory()
-    tuned, portable = (
-        litetrain.build(model, loss, optimizer, batch_size=8, from_logits=from_logits, portable=portable)
-        for portable in (False, True)
-    )
+    files = {
+        name: litetrain.build(model, loss, optimizer, batch_size=8, from_logits=from_logits, portable=portable)
+        for name, portable in (("tuned", False), ("portable", True))
+    }
+    tuned, portable = files["tuned"], files["portable"]
     reads = {
         name: [op for op, _ in _operators(built.tflite, "train")].count("READ_VARIABLE")
-        for name, built in (("tuned", tuned), ("portable", portable))
+        for name, built in files.items()
     }
     assert reads["portable"] < reads["tuned"], reads
     products = _matrix_products(portable.tflite, "train")
@@ -285,14 +286,14 @@ def test_portable_build_leaves_out_the_forms_tuned_for_litetrain():
             not op.in_xnnpack and op.op == "FULLY_CONNECTED"
             for op in litetrain.profile(built.tflite, "train", runs=1, xnnpack_flags=default_flags).operators
         )
-        for name, built in (("tuned", tuned), ("portable", portable))
+        for name, built in files.items()
     }
     assert builtin["portable"] < builtin["tuned"], builtin
 
     x = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
     y = np.eye(4, dtype=np.float32)[np.arange(64) % 4]
     trained = {}
-    for name, built in (("tuned", tuned), ("portable", portable)):
+    for name, built in files.items():
         trainer = built.trainer()
         trainer.fit(x, y, batch_size=8, epochs=3, shuffle=False, progress=False)
         trained[name] = trainer.snapshot()

@@ -36,8 +36,8 @@ from litetrain.tf.builder.variable_reads import read_variables_at_each_use
 def rewrite_for_xnnpack(model_bytes: bytes, *, portable: bool = False) -> bytes:
     """Returns the model with the rewrites applied (unchanged if none applies).
 
-    `portable`: only those that help any runtime (the first three above). The
-    others pay off where XNNPACK runs FULLY_CONNECTED with computed weights
+    `portable`: only those that help any runtime (biases folded, keep_num_dims,
+    ADD_N as ADDs). The others pay off where XNNPACK runs FULLY_CONNECTED with computed weights
     (its DYNAMIC_FULLY_CONNECTED flag, litetrain's default) and reads
     variables in place; under LiteRT's or TensorFlow's default options those
     forms run on builtin kernels instead."""

@@ -14,7 +14,7 @@ import pytest
 from conftest import REPORT, training_batches
 from litetrain import _core
 from litetrain.bench import arithmetic, gates, report
-from litetrain.bench.systems import SYSTEMS
+from litetrain.bench.systems import FILE_PEERS, SYSTEMS
 
 
 def test_bare_step_loop_trains_on_its_batches_and_times_natively(mlp_fixed_path):
@@ -148,6 +148,58 @@ def test_report_tables_and_readme_section(tmp_path):
         report.update_readme(readme, "x")
 
 
+def test_a_front_end_timed_on_both_files_counts_its_faster_file_that_trained(tmp_path):
+    from litetrain.bench.worker import _faster_file_per_system
+
+    def timed(system, us, model_file, trained=True):
+        return {**_row(system, us, trained=trained), "model_file": model_file}
+
+    rows = [
+        timed("litetrain_fit", 150, "as built"),
+        timed("tflite_interpreter", 214, "as built"),
+        timed("tflite_interpreter", 185, "portable"),
+        timed("litert_interpreter", 300, "as built"),
+        timed("litert_interpreter", 100, "portable", trained=False),
+        timed("litert_compiled_model", 440, "as built"),
+        {**_row("litert_compiled_model", 0), "model_file": "portable", "error": "setup failed: x"},
+    ]
+    picked = {r["system"]: r for r in _faster_file_per_system(rows)}
+    assert len(picked) == 4 and "other_files" not in picked["litetrain_fit"]
+    assert picked["tflite_interpreter"]["model_file"] == "portable"
+    assert picked["tflite_interpreter"]["other_files"] == [{"model_file": "as built", "median_us": 214, "error": None}]
+    # A faster file whose steps did not train, or one that failed, does not count.
+    assert picked["litert_interpreter"]["model_file"] == "as built"
+    assert picked["litert_compiled_model"]["median_us"] == 440
+    table = report.latency_table(list(picked.values()), threads=1)
+    assert "| 185 (1.23x) † |" in table and "| 300 (2.00x) |" in table
+    results = {"info": _info(), "rows": list(picked.values()), "memory": []}
+    verdict = gates.evaluate(results["rows"], gates.FULL)
+    assert "†: on the file built with `portable=True`" in report.markdown(results, verdict)
+    only_as_built = [r for r in picked.values() if r["system"] != "tflite_interpreter"]
+    assert "†" not in report.markdown({**results, "rows": only_as_built}, verdict)
+
+
+def _info():
+    return {
+        "mode": "full",
+        "date": "2026-12-06 10:00 UTC",
+        "command": "litetrain bench",
+        "threads": [1],
+        "machine": {
+            "cpu": "x",
+            "cores": 2,
+            "arch": "x86_64",
+            "os": "Debian",
+            "python": "3.11",
+            "litetrain": "0",
+            "ai-edge-litert": "2.3.0",
+            "tensorflow": None,
+        },
+        "load_average": {"start": [0.0], "end": [0.0]},
+        "sgemm": [{"gflops": 100.0}],
+    }
+
+
 @pytest.mark.needs_tensorflow
 def test_flops_count_each_product_of_a_step():
     import keras
@@ -208,6 +260,11 @@ def test_quick_run_trains_every_system_and_passes_its_gates(tmp_path):
             assert "error" not in row, row
             assert row["trained"], row
             assert row["min_us"] <= row["median_us"] <= row["max_us"]
+        # The other front ends of a .tflite were timed on the portable file too.
+        for system in FILE_PEERS:
+            files = [systems[system]["model_file"], *(o["model_file"] for o in systems[system]["other_files"])]
+            assert sorted(files) == ["as built", "portable"], systems[system]
+            assert all(o["median_us"] > 0 for o in systems[system]["other_files"])
     memory = {m["system"]: m for m in data["memory"]}
     assert memory["litetrain_fit"]["tensorflow_imported"] is False and memory["keras_fit"]["tensorflow_imported"]
     assert memory["litetrain_fit"]["peak_rss_mb"] < memory["keras_fit"]["peak_rss_mb"]

@@ -49,15 +49,20 @@ class ModelSpec:
         keras.utils.set_random_seed(0)
         return keras.Sequential([keras.Input(self.input_shape), *self.layers(keras)], name=self.name.replace("-", "_"))
 
-    def build(self, batch: int | None) -> bytes:
+    def build(self, batch: int | None, portable: bool = False) -> bytes:
         """The training ``.tflite`` made by :func:`litetrain.build` from
         :meth:`keras` (what a user of litetrain gets), with a fixed batch
-        (None: a dynamic one)."""
+        (None: a dynamic one); `portable` as :func:`litetrain.build` takes it."""
         import litetrain
         from litetrain import optim
 
         built = litetrain.build(
-            self.keras(), "categorical_crossentropy", optim.SGD(LEARNING_RATE), batch_size=batch, from_logits=True
+            self.keras(),
+            "categorical_crossentropy",
+            optim.SGD(LEARNING_RATE),
+            batch_size=batch,
+            from_logits=True,
+            portable=portable,
         )
         return built.tflite
 
@@ -100,10 +105,11 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-def model_file(spec: ModelSpec, batch: int, folder: Path) -> Path:
-    """The model's ``.tflite`` for `batch` in `folder`, built (with TensorFlow)
-    unless an earlier run left it there. The name carries a hash of the
-    model's definition and of the builder's code, so a stale file is never used."""
+def model_file(spec: ModelSpec, batch: int, folder: Path, portable: bool = False) -> Path:
+    """The model's ``.tflite`` for `batch` in `folder` (built with
+    ``portable=True`` when `portable`), built (with TensorFlow) unless an
+    earlier run left it there. The name carries a hash of the model's
+    definition and of the builder's code, so a stale file is never used."""
     import litetrain
 
     digest = hashlib.sha256(f"{spec.source} batch={batch}".encode())
@@ -111,12 +117,12 @@ def model_file(spec: ModelSpec, batch: int, folder: Path) -> Path:
     for source in sorted([*(package / "tf" / "builder").glob("*.py"), package / "optim.py"]):
         digest.update(source.read_bytes())
     key = digest.hexdigest()[:10]
-    path = folder / f"{spec.name}-b{batch}-{key}.tflite"
+    path = folder / f"{spec.name}-b{batch}{'-portable' if portable else ''}-{key}.tflite"
     if not path.exists():
         from litetrain._files import write_atomically
 
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, spec.build(batch))
+        write_atomically(path, spec.build(batch, portable))
     return path
 
 

@@ -26,6 +26,8 @@ COLUMNS = {
     "keras_train_on_batch": "Keras `train_on_batch`",
     "ort_training": "ONNX Runtime training",
 }
+# After a front end's time when its faster file was the portable one.
+PORTABLE_MARK = " †"
 README_START = "<!-- litetrain bench: start -->"
 README_END = "<!-- litetrain bench: end -->"
 
@@ -80,9 +82,25 @@ def _cell(row: dict | None, fit: dict | None, limit: dict | None) -> str:
         text += f" ({row['median_us'] / limit['median_us']:.2f}x limit)"
     elif row["system"] not in ("litetrain_fit", "limit", "cpp_fit") and fit is not None:
         text += f" ({row['median_us'] / fit['median_us']:.2f}x)"
+    if row.get("model_file") == "portable":
+        text += PORTABLE_MARK
     if not row["trained"]:
         text += " **did not train**"
     return text
+
+
+def _portable_legend(rows: list[dict]) -> list[str]:
+    """The footnote for the † cells, when a table has any."""
+    if not any(r.get("model_file") == "portable" for r in rows):
+        return []
+    return [
+        "",
+        (
+            "†: on the file built with `portable=True`, faster for that front end than the file as built in "
+            "this run. The LiteRT Interpreter, LiteRT CompiledModel and `tf.lite` Interpreter are timed on "
+            "both files and their faster one counts; litetrain runs the file as built."
+        ),
+    ]
 
 
 def sgemm_rate(info: dict) -> float | None:
@@ -189,6 +207,7 @@ def markdown(results: dict, verdict: Verdict) -> str:
     ]
     for threads in info["threads"]:
         out += ["", f"## Threads: {threads}", "", latency_table(results["rows"], threads, sgemm_rate(info))]
+    out += _portable_legend(results["rows"])
     out += ["", "## Gates", ""]
     out += [f"- {c}" for c in verdict.checks] or ["- (none evaluated)"]
     out += [f"- {f}" for f in verdict.failures if f not in verdict.checks]
@@ -212,6 +231,7 @@ def readme_section(results: dict, verdict: Verdict, plot: str | None) -> str:
         ),
         "",
         latency_table(results["rows"], info["threads"][0], sgemm_rate(info)),
+        *_portable_legend([r for r in results["rows"] if r["threads"] == info["threads"][0]]),
         "",
         f"numpy sgemm on one core in the same run: {_sgemm_text(info)}.",
     ]

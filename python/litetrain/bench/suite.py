@@ -17,7 +17,7 @@ from pathlib import Path
 
 from litetrain.bench import arithmetic, gates, report
 from litetrain.bench.models import MODELS, model_file
-from litetrain.bench.systems import NEEDS_TENSORFLOW, SYSTEMS
+from litetrain.bench.systems import FILE_PEERS, NEEDS_TENSORFLOW, SYSTEMS
 
 
 @dataclass
@@ -73,7 +73,7 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def _run_worker(plan: Plan, threads: int, files: dict, work: Path, logs: Path) -> list[dict]:
+def _run_worker(plan: Plan, threads: int, files: dict, portable_files: dict, work: Path, logs: Path) -> list[dict]:
     rows_path = work / f"rows-threads{threads}.jsonl"
     plan_path = work / f"plan-threads{threads}.json"
     plan_path.write_text(
@@ -84,7 +84,14 @@ def _run_worker(plan: Plan, threads: int, files: dict, work: Path, logs: Path) -
                 "tensorflow_systems": sorted(NEEDS_TENSORFLOW),
                 "out": str(rows_path),
                 "cases": [
-                    {"model": m, "batch": b, "file": str(files[m, b]), "systems": plan.systems} for m, b in plan.cases
+                    {
+                        "model": m,
+                        "batch": b,
+                        "file": str(files[m, b]),
+                        "portable_file": str(portable_files[m, b]) if (m, b) in portable_files else None,
+                        "systems": plan.systems,
+                    }
+                    for m, b in plan.cases
                 ],
             }
         )
@@ -177,11 +184,16 @@ def run(
     _say(f"  models: {len(needed)} (built with litetrain.build unless {cache} has them)")
     for m, b in sorted(needed):
         files[m, b] = model_file(MODELS[m], b, cache)
+    # The front ends that time both files (systems.FILE_PEERS) need the portable one.
+    portable_files = {}
+    if set(FILE_PEERS) & set(plan.systems):
+        _say(f"  portable files (build(portable=True)) for {', '.join(s for s in FILE_PEERS if s in plan.systems)}")
+        portable_files = {(m, b): model_file(MODELS[m], b, cache, portable=True) for m, b in plan.cases}
     info["sgemm"] = [arithmetic.sgemm_gflops()]
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix=".work-", dir=out) as work:
         for threads in plan.threads:
-            rows += _run_worker(plan, threads, files, Path(work), logs)
+            rows += _run_worker(plan, threads, files, portable_files, Path(work), logs)
     info["sgemm"].append(arithmetic.sgemm_gflops())  # before and after: the machine may have changed
     _say(
         f"  numpy sgemm, one thread: {info['sgemm'][0]['gflops']:.1f} / {info['sgemm'][1]['gflops']:.1f} GFLOP/s "

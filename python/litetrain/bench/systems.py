@@ -37,6 +37,11 @@ SYSTEMS: dict[str, tuple[str, str]] = {
     "keras_train_on_batch": ("Keras train_on_batch", "tensorflow"),
     "ort_training": ("ONNX Runtime training", "onnxruntime"),
 }
+# The systems that train the .tflite through another front end, as its users
+# would. The file as built is tuned for litetrain's CPU options, which those
+# front ends' defaults do not set, so each is timed on it and on the file
+# built with portable=True, and its faster file counts.
+FILE_PEERS = ("litert_interpreter", "litert_compiled_model", "tflite_interpreter")
 # ort_training takes its initial weights from the Keras model.
 NEEDS_TENSORFLOW = {"tflite_interpreter", "tf_function", "keras_train_on_batch", "ort_training"}
 NEEDS_ONNXRUNTIME = {"ort_training"}

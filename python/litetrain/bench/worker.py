@@ -11,6 +11,7 @@ the suite sends to a log file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -56,12 +57,11 @@ def _flops(spec, batch: int) -> int:
 
 def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: bool) -> list[dict]:
     """Times every system of one case; returns one row per system."""
-    import numpy as np
-
     from litetrain import _core
     from litetrain.bench import onnx_peer
     from litetrain.bench.models import MODELS, training_data
     from litetrain.bench.systems import (
+        FILE_PEERS,
         NEEDS_ONNXRUNTIME,
         NEEDS_TENSORFLOW,
         NOT_INSTALLED,
@@ -74,6 +74,9 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
     batch = case_plan["batch"]
     x, y = training_data(spec, batch)
     case = Case(Path(case_plan["file"]).read_bytes(), batch, threads, x, y, keras=spec.keras)
+    files = {"as built": case}
+    if case_plan.get("portable_file"):
+        files["portable"] = dataclasses.replace(case, model_bytes=Path(case_plan["portable_file"]).read_bytes())
     base = {
         "model": spec.name,
         "model_label": spec.label,
@@ -81,44 +84,75 @@ def run_case(case_plan: dict, threads: int, protocol: dict, have_tensorflow: boo
         "threads": threads,
         "flops": _flops(spec, batch) if have_tensorflow else None,
     }
-    rows, guarded, names = [], [], []
+    # One entry per (system, file) timed: [row, runner or None].
+    entries: list[list] = []
     for system in case_plan["systems"]:
         row = {**base, "system": system, "label": SYSTEMS[system][0], "family": SYSTEMS[system][1]}
         if system in NEEDS_TENSORFLOW and not have_tensorflow:
-            rows.append({**row, "error": NOT_INSTALLED, "not_installed": True})
+            entries.append([{**row, "error": NOT_INSTALLED, "not_installed": True}, None])
             continue
         if system in NEEDS_ONNXRUNTIME and not onnx_peer.available():
-            rows.append({**row, "error": onnx_peer.NOT_INSTALLED, "not_installed": True})
+            entries.append([{**row, "error": onnx_peer.NOT_INSTALLED, "not_installed": True}, None])
             continue
-        try:
-            runner = _Guarded(make_runner(system, case))
-        except Exception as e:  # noqa: BLE001 - reported in the row
-            rows.append({**row, "error": f"setup failed: {type(e).__name__}: {e}"})
-            continue
-        guarded.append(runner)
-        names.append(row)
-    timings = _core.time_interleaved(guarded, **protocol) if guarded else []
-    rounds = protocol["rounds"]
-    for row, runner, timing in zip(names, guarded, timings):
-        if runner.error is not None:
-            rows.append({**row, "error": runner.error})
-            continue
-        losses = runner.runner.losses
-        first, last = losses[-rounds], losses[-1]  # the first and last timed rounds
-        rows.append(
-            {
-                **row,
-                "median_us": timing.median_us,
-                "min_us": timing.min_us,
-                "max_us": timing.max_us,
-                "steps_per_round": timing.steps_per_round,
-                "round_us": list(timing.round_us),
-                "loss_first_round": first,
-                "loss_last_round": last,
-                "trained": bool(np.isfinite(last) and last < first),
-            }
+        for kind, variant in files.items() if system in FILE_PEERS else [("as built", case)]:
+            file_row = {**row, "model_file": kind}
+            try:
+                entries.append([file_row, _Guarded(make_runner(system, variant))])
+            except Exception as e:  # noqa: BLE001 - reported in the row
+                entries.append([{**file_row, "error": f"setup failed: {type(e).__name__}: {e}"}, None])
+    timed = [entry for entry in entries if entry[1] is not None]
+    timings = _core.time_interleaved([runner for _, runner in timed], **protocol) if timed else []
+    for entry, timing in zip(timed, timings):
+        row, runner = entry
+        entry[0] = (
+            {**row, "error": runner.error} if runner.error is not None else _measured(row, runner, timing, protocol)
         )
-    return rows
+    return _faster_file_per_system([row for row, _ in entries])
+
+
+def _measured(row: dict, runner: _Guarded, timing, protocol: dict) -> dict:
+    import numpy as np
+
+    losses = runner.runner.losses
+    first, last = losses[-protocol["rounds"]], losses[-1]  # the first and last timed rounds
+    return {
+        **row,
+        "median_us": timing.median_us,
+        "min_us": timing.min_us,
+        "max_us": timing.max_us,
+        "steps_per_round": timing.steps_per_round,
+        "round_us": list(timing.round_us),
+        "loss_first_round": first,
+        "loss_last_round": last,
+        "trained": bool(np.isfinite(last) and last < first),
+    }
+
+
+def _faster_file_per_system(rows: list[dict]) -> list[dict]:
+    """One row per system: of a system timed on several files, the file that
+    trained fastest (a file that failed or did not train only when every one
+    did), with the others' medians under ``other_files``."""
+    by_system: dict[str, list[dict]] = {}
+    for row in rows:
+        by_system.setdefault(row["system"], []).append(row)
+
+    def rank(row: dict) -> tuple:
+        measured = "error" not in row
+        return (not (measured and row["trained"]), not measured, row.get("median_us", 0.0))
+
+    picked = []
+    for candidates in by_system.values():
+        best, *others = sorted(candidates, key=rank)
+        if others:
+            best = {
+                **best,
+                "other_files": [
+                    {"model_file": o["model_file"], "median_us": o.get("median_us"), "error": o.get("error")}
+                    for o in others
+                ],
+            }
+        picked.append(best)
+    return picked
 
 
 def _summary(rows: list[dict]) -> str:

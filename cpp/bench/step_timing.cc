@@ -1,8 +1,12 @@
 #include "bench/step_timing.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <numeric>
+#include <random>
 #include <string>
+#include <thread>
 
 #include "litetrain/errors.h"
 
@@ -55,17 +59,27 @@ std::vector<StepTiming> TimeInterleaved(const std::vector<StepRunner>& runners, 
   if (protocol.rounds < 1) {
     throw InvalidArgument("rounds must be >= 1, got " + std::to_string(protocol.rounds));
   }
-  if (!(protocol.round_seconds > 0) || !(protocol.warmup_seconds >= 0) || protocol.max_steps_per_round < 1) {
-    throw InvalidArgument("round_seconds must be > 0, warmup_seconds >= 0 and max_steps_per_round >= 1");
+  if (!(protocol.round_seconds > 0) || !(protocol.warmup_seconds >= 0) || !(protocol.settle_seconds >= 0) ||
+      protocol.max_steps_per_round < 1) {
+    throw InvalidArgument(
+        "round_seconds must be > 0, warmup_seconds and settle_seconds >= 0, and max_steps_per_round >= 1");
   }
   const std::size_t n = runners.size();
   std::vector<StepTiming> results(n);
-  for (std::size_t i = 0; i < n; ++i) results[i].steps_per_round = CalibrateAndWarmUp(runners[i], protocol);
+  const auto settle = std::chrono::duration<double>(protocol.settle_seconds);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::this_thread::sleep_for(settle);
+    results[i].steps_per_round = CalibrateAndWarmUp(runners[i], protocol);
+  }
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937 shuffler(20261206);  // fixed: the same orders in every run
   for (int r = 0; r < protocol.rounds; ++r) {
-    // Rotate who goes first, so that no system always follows the same one
-    // (whose cache footprint or leftover threads it would inherit).
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t i = (k + static_cast<std::size_t>(r)) % n;
+    // A new order each round: no system always inherits the same one's
+    // cache footprint or leftover threads.
+    if (r > 0) std::shuffle(order.begin(), order.end(), shuffler);
+    for (const std::size_t i : order) {
+      std::this_thread::sleep_for(settle);
       const int64_t steps = results[i].steps_per_round;
       const double seconds = runners[i](steps);
       results[i].round_us.push_back(seconds * 1e6 / static_cast<double>(steps));

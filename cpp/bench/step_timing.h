@@ -8,9 +8,17 @@
 // tracing, lazy allocation), then calibration (10x more steps per call until
 // a call lasts a tenth of a round) to estimate the steps per round, then
 // warm-up rounds for `warmup_seconds`, each re-estimating it. Then `rounds` timed rounds, the systems
-// interleaved within each round (the order rotated each round), so that every
-// system sees the same drift of machine load. A system's result is the median
-// over rounds of the round's mean step time.
+// interleaved within each round, so that every system sees the same drift of
+// machine load. A system's result is the median over rounds of the round's
+// mean step time.
+//
+// A system leaves threads behind that spin for a while after its last step
+// (ONNX Runtime's and TensorFlow's pools, XNNPACK's): on a two-core machine
+// they take a core from whoever runs next. So each round runs the systems in
+// another order (round 0 as given, then shuffled by a fixed seed), so that no
+// system always follows the same one, and the protocol pauses for
+// `settle_seconds` between two systems' calls, long enough for such threads
+// to go to sleep.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +31,7 @@ struct TimingProtocol {
   int rounds = 7;               // timed rounds per system (odd: the median is one round)
   double round_seconds = 0.25;  // target length of one round of one system
   double warmup_seconds = 0.25;
+  double settle_seconds = 0.02;  // pause before each timed call (see above)
   int64_t max_steps_per_round = 10'000'000;
 };
 

@@ -28,17 +28,19 @@ void BindStepTiming(py::module_& m) {
   m.def(
       "time_interleaved",
       [](const std::vector<StepRunner>& runners, int rounds, double round_seconds, double warmup_seconds,
-         int64_t max_steps_per_round) {
+         double settle_seconds, int64_t max_steps_per_round) {
         TimingProtocol protocol;
         protocol.rounds = rounds;
         protocol.round_seconds = round_seconds;
         protocol.warmup_seconds = warmup_seconds;
+        protocol.settle_seconds = settle_seconds;
         protocol.max_steps_per_round = max_steps_per_round;
         return TimeInterleaved(runners, protocol);
       },
       py::arg("runners"), py::kw_only(), py::arg("rounds") = TimingProtocol{}.rounds,
       py::arg("round_seconds") = TimingProtocol{}.round_seconds,
       py::arg("warmup_seconds") = TimingProtocol{}.warmup_seconds,
+      py::arg("settle_seconds") = TimingProtocol{}.settle_seconds,
       py::arg("max_steps_per_round") = TimingProtocol{}.max_steps_per_round);
   m.def("median", &Median, py::arg("values"));
 }

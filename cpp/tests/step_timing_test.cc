@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -49,24 +52,56 @@ TEST(TimeInterleaved, CalibratesRoundsAndReportsTheMedianStep) {
   for (std::size_t k = calls[1].size() - 5; k < calls[1].size(); ++k) EXPECT_EQ(calls[1][k], 200);
 }
 
-TEST(TimeInterleaved, InterleavesTheRoundsOfAllSystems) {
+TEST(TimeInterleaved, InterleavesTheRoundsOfAllSystemsInChangingOrders) {
   std::vector<int> order;
   std::vector<StepRunner> runners;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {
     runners.push_back([&, i](int64_t steps) {
       order.push_back(i);
       return static_cast<double>(steps) * 1e-3;
     });
   }
   TimingProtocol protocol;
+  protocol.rounds = 7;
+  protocol.round_seconds = 0.01;
+  protocol.warmup_seconds = 0;
+  protocol.settle_seconds = 0;
+  TimeInterleaved(runners, protocol);
+  // The last 28 calls are seven rounds, each calling every system once; the
+  // first round in the runners' order.
+  const std::vector<int> timed(order.end() - 28, order.end());
+  EXPECT_EQ(std::vector<int>(timed.begin(), timed.begin() + 4), (std::vector<int>{0, 1, 2, 3}));
+  std::set<std::vector<int>> orders;
+  std::map<int, std::set<int>> predecessors;  // within a round
+  for (int r = 0; r < 7; ++r) {
+    const std::vector<int> round(timed.begin() + 4 * r, timed.begin() + 4 * (r + 1));
+    EXPECT_EQ(std::set<int>(round.begin(), round.end()).size(), 4u);
+    orders.insert(round);
+    for (int k = 1; k < 4; ++k) predecessors[round[k]].insert(round[k - 1]);
+  }
+  EXPECT_GE(orders.size(), 4u);
+  // No system always follows the same one.
+  for (const auto& [system, before] : predecessors) EXPECT_GE(before.size(), 2u) << "system " << system;
+}
+
+TEST(TimeInterleaved, PausesBeforeEachTimedCall) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<Clock::time_point> starts, ends;
+  const std::vector<StepRunner> runners(2, [&](int64_t steps) {
+    starts.push_back(Clock::now());
+    ends.push_back(Clock::now());
+    return static_cast<double>(steps) * 1e-3;
+  });
+  TimingProtocol protocol;
   protocol.rounds = 3;
   protocol.round_seconds = 0.01;
   protocol.warmup_seconds = 0;
+  protocol.settle_seconds = 0.005;
   TimeInterleaved(runners, protocol);
-  // The last nine calls are three rounds, each calling every system once,
-  // starting with a different one each round.
-  const std::vector<int> rounds(order.end() - 9, order.end());
-  EXPECT_EQ(rounds, (std::vector<int>{0, 1, 2, 1, 2, 0, 2, 0, 1}));
+  // The six timed calls: each starts at least settle_seconds after the one before ended.
+  for (std::size_t k = starts.size() - 5; k < starts.size(); ++k) {
+    EXPECT_GE(std::chrono::duration<double>(starts[k] - ends[k - 1]).count(), 0.005);
+  }
 }
 
 TEST(TimeInterleaved, RefusesBadProtocolsAndPassesRunnerErrorsOn) {
@@ -76,6 +111,9 @@ TEST(TimeInterleaved, RefusesBadProtocolsAndPassesRunnerErrorsOn) {
   EXPECT_THROW(TimeInterleaved(ok, protocol), InvalidArgument);
   protocol = TimingProtocol{};
   protocol.round_seconds = 0;
+  EXPECT_THROW(TimeInterleaved(ok, protocol), InvalidArgument);
+  protocol = TimingProtocol{};
+  protocol.settle_seconds = -1;
   EXPECT_THROW(TimeInterleaved(ok, protocol), InvalidArgument);
   const std::vector<StepRunner> failing = {[](int64_t) -> double { throw std::runtime_error("boom"); }};
   EXPECT_THROW(TimeInterleaved(failing, TimingProtocol{}), std::runtime_error);

@@ -265,6 +265,7 @@ def time_interleaved(
     rounds: int = 7,
     round_seconds: float = 0.25,
     warmup_seconds: float = 0.25,
+    settle_seconds: float = 0.02,
     max_steps_per_round: int = 10_000_000,
 ) -> list[StepTiming]: ...
 def median(values: list[float]) -> float: ...

@@ -28,7 +28,7 @@ class Plan:
     cases: list[tuple[str, int]]  # (model, batch)
     threads: list[int]
     systems: list[str]
-    protocol: dict  # rounds, round_seconds, warmup_seconds (see cpp/bench/step_timing.h)
+    protocol: dict  # rounds, round_seconds, warmup_seconds, settle_seconds (see cpp/bench/step_timing.h)
     tolerances: gates.Tolerances
     memory_systems: list[str]
     memory_steps: int = 1000
@@ -44,7 +44,7 @@ def full_plan(models: list[str] | None = None) -> Plan:
         cases=[(m, b) for m in names for b in MODELS[m].batches],
         threads=[1, 2],
         systems=list(SYSTEMS),
-        protocol={"rounds": 7, "round_seconds": 0.25, "warmup_seconds": 0.25},
+        protocol={"rounds": 7, "round_seconds": 0.25, "warmup_seconds": 0.25, "settle_seconds": 0.02},
         tolerances=gates.FULL,
         memory_systems=["litetrain_fit", "litert_interpreter", "keras_fit"],
     )
@@ -62,7 +62,7 @@ def quick_plan(models: list[str] | None = None) -> Plan:
         cases=cases,
         threads=[1],
         systems=list(SYSTEMS),
-        protocol={"rounds": 7, "round_seconds": 0.1, "warmup_seconds": 0.2},
+        protocol={"rounds": 7, "round_seconds": 0.1, "warmup_seconds": 0.2, "settle_seconds": 0.02},
         tolerances=gates.QUICK,
         memory_systems=["litetrain_fit", "keras_fit"],
         memory_steps=300,

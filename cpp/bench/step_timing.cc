@@ -73,7 +73,7 @@ std::vector<StepTiming> TimeInterleaved(const std::vector<StepRunner>& runners, 
   }
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::mt19937 shuffler(20261206);  // fixed: the same orders in every run
+  std::mt19937 shuffler(20261206);  // fixed: the same orders in every run of one build
   for (int r = 0; r < protocol.rounds; ++r) {
     // A new order each round: no system always inherits the same one's
     // cache footprint or leftover threads.

@@ -96,9 +96,10 @@ def _portable_legend(rows: list[dict]) -> list[str]:
     return [
         "",
         (
-            "†: on the file built with `portable=True`, faster for that front end than the file as built in "
-            "this run. The LiteRT Interpreter, LiteRT CompiledModel and `tf.lite` Interpreter are timed on "
-            "both files and their faster one counts; litetrain runs the file as built."
+            "†: on the file built with `portable=True`. The LiteRT Interpreter, LiteRT CompiledModel and "
+            "`tf.lite` Interpreter are timed on it and on the file as built, in the same rounds, and the faster "
+            "of the two that trained counts (the lower of two medians, which favours them a little); "
+            "litetrain runs the file as built."
         ),
     ]
 

@@ -83,6 +83,7 @@ def _run_worker(plan: Plan, threads: int, files: dict, portable_files: dict, wor
                 "protocol": plan.protocol,
                 "tensorflow_systems": sorted(NEEDS_TENSORFLOW),
                 "out": str(rows_path),
+                "statistic": plan.tolerances.statistic,
                 "cases": [
                     {
                         "model": m,
@@ -188,7 +189,11 @@ def run(
     portable_files = {}
     if set(FILE_PEERS) & set(plan.systems):
         _say(f"  portable files (build(portable=True)) for {', '.join(s for s in FILE_PEERS if s in plan.systems)}")
-        portable_files = {(m, b): model_file(MODELS[m], b, cache, portable=True) for m, b in plan.cases}
+        for m, b in plan.cases:
+            try:
+                portable_files[m, b] = model_file(MODELS[m], b, cache, portable=True)
+            except Exception as e:  # noqa: BLE001 - those front ends then run the file as built only
+                _say(f"  no portable file for {m} batch {b} ({type(e).__name__}: {e}): the file as built only")
     info["sgemm"] = [arithmetic.sgemm_gflops()]
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix=".work-", dir=out) as work:

@@ -8,6 +8,7 @@
 // The model's `train` signature must take `x` (samples first) and one-hot `y`.
 // Prints one JSON object: medians (us per step), their ratio, and whether the
 // timed rounds trained (the loss of the last round below that of the first).
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -86,24 +87,24 @@ int main(int argc, char** argv) {
     // Two instances of the model: each system trains its own weights.
     const Model bare_model = Model::FromBytes(file.data(), file.size(), options);
     Trainer trainer(Model::FromBytes(file.data(), file.size(), options));
-    const Data data = MakeData(bare_model.signature("train"), batch * kDistinctBatches);
-
-    const Dataset all = Prefix(data, batch * kDistinctBatches);
-    // One batch bound once: cycling batches would make LiteRT rebind its
-    // input buffers every run, which costs it about 1 us. A model with
-    // train_steps (K steps per run, which Fit runs) is timed through it: K
-    // batches bound once, a run counting as K steps.
+    // A model with train_steps (K steps per run, which Fit runs) is timed
+    // through it: K batches per run, a run counting as K steps.
     const std::string steps_key = std::string("train") + kStepsSignatureSuffix;
     const SignatureSpec* steps_spec = nullptr;
     for (const SignatureSpec& spec : bare_model.signatures()) {
       if (spec.key == steps_key) steps_spec = &spec;
     }
     const int64_t per_run = steps_spec != nullptr ? steps_spec->inputs[0].shape[0] : 1;
-    const Dataset bound = Prefix(data, batch * per_run);
-    std::vector<Dataset::Column> runs;  // the same memory as [K, batch, ...]
+    const Data data = MakeData(bare_model.signature("train"), batch * std::max(kDistinctBatches, per_run));
+
+    const Dataset all = Prefix(data, batch * kDistinctBatches);
+    // The limit feeds whole runs of distinct batches, as Fit does.
+    const int64_t bound_runs = std::max<int64_t>(kDistinctBatches / per_run, 1);
+    const Dataset bound = Prefix(data, batch * per_run * bound_runs);
+    std::vector<Dataset::Column> runs;  // the same memory as [runs * K, batch, ...]
     for (const Dataset::Column& column : bound.columns()) {
       Shape shape = column.data.shape;
-      std::vector<int64_t> dims{per_run, batch};
+      std::vector<int64_t> dims{per_run * bound_runs, batch};
       for (int d = 1; d < shape.rank(); ++d) dims.push_back(shape[d]);
       runs.push_back(
           {column.name, {column.data.dtype, Shape(dims.data(), static_cast<int>(dims.size())), column.data.data}});

@@ -54,9 +54,7 @@ class BareStepLoop::Impl {
       input_shapes_.push_back(shape);
     }
     Resize();
-    const std::size_t n_inputs = columns.size();
-    input_handles_.all.resize(static_cast<std::size_t>(batches_) * n_inputs);
-    for (std::size_t i = 0; i < n_inputs; ++i) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
       const std::string what = "input '" + spec_.inputs[i].name + "'";
       LiteRtTensorBufferRequirements requirements = nullptr;
       std::size_t required = 0;
@@ -66,14 +64,13 @@ class BareStepLoop::Impl {
       model_->Check(api().LiteRtGetTensorBufferRequirementsBufferSize(requirements, &required),
                     "LiteRtGetTensorBufferRequirementsBufferSize", "for " + what);
       const ConstTensorView& column = *columns[i];
+      AlignedBuffer& all = Allocate(column.byte_size());
+      std::memcpy(all.data(), column.data, column.byte_size());
       const std::size_t bytes = column.byte_size() / static_cast<std::size_t>(batches_);
-      for (int64_t b = 0; b < batches_; ++b) {
-        AlignedBuffer& memory = Allocate(std::max(required, bytes));
-        std::memcpy(memory.data(), static_cast<const uint8_t*>(column.data) + static_cast<std::size_t>(b) * bytes,
-                    bytes);
-        input_handles_.all[static_cast<std::size_t>(b) * n_inputs + i] =
-            Wrap(column.dtype, input_shapes_[i], memory, what);
-      }
+      AlignedBuffer& bound = Allocate(std::max(required, bytes));
+      std::memcpy(bound.data(), all.data(), bytes);  // batch 0: a defined buffer before any run
+      feeds_.push_back({static_cast<const uint8_t*>(all.data()), bound.data(), bytes});
+      input_handles_.all.push_back(Wrap(column.dtype, input_shapes_[i], bound, what));
     }
     std::vector<LiteRtLayout> layouts = OutputLayouts();
     for (std::size_t o = 0; o < layouts.size(); ++o) {
@@ -109,12 +106,14 @@ class BareStepLoop::Impl {
       OutputLayouts();
     }
     const litert::Api& a = api();
-    const std::size_t n_inputs = spec_.inputs.size();
     const auto started = std::chrono::steady_clock::now();
     for (int64_t s = 0, b = 0; s < steps; ++s, b = b + 1 == batches_ ? 0 : b + 1) {
-      const LiteRtStatus status = a.LiteRtRunCompiledModel(
-          model_->handle(), spec_.index, n_inputs, input_handles_.all.data() + static_cast<std::size_t>(b) * n_inputs,
-          output_handles_.all.size(), output_handles_.all.data());
+      for (const Feed& feed : feeds_) {
+        std::memcpy(feed.bound, feed.batches + static_cast<std::size_t>(b) * feed.bytes, feed.bytes);
+      }
+      const LiteRtStatus status =
+          a.LiteRtRunCompiledModel(model_->handle(), spec_.index, input_handles_.all.size(), input_handles_.all.data(),
+                                   output_handles_.all.size(), output_handles_.all.data());
       if (status != kLiteRtStatusOk) {
         model_->Check(status, "LiteRtRunCompiledModel",
                       "in step " + std::to_string(s) + " of signature '" + spec_.key + "'");
@@ -183,12 +182,21 @@ class BareStepLoop::Impl {
     return handle;
   }
 
+  // One input's batches, all of them in the loop's memory, and the buffer
+  // bound to the input that each step copies its batch into.
+  struct Feed {
+    const uint8_t* batches;
+    void* bound;
+    std::size_t bytes;  // per batch
+  };
+
   std::shared_ptr<detail::CompiledModel> model_;
   const SignatureSpec& spec_;
   int64_t batches_ = 0;
   std::vector<std::unique_ptr<AlignedBuffer>> memory_;  // stable addresses: LiteRT holds them
   std::vector<Shape> input_shapes_;                     // per input, one batch
-  Handles input_handles_;                               // [batch][input], after memory_: destroyed before it
+  std::vector<Feed> feeds_;                             // per input
+  Handles input_handles_;                               // per input, after memory_: destroyed before it
   Handles output_handles_;
   std::vector<ConstTensorView> output_views_;
   uint64_t generation_ = 0;

@@ -47,6 +47,27 @@ TEST(BareStepLoop, CyclesThroughTheBatchesFromTheFirstOnEveryRun) {
   EXPECT_EQ(Loss(a), Loss(b));
 }
 
+TEST(BareStepLoop, TrainsEachStepOnItsOwnBatchAsARunnerWould) {
+  const Data data(24);
+  BareStepLoop loop(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", data.dataset(), 8);
+  const Model model = Model::FromFile(ModelPath("mlp_fixed.tflite"));
+  SignatureRunner train = model.runner("train");
+  const std::size_t x = train.spec().input_index("x"), y = train.spec().input_index("y");
+  const std::size_t loss = train.spec().output_index("loss");
+  // Batches 0 1 2 0: each step's loss must be what a runner gets from the
+  // same batch after the same steps before it.
+  for (int64_t b : {0, 1, 2, 0}) {
+    loop.Run(1 + b);  // starts at batch 0 and ends on batch b; re-runs the earlier ones
+    std::vector<ConstTensorView> inputs(2);
+    for (int64_t step = 0; step <= b; ++step) {
+      inputs[x] = {DType::kFloat32, Shape{8, 32}, data.x.data() + step * 8 * 32};
+      inputs[y] = {DType::kFloat32, Shape{8, 4}, data.y.data() + step * 8 * 4};
+      train.Run(inputs);
+    }
+    EXPECT_EQ(Loss(loop), *static_cast<const float*>(train.outputs()[loss].data)) << "batch " << b;
+  }
+}
+
 TEST(BareStepLoop, CopiesItsDataOnce) {
   Data data(8);
   BareStepLoop loop(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", data.dataset(), 8);

@@ -21,13 +21,13 @@ import numpy as np
 import litetrain
 from litetrain import _core
 
-# family: "limit" (the runtime's bound), "litetrain" (ours), "litert" (other
+# family: "limit" (the least a training loop can do), "litetrain" (ours), "litert" (other
 # front ends of the ai-edge-litert release we run on, so only overhead can
 # differ: gated against ours), or "tensorflow" (TensorFlow, and the TFLite
 # runtime bundled in it, whose XNNPACK build differs: listed, not gated), or
 # "onnxruntime" (ONNX Runtime training: another runtime, listed, not gated).
 SYSTEMS: dict[str, tuple[str, str]] = {
-    "limit": ("limit (C++ loop, batches bound once)", "limit"),
+    "limit": ("limit (C++ loop: copy the batch in, run)", "limit"),
     "litetrain_fit": ("litetrain Trainer.fit", "litetrain"),
     "cpp_fit": ("C++ Trainer::Fit", "litetrain"),
     "litert_interpreter": ("ai_edge_litert Interpreter loop", "litert"),
@@ -93,28 +93,28 @@ def _cycle(case: Case, steps: int):
 
 
 def _limit(case: Case):
-    # One batch bound once, run again and again: the least LiteRT can do per
-    # step. Binding a different buffer each step costs LiteRT about 1 us
-    # more per run (measured: one bound batch 10.8 us, two or 64 cycled
-    # 11.8 us on the 32-16-4 MLP at batch 8), so cycling would not be the limit.
+    # The least a loop that trains on a new batch each step can do: copy the
+    # step's batch into inputs bound once, run. Every other system feeds a new
+    # batch per step too; one batch left bound would run faster than any of
+    # them could (two threads, 784-128-10 MLP at batch 32: 100 against 108 us).
     # A model with train_steps (K steps per run, which Trainer.fit runs) is
-    # timed through it: K batches bound once, a run counting as K steps.
+    # timed through it: K batches per run, a run counting as K steps.
     model = litetrain.Model(case.model_bytes, threads=case.threads)
     steps_key = "train" + _core.STEPS_SIGNATURE_SUFFIX
     if steps_key in model.signatures:
         k = model.signatures[steps_key].inputs["x"].shape[0]
-        picked = [case.batches[i % len(case.batches)] for i in range(k)]
+        picked = [case.batches[i % len(case.batches)] for i in range(max(len(case.batches) // k, 1) * k)]
         data = {"x": np.stack([x for x, _ in picked]), "y": np.stack([y for _, y in picked])}
         loop = _core.BareStepLoop(model._native, steps_key, data, k)
     else:
         k = 1
-        x, y = case.batches[0]
-        loop = _core.BareStepLoop(model._native, "train", {"x": x, "y": y}, case.batch)
+        loop = _core.BareStepLoop(model._native, "train", {"x": case.x, "y": case.y}, case.batch)
 
     def run(steps: int):
         runs = -(-steps // k)
         seconds = loop.run(runs) * steps / (runs * k)
-        # The same batches every run: the last run's losses stand for the call.
+        # Every call starts at batch 0 and rounds have one step count: the
+        # last run's losses compare across rounds.
         return seconds, float(np.mean(loop.output("loss")))
 
     return run

@@ -1,7 +1,8 @@
 // Step latency of Trainer::Fit (data feeding included) beside "the limit": a
-// BareStepLoop that only runs the compiled `train` signature (or `train_steps`,
-// as Fit does) on one batch (K batches) bound once. No Python anywhere: the tool for a board or a C++ host. Same model
-// file, same process, timed by the same protocol as `litetrain bench`
+// BareStepLoop that only copies each step's batch into inputs bound once and
+// runs the compiled `train` signature (or `train_steps` on K batches a run,
+// as Fit does). No Python anywhere: the tool for a board or a C++ host. Same
+// model file, same process, timed by the same protocol as `litetrain bench`
 // (cpp/bench/step_timing.h: calibration, warm-up, interleaved rounds, median).
 //
 // Usage: step_bench MODEL.tflite BATCH [ROUNDS=7] [ROUND_SECONDS=0.25] [THREADS=0]
@@ -98,19 +99,20 @@ int main(int argc, char** argv) {
     const Data data = MakeData(bare_model.signature("train"), batch * std::max(kDistinctBatches, per_run));
 
     const Dataset all = Prefix(data, batch * kDistinctBatches);
-    // The limit feeds whole runs of distinct batches, as Fit does.
-    const int64_t bound_runs = std::max<int64_t>(kDistinctBatches / per_run, 1);
-    const Dataset bound = Prefix(data, batch * per_run * bound_runs);
+    // The limit's data: as many whole runs of K distinct batches as fit in
+    // Fit's kDistinctBatches (at least one run).
+    const int64_t limit_runs = std::max<int64_t>(kDistinctBatches / per_run, 1);
+    const Dataset limit_data = Prefix(data, batch * per_run * limit_runs);
     std::vector<Dataset::Column> runs;  // the same memory as [runs * K, batch, ...]
-    for (const Dataset::Column& column : bound.columns()) {
+    for (const Dataset::Column& column : limit_data.columns()) {
       Shape shape = column.data.shape;
-      std::vector<int64_t> dims{per_run * bound_runs, batch};
+      std::vector<int64_t> dims{per_run * limit_runs, batch};
       for (int d = 1; d < shape.rank(); ++d) dims.push_back(shape[d]);
       runs.push_back(
           {column.name, {column.data.dtype, Shape(dims.data(), static_cast<int>(dims.size())), column.data.data}});
     }
     BareStepLoop bare = steps_spec != nullptr ? BareStepLoop(bare_model, steps_key, Dataset(runs), per_run)
-                                              : BareStepLoop(bare_model, "train", bound, batch);
+                                              : BareStepLoop(bare_model, "train", limit_data, batch);
     std::vector<double> bare_losses, fit_losses;  // after each call, in call order
     int64_t epoch = 0;
 

@@ -54,6 +54,7 @@ class BareStepLoop::Impl {
       input_shapes_.push_back(shape);
     }
     Resize();
+    input_handles_.all.reserve(columns.size());  // so that no push_back below can throw
     for (std::size_t i = 0; i < columns.size(); ++i) {
       const std::string what = "input '" + spec_.inputs[i].name + "'";
       LiteRtTensorBufferRequirements requirements = nullptr;
@@ -67,12 +68,14 @@ class BareStepLoop::Impl {
       AlignedBuffer& all = Allocate(column.byte_size());
       std::memcpy(all.data(), column.data, column.byte_size());
       const std::size_t bytes = column.byte_size() / static_cast<std::size_t>(batches_);
+      // Each run copies its batch in; the padding past it stays zero.
       AlignedBuffer& bound = Allocate(std::max(required, bytes));
-      std::memcpy(bound.data(), all.data(), bytes);  // batch 0: a defined buffer before any run
+      std::memset(bound.data(), 0, bound.size());
       feeds_.push_back({static_cast<const uint8_t*>(all.data()), bound.data(), bytes});
       input_handles_.all.push_back(Wrap(column.dtype, input_shapes_[i], bound, what));
     }
     std::vector<LiteRtLayout> layouts = OutputLayouts();
+    output_handles_.all.reserve(layouts.size());
     for (std::size_t o = 0; o < layouts.size(); ++o) {
       const TensorSpec& output = spec_.outputs[o];
       int64_t dims[Shape::kMaxRank];

@@ -1,10 +1,10 @@
-// The least a training loop can do per step: copy the step's batch into
+// The limit of a loop that gathers its batches: copy the step's batch into
 // tensor buffers bound once and run the signature, nothing else (no checks,
-// no shuffling, no Python). Every system the benchmarks time trains on a new
-// batch each step, so the limit does too: on two cores, running a batch that
-// stays bound measured about 8 % faster than copying a new one in (784-128-10
-// MLP, batch 32: 100 against 108 us), a gap no training loop can close. A
-// host can use it to learn what its device can do at best.
+// no shuffling, no Python). Trainer::Fit gathers each batch so that it can
+// shuffle, and the other loops the benchmarks time write theirs in, so this
+// is what their overhead is measured against. (A loop over batches that
+// already lie bound, unshuffled, skips the copy: README, "Benchmarks", has
+// the figures.) A host can use it to learn what its device can do at best.
 #pragma once
 
 #include <cstddef>
@@ -23,11 +23,12 @@ namespace litetrain {
 class BareStepLoop {
  public:
   // Copies `data` (columns by input name of `signature`), split into batches
-  // of `batch_size` samples, into the loop's own memory, and binds one batch's
-  // worth of 64-byte aligned input buffers that LiteRT reads in place.
-  // Dynamic dimensions are resized to the batch's shape; output buffers are
-  // made once too. Runs change the model's variables (the loop runs the
-  // model's own compiled instance, shared with its runners).
+  // of `batch_size` samples, into the loop's own memory, and binds input
+  // buffers, one per input, 64-byte aligned and one batch in size, that
+  // LiteRT reads in place. Dynamic dimensions are resized to the batch's
+  // shape; output buffers are made once too. Runs change the model's
+  // variables (the loop runs the model's own compiled instance, shared with
+  // its runners).
   // Throws InvalidArgument for a missing, unknown or mismatched input (named)
   // or a sample count that is not a positive multiple of `batch_size`,
   // RuntimeFailure when LiteRT refuses a buffer or a resize.

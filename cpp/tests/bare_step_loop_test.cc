@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -68,6 +67,31 @@ TEST(BareStepLoop, TrainsEachStepOnItsOwnBatchAsARunnerWould) {
   }
 }
 
+TEST(BareStepLoop, RunsTrainStepsOnKBatchesARun) {
+  // mlp_steps: train_steps takes [4, 8, ...], four steps of batch 8 a run.
+  const Data data(64);  // two runs of four batches
+  const Dataset runs({{"x", {DType::kFloat32, Shape{8, 8, 32}, data.x.data()}},
+                      {"y", {DType::kFloat32, Shape{8, 8, 4}, data.y.data()}}});
+  BareStepLoop loop(Model::FromFile(ModelPath("mlp_steps.tflite")), "train_steps", runs, 4);
+  EXPECT_EQ(loop.num_batches(), 2);
+  const Model model = Model::FromFile(ModelPath("mlp_steps.tflite"));
+  SignatureRunner steps = model.runner("train_steps");
+  const std::size_t x = steps.spec().input_index("x"), y = steps.spec().input_index("y");
+  const std::size_t loss = steps.spec().output_index("loss");
+  loop.Run(3);  // runs 0 1 0
+  std::vector<ConstTensorView> inputs(2);
+  for (int64_t run : {0, 1, 0}) {
+    inputs[x] = {DType::kFloat32, Shape{4, 8, 32}, data.x.data() + run * 4 * 8 * 32};
+    inputs[y] = {DType::kFloat32, Shape{4, 8, 4}, data.y.data() + run * 4 * 8 * 4};
+    steps.Run(inputs);
+  }
+  const ConstTensorView expected = steps.outputs()[loss], got = loop.output("loss");
+  ASSERT_EQ(got.shape.num_elements(), expected.shape.num_elements());
+  for (int64_t i = 0; i < got.shape.num_elements(); ++i) {
+    EXPECT_EQ(static_cast<const float*>(got.data)[i], static_cast<const float*>(expected.data)[i]) << "step " << i;
+  }
+}
+
 TEST(BareStepLoop, CopiesItsDataOnce) {
   Data data(8);
   BareStepLoop loop(Model::FromFile(ModelPath("mlp_fixed.tflite")), "train", data.dataset(), 8);
@@ -83,19 +107,37 @@ TEST(BareStepLoop, ResizesADynamicBatchAndLeavesOtherRunnersWorking) {
   const Model model = Model::FromFile(ModelPath("mlp_dynamic.tflite"));
   const Data ten(10), three(3);
   BareStepLoop loop(model, "train", ten.dataset(), 5);
-  loop.Run(3);
   SignatureRunner train = model.runner("train");
-  std::vector<ConstTensorView> inputs(2);
-  inputs[train.spec().input_index("x")] = {DType::kFloat32, Shape{3, 32}, three.x.data()};
-  inputs[train.spec().input_index("y")] = {DType::kFloat32, Shape{3, 4}, three.y.data()};
+  // A second instance replays every step through one runner: the losses
+  // must match, so neither side ran on the other's shapes or data.
+  const Model mirror_model = Model::FromFile(ModelPath("mlp_dynamic.tflite"));
+  SignatureRunner mirror = mirror_model.runner("train");
+  const std::size_t x = train.spec().input_index("x"), y = train.spec().input_index("y");
   const std::size_t loss = train.spec().output_index("loss");
-  train.Run(inputs);  // resizes to 3
-  EXPECT_TRUE(std::isfinite(*static_cast<const float*>(train.outputs()[loss].data)));
+  auto inputs = [&](const Data& d, int64_t first, int64_t n) {
+    std::vector<ConstTensorView> views(2);
+    views[x] = {DType::kFloat32, Shape{n, 32}, d.x.data() + first * 32};
+    views[y] = {DType::kFloat32, Shape{n, 4}, d.y.data() + first * 4};
+    return views;
+  };
+  auto loss_of = [&](const SignatureRunner& r) { return *static_cast<const float*>(r.outputs()[loss].data); };
+  auto mirror_loop_steps = [&] {  // the loop's three steps: batches 0 1 0 of five samples
+    for (int64_t first : {0, 5, 0}) mirror.Run(inputs(ten, first, 5));
+  };
+
+  loop.Run(3);
+  mirror_loop_steps();
+  EXPECT_EQ(Loss(loop), loss_of(mirror));
+  train.Run(inputs(three, 0, 3));  // resizes to 3
+  mirror.Run(inputs(three, 0, 3));
+  EXPECT_EQ(loss_of(train), loss_of(mirror));
   loop.Run(3);  // puts its batch of 5 back
-  EXPECT_TRUE(std::isfinite(Loss(loop)));
-  train.Run(inputs);
+  mirror_loop_steps();
+  EXPECT_EQ(Loss(loop), loss_of(mirror));
+  train.Run(inputs(three, 0, 3));
+  mirror.Run(inputs(three, 0, 3));
   EXPECT_EQ(train.outputs()[loss].shape.num_elements(), 1);
-  EXPECT_TRUE(std::isfinite(*static_cast<const float*>(train.outputs()[loss].data)));
+  EXPECT_EQ(loss_of(train), loss_of(mirror));
 }
 
 TEST(BareStepLoop, RefusesBadDataByName) {

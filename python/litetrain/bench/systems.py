@@ -21,7 +21,7 @@ import numpy as np
 import litetrain
 from litetrain import _core
 
-# family: "limit" (the least a training loop can do), "litetrain" (ours), "litert" (other
+# family: "limit" (a gathering loop at its fastest), "litetrain" (ours), "litert" (other
 # front ends of the ai-edge-litert release we run on, so only overhead can
 # differ: gated against ours), or "tensorflow" (TensorFlow, and the TFLite
 # runtime bundled in it, whose XNNPACK build differs: listed, not gated), or
@@ -93,10 +93,8 @@ def _cycle(case: Case, steps: int):
 
 
 def _limit(case: Case):
-    # The least a loop that trains on a new batch each step can do: copy the
-    # step's batch into inputs bound once, run. Every other system feeds a new
-    # batch per step too; one batch left bound would run faster than any of
-    # them could (two threads, 784-128-10 MLP at batch 32: 100 against 108 us).
+    # A loop that gathers its batches at its fastest: copy the step's batch
+    # into inputs bound once, run (cpp/bench/bare_step_loop.h says why).
     # A model with train_steps (K steps per run, which Trainer.fit runs) is
     # timed through it: K batches per run, a run counting as K steps.
     model = litetrain.Model(case.model_bytes, threads=case.threads)

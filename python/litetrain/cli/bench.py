@@ -108,7 +108,7 @@ def run(args: argparse.Namespace, command: str) -> int:
 
 def register(commands) -> None:
     """Registers ``bench`` in the ``litetrain`` command line's subcommands."""
-    parser = commands.add_parser("bench", help="time training steps against the runtime's limit and the alternatives")
+    parser = commands.add_parser("bench", help="time training steps against the limit and the alternatives")
     add_arguments(parser)
     parser.set_defaults(run=lambda args: run(args, " ".join(["litetrain bench", *_after("bench", sys.argv)])))
 

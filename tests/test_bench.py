@@ -126,6 +126,27 @@ def test_compare_fails_on_a_same_run_ratio_that_regressed_by_more_than_ten_perce
     assert failures == [] and checks == ["(no case and system in common with the baseline)"]
 
 
+def test_a_flagged_ratio_fails_only_if_timing_it_again_confirms_it():
+    keras = "keras_train_on_batch"
+    baseline = [_row("limit", 100), _row("litetrain_fit", 100), _row("ort_training", 100), _row(keras, 1000)]
+    run = [_row("limit", 100), _row("litetrain_fit", 120), _row("ort_training", 100), _row(keras, 1500)]
+    # Trainer.fit / keras_train_on_batch fell: only the limit and ORT ratios rose, by 20 %.
+    assert gates.flagged(run, baseline) == {("mlp-mid", 32, 1): ["limit", "ort_training"]}
+    # Timed again: the limit ratio still +20 % (a regression), ORT's back to +5 % (noise).
+    again = [_row("litetrain_fit", 105), _row("limit", 87.5), _row("ort_training", 100)]
+    checks, failures = gates.compare(run, baseline, remeasured=again)
+    assert len(checks) == 3 and len(failures) == 1
+    assert failures[0].startswith("FAIL Trainer.fit / limit")
+    assert "timed again: 1.200 (+20.0%), confirmed" in failures[0]
+    ort = next(c for c in checks if "ort_training" in c)
+    assert ort.startswith("PASS") and "1.200 (baseline 1.000, +20.0%" in ort
+    assert "timed again: 1.050 (+5.0%), not confirmed" in ort
+    # A flag with no second timing (a failed row, or a report re-made against another baseline) fails.
+    checks, failures = gates.compare(run, baseline, remeasured=again[:2])
+    assert len(failures) == 2 and failures[1].endswith("not timed again")
+    assert gates.flagged(baseline, baseline) == {}
+
+
 def test_report_tables_and_readme_section(tmp_path):
     rows = [
         _row("limit", 250),
@@ -249,6 +270,33 @@ def test_command_line_errors_name_the_problem(tmp_path):
     assert result.returncode == 1 and "--rounds must be >= 1" in result.stderr
     result = bench("--report-only", "--out", str(tmp_path / "none"))
     assert result.returncode == 1 and "bench.json does not exist: run the suite first" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_run_times_its_flagged_cases_again_and_fails_on_a_confirmed_regression(tmp_path):
+    # A baseline in which Trainer.fit took half the time of the limit and of
+    # the C++ Fit: this run's ratios (about 1) are regressions that any
+    # second timing confirms.
+    def baseline_row(system, us):
+        return {**_row(system, us, model="mlp-tiny", batch=8), "min_us": us}
+
+    baseline = tmp_path / "baseline.json"
+    rows = [baseline_row("limit", 10.0), baseline_row("litetrain_fit", 5.0), baseline_row("cpp_fit", 10.0)]
+    baseline.write_text(json.dumps({"rows": rows}))
+    out = tmp_path / "out"
+    args = ["--quick", "--models", "mlp-tiny", "--systems", "cpp_fit", "--no-memory", "--out", str(out)]
+    result = bench(*args, "--compare", str(baseline), timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "2 ratio(s) rose more than 10% against" in result.stdout
+    data = json.loads((out / "bench.json").read_text())
+    assert sorted(r["system"] for r in data["remeasured"]) == ["cpp_fit", "limit", "litetrain_fit"]
+    assert all(r["trained"] and r["threads"] == 1 for r in data["remeasured"])
+    failures = data["verdict"]["failures"]
+    assert [f.split(",")[0] for f in failures] == ["FAIL Trainer.fit / cpp_fit", "FAIL Trainer.fit / limit"]
+    assert all(f.endswith(", confirmed") for f in failures), failures
+    # The report re-made from the JSON judges the same, from the recorded second timing.
+    again = bench("--report-only", "--out", str(out), "--compare", str(baseline))
+    assert again.returncode == 1 and failures[1] in again.stdout, again.stdout + again.stderr
 
 
 @pytest.mark.slow

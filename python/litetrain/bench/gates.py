@@ -13,6 +13,9 @@ any machine, plus the cases where another system beats litetrain.
 - Every case where any system (TensorFlow included) is faster than
   ``Trainer.fit`` is listed with the ratio; TensorFlow's are not failures:
   its kernels are other kernels.
+- Against a baseline run (``compare``): no same-run ratio (Trainer.fit over
+  another system) more than 10 % above the baseline's, in the run and in a
+  second timing of the flagged cases right after it.
 """
 
 from __future__ import annotations
@@ -110,28 +113,65 @@ def _ratios(rows: list[dict], stat: str) -> dict[tuple, float]:
     }
 
 
-def compare(
+def _changes(rows: list[dict], baseline: list[dict], stat: str) -> dict[tuple, tuple[float, float]]:
+    """{(model, batch, threads, system): (ratio now, ratio in the baseline)} for what both runs have."""
+    now, then = _ratios(rows, stat), _ratios(baseline, stat)
+    return {key: (now[key], then[key]) for key in sorted(now.keys() & then.keys())}
+
+
+def flagged(
     rows: list[dict], baseline: list[dict], stat: str = "median_us", tolerance: float = REGRESSION_TOLERANCE
+) -> dict[tuple, list[str]]:
+    """{(model, batch, threads): [system, ...]} whose ratio rose more than `tolerance`: the cases to time again."""
+    cases: dict[tuple, list[str]] = {}
+    for (model, batch, threads, system), (now, then) in _changes(rows, baseline, stat).items():
+        if now / then - 1 > tolerance:
+            cases.setdefault((model, batch, threads), []).append(system)
+    return cases
+
+
+def compare(
+    rows: list[dict],
+    baseline: list[dict],
+    stat: str = "median_us",
+    tolerance: float = REGRESSION_TOLERANCE,
+    remeasured: list[dict] | None = None,
 ) -> tuple[list[str], list[str]]:
     """(checks, failures) of this run's same-run ratios against a baseline run's.
 
     Each ratio is Trainer.fit's step time over another system's in the same
     run (the limit included), so it holds across machines and loads better
-    than a time. A ratio more than `tolerance` above the baseline's is a
-    regression; cases or systems only one run has are skipped.
+    than a time. A ratio more than `tolerance` above the baseline's is
+    flagged; cases or systems only one run has are skipped. With `remeasured`
+    (the flagged cases timed once more after the run: see `flagged`), a flag
+    fails only if the second timing rises more than `tolerance` too: on a
+    shared machine a neighbour can slow one system for a few rounds, and a
+    real regression shows in both timings. A flag without a second timing fails.
     """
-    now, then = _ratios(rows, stat), _ratios(baseline, stat)
+    again = _ratios(remeasured or [], stat)
     checks, failures = [], []
-    for key in sorted(now.keys() & then.keys()):
+    for key, (now, then) in _changes(rows, baseline, stat).items():
         model, batch, threads, system = key
-        change = now[key] / then[key] - 1
+        change = now / then - 1
         line = (
-            f"{'FAIL' if change > tolerance else 'PASS'} Trainer.fit / {system}, {model} batch {batch} "
-            f"threads {threads}: {now[key]:.3f} (baseline {then[key]:.3f}, {change:+.1%}; at most +{tolerance:.0%})"
+            f"Trainer.fit / {system}, {model} batch {batch} threads {threads}: {now:.3f} "
+            f"(baseline {then:.3f}, {change:+.1%}; at most +{tolerance:.0%})"
         )
-        checks.append(line)
-        if change > tolerance:
-            failures.append(line)
+        if change <= tolerance:
+            checks.append(f"PASS {line}")
+            continue
+        if remeasured is None:
+            failed = True
+        elif key not in again:
+            failed, line = True, f"{line}; not timed again"
+        else:
+            second = again[key] / then - 1
+            failed = second > tolerance
+            verdict = "confirmed" if failed else "not confirmed"
+            line = f"{line}; timed again: {again[key]:.3f} ({second:+.1%}), {verdict}"
+        checks.append(f"{'FAIL' if failed else 'PASS'} {line}")
+        if failed:
+            failures.append(checks[-1])
     if not checks:
         checks.append("(no case and system in common with the baseline)")
     return checks, failures

@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="BASELINE.json",
         help="also fail when a same-run ratio (Trainer.fit over another system) regressed by more "
-        "than 10%% against this earlier bench.json (e.g. bench/results/bench.json)",
+        "than 10%% against this earlier bench.json (e.g. bench/results/bench.json), in the run and "
+        "again when its flagged cases are timed once more right after it",
     )
     parser.add_argument(
         "--report-only",

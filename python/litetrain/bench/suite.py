@@ -1,6 +1,6 @@
 """Runs the suite: builds the models once, times every case in one worker
-process per thread count (and, against a baseline, the cases whose ratios
-regressed once more), measures peak memory in one process per system,
+process per thread count (and, with a baseline, times once more the cases
+whose ratios regressed), measures peak memory in one process per system,
 applies the gates and writes the results folder."""
 
 from __future__ import annotations
@@ -114,34 +114,38 @@ def _run_worker(
         code = subprocess.run(
             [sys.executable, "-m", "litetrain.bench.worker", str(plan_path)], stderr=err, check=False
         ).returncode
-    rows = [json.loads(line) for line in rows_path.read_text().splitlines()] if rows_path.exists() else []
     if code != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-        raise RuntimeError(f"the worker for {threads} thread(s) exited with {code}; see {log}:\n" + "\n".join(tail))
-    return rows
+        raise RuntimeError(f"the {tag} worker exited with {code}; see {log}:\n" + "\n".join(tail))
+    return [json.loads(line) for line in rows_path.read_text().splitlines()] if rows_path.exists() else []
 
 
-def _time_flagged_again(
-    plan: Plan, rows: list[dict], baseline: Path, files: dict, portable_files: dict, work: Path, logs: Path
+def _remeasure_flagged(
+    plan: Plan, rows: list[dict], baseline: list[dict], files: dict, portable_files: dict, work: Path, logs: Path
 ) -> list[dict]:
-    """Times once more, after the whole run, each case whose same-run ratio
-    regressed against `baseline`: Trainer.fit and the flagged systems only
-    (see gates.compare)."""
-    flagged = gates.flagged(rows, _baseline_rows(baseline), plan.tolerances.statistic)
+    """Times once more, after every thread count's worker, each case whose
+    same-run ratio rose against `baseline` (gates.flagged): Trainer.fit and
+    the flagged systems only, in the plan's order (see gates.compare)."""
+    tolerance = gates.REGRESSION_TOLERANCE
+    flagged = gates.flagged(rows, baseline, plan.tolerances.statistic, tolerance)
     if not flagged:
         return []
     count = sum(len(systems) for systems in flagged.values())
-    _say(f"  {count} ratio(s) rose more than {gates.REGRESSION_TOLERANCE:.0%} against {baseline}: timing them again")
-    again = []
+    _say(f"  {count} ratio(s) rose more than {tolerance:.0%} against the baseline: timing them again")
+    remeasured = []
     for threads in plan.threads:
-        cases = [(m, b, ["litetrain_fit", *systems]) for (m, b, t), systems in flagged.items() if t == threads]
+        cases = [
+            (m, b, [s for s in plan.systems if s == "litetrain_fit" or s in systems])
+            for (m, b, t), systems in flagged.items()
+            if t == threads
+        ]
         if not cases:
             continue
         try:
-            again += _run_worker(plan, threads, cases, files, portable_files, work, logs, name="again-")
-        except RuntimeError as e:  # the run's own rows stay; its flags then fail untimed
-            _say(f"  timing again failed: {e}")
-    return again
+            remeasured += _run_worker(plan, threads, cases, files, portable_files, work, logs, name="remeasure-")
+        except Exception as e:  # noqa: BLE001 - the run's own rows stay; its flags then fail untimed
+            _say(f"  timing again failed: {type(e).__name__}: {e}")
+    return remeasured
 
 
 def _measure_memory(plan: Plan, files: dict, logs: Path) -> list[dict]:
@@ -237,7 +241,8 @@ def run(
             cases = [(m, b, plan.systems) for m, b in plan.cases]
             rows += _run_worker(plan, threads, cases, files, portable_files, Path(work), logs)
         if baseline is not None:
-            remeasured = _time_flagged_again(plan, rows, baseline, files, portable_files, Path(work), logs)
+            baseline_rows = _baseline_rows(baseline)
+            remeasured = _remeasure_flagged(plan, rows, baseline_rows, files, portable_files, Path(work), logs)
     info["sgemm"].append(arithmetic.sgemm_gflops())  # before and after: the machine may have changed
     _say(
         f"  numpy sgemm, one thread: {info['sgemm'][0]['gflops']:.1f} / {info['sgemm'][1]['gflops']:.1f} GFLOP/s "
@@ -248,6 +253,7 @@ def run(
     info["seconds"] = round(time.monotonic() - started, 1)
     results = {"info": info, "rows": rows, "memory": mem}
     if remeasured is not None:
+        info["compared_with"] = str(baseline)
         results["remeasured"] = remeasured
     return write_results(results, out, readme, baseline)
 

@@ -60,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-only",
         action="store_true",
-        help="measure nothing: re-make the report, plots (and README section) from OUT/bench.json",
+        help="measure nothing: re-make the report, plots (and README section) from OUT/bench.json "
+        "(with --compare, flags are judged by the second timings stored there)",
     )
 
 

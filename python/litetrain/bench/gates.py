@@ -162,16 +162,15 @@ def compare(
             f"Trainer.fit / {system}, {model} batch {batch} threads {threads}: {now:.3f} "
             f"(baseline {then:.3f}, {now / then - 1:+.1%}; at most +{tolerance:.0%})"
         )
-        if not _rose(now, then, tolerance):
-            checks.append(f"PASS {line}")
-            continue
-        if key not in second:
-            checks.append(f"FAIL {line}; no second timing that trained")
-        else:
-            again = f"timed again: {second[key]:.3f} ({second[key] / then - 1:+.1%})"
-            confirmed = _rose(second[key], then, tolerance)
-            checks.append(f"FAIL {line}; {again}, confirmed" if confirmed else f"PASS {line}; {again}, not confirmed")
-        if checks[-1].startswith("FAIL"):
+        failed = _rose(now, then, tolerance)
+        if failed and key not in second:
+            line += "; no second timing that trained"
+        elif failed:
+            failed = _rose(second[key], then, tolerance)
+            line += f"; timed again: {second[key]:.3f} ({second[key] / then - 1:+.1%}), "
+            line += "confirmed" if failed else "not confirmed"
+        checks.append(f"{'FAIL' if failed else 'PASS'} {line}")
+        if failed:
             failures.append(checks[-1])
     if not checks:
         checks.append("(no case and system in common with the baseline)")
